@@ -1,0 +1,2 @@
+export { parseConfig } from './validate.js';
+export type { ConfigViolation } from './validate.js';

@@ -1,0 +1,2 @@
+export { MeridianError, ERROR_STATUS, isMeridianError } from './meridian-error.js';
+export type { ErrorCode, MeridianErrorOptions } from './meridian-error.js';

@@ -1,0 +1,57 @@
+/**
+ * Every error Meridian raises on purpose is a MeridianError: a stable `code` that scripts and
+ * the status API can match on, an HTTP status for the APIs, a message that names the field or
+ * file at fault, and the underlying `cause` when there is one.
+ */
+export interface MeridianErrorOptions {
+  /** Underlying error, kept for diagnosis. */
+  cause?: unknown;
+  /** Structured details (for example the list of config violations). */
+  details?: Readonly<Record<string, unknown>>;
+}
+
+export class MeridianError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: MeridianErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'MeridianError';
+    this.code = code;
+    this.statusCode = ERROR_STATUS[code];
+    this.details = options.details;
+  }
+
+  /** JSON shape used by every HTTP API. */
+  toJSON(): { code: ErrorCode; message: string; details?: Readonly<Record<string, unknown>> } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** Stable error codes and the HTTP status each maps to. */
+export const ERROR_STATUS = {
+  MERIDIAN_ERR_CONFIG_INVALID: 400,
+  MERIDIAN_ERR_BAD_ARGUMENT: 400,
+  MERIDIAN_ERR_SPIFFE_ID_INVALID: 400,
+  MERIDIAN_ERR_TRUST_DOMAIN_MISMATCH: 403,
+  MERIDIAN_ERR_SITE_SCOPE: 403,
+  MERIDIAN_ERR_CSR_INVALID: 400,
+  MERIDIAN_ERR_CERT_INVALID: 400,
+  MERIDIAN_ERR_CERT_USAGE: 400,
+  MERIDIAN_ERR_CERT_EXPIRED: 401,
+  MERIDIAN_ERR_PEER_IDENTITY: 401,
+  MERIDIAN_ERR_FILE_IO: 500,
+  MERIDIAN_ERR_BINARY_MISSING: 500,
+  MERIDIAN_ERR_PROCESS_START: 500,
+  MERIDIAN_ERR_TIMEOUT: 504,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** True when `err` is a MeridianError, optionally with the given code. */
+export function isMeridianError(err: unknown, code?: ErrorCode): err is MeridianError {
+  return err instanceof MeridianError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,23 @@
+export type { CertificateFacts, IdentityKind, KeyAlgorithm, KeyedCertificate, SpiffeId, TlsUsage } from './types.js';
+export { assertName, assertTrustDomain, formatSpiffeId, parseSpiffeId } from './spiffe.js';
+export { generatePrivateKey, privateKeyFromPem, privateKeyToPem } from './keys.js';
+export { createCsr, parseCsr, toPem, type ParsedCsr } from './csr.js';
+export { buildCertificate, type CertificateIssuer, type CertificateTemplate } from './x509-builder.js';
+export { certificateFacts } from './certificate-facts.js';
+export { TrustBundle, parseCertificates } from './bundle.js';
+export {
+  DEFAULT_LEAF_TTL_MS,
+  MAX_LEAF_TTL_MS,
+  SiteAuthority,
+  createRootAuthority,
+  issueSiteCa,
+  type IssueRequest,
+  type IssuedCertificate,
+  type RootAuthority,
+} from './authority.js';
+export { createSiteAuthority, issueLocalIdentity } from './issue-local.js';
+export { verifyPeer, type PeerCertificates } from './verify.js';
+export { mtlsClientOptions, mtlsContextOptions, mtlsServerOptions, peerIdentity, type MtlsIdentity } from './tls.js';
+export { renewalDueAt, type RenewalPolicy } from './renewal.js';
+export { PkiDirectory } from './pki-directory.js';
+export { writePrivateKey, writeCertificates, readCertificates, readPrivateKey } from './files.js';

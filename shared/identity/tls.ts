@@ -1,0 +1,88 @@
+import { X509Certificate, type KeyObject } from 'node:crypto';
+import type { DetailedPeerCertificate, PeerCertificate, SecureContextOptions, TLSSocket } from 'node:tls';
+import { MeridianError } from '../errors/index.js';
+import type { TrustBundle } from './bundle.js';
+import type { SpiffeId, TlsUsage } from './types.js';
+import { verifyPeer, type PeerCertificates } from './verify.js';
+
+/** What an mTLS endpoint presents: its key and chain (leaf first), and the roots it trusts. */
+export interface MtlsIdentity {
+  readonly privateKey: KeyObject;
+  readonly chain: readonly X509Certificate[];
+  readonly bundle: TrustBundle;
+}
+
+/** Mesh ports speak TLS 1.3 only, with mutual authentication against the trust bundle. */
+export function mtlsContextOptions(identity: MtlsIdentity): SecureContextOptions & {
+  minVersion: 'TLSv1.3';
+  maxVersion: 'TLSv1.3';
+} {
+  return {
+    key: identity.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    cert: identity.chain.map((c) => c.toString()).join(''),
+    ca: identity.bundle.toPem(),
+    minVersion: 'TLSv1.3',
+    maxVersion: 'TLSv1.3',
+  };
+}
+
+/**
+ * Server-side options: the handshake fails for clients without a certificate chaining to the
+ * bundle; `peerIdentity` then applies the SPIFFE rules before any application byte is read.
+ */
+export function mtlsServerOptions(identity: MtlsIdentity): ReturnType<typeof mtlsContextOptions> & {
+  requestCert: true;
+  rejectUnauthorized: true;
+} {
+  return { ...mtlsContextOptions(identity), requestCert: true, rejectUnauthorized: true };
+}
+
+/**
+ * Client-side options. The SPIFFE check runs inside the handshake (checkServerIdentity), so a
+ * server with a bad identity never receives a byte; `expect` narrows which peers are accepted.
+ */
+export function mtlsClientOptions(
+  identity: MtlsIdentity,
+  expect: (peer: SpiffeId) => boolean = () => true,
+): ReturnType<typeof mtlsContextOptions> & {
+  rejectUnauthorized: true;
+  checkServerIdentity: (host: string, cert: PeerCertificate) => Error | undefined;
+} {
+  return {
+    ...mtlsContextOptions(identity),
+    rejectUnauthorized: true,
+    checkServerIdentity: (_host, cert) => {
+      try {
+        const peer = verifyPeer(peerCertificatesFromLegacy(cert), identity.bundle, 'server');
+        return expect(peer) ? undefined : new Error(`server identity ${peer.uri} is not the expected peer`);
+      } catch (error) {
+        return error as Error;
+      }
+    },
+  };
+}
+
+/** The verified SPIFFE identity of the other end of an established mTLS socket. */
+export function peerIdentity(socket: TLSSocket, bundle: TrustBundle, peerUsage: TlsUsage): SpiffeId {
+  // Order matters: on a server socket (Node 20) getPeerX509Certificate() first leaves
+  // getPeerCertificate(true) without its issuer chain.
+  const detailed = socket.getPeerCertificate(true);
+  const leaf = socket.getPeerX509Certificate();
+  if (leaf === undefined) throw new MeridianError('MERIDIAN_ERR_PEER_IDENTITY', 'peer presented no certificate');
+  return verifyPeer({ leaf, intermediates: issuerChain(detailed) }, bundle, peerUsage);
+}
+
+function peerCertificatesFromLegacy(cert: PeerCertificate): PeerCertificates {
+  return { leaf: new X509Certificate(cert.raw), intermediates: issuerChain(cert as DetailedPeerCertificate) };
+}
+
+/** The issuer certificates TLS verified, leaf excluded (the chain ends with a self-issued root). */
+function issuerChain(cert: DetailedPeerCertificate): X509Certificate[] {
+  const chain: X509Certificate[] = [];
+  let current = cert;
+  while (current.issuerCertificate !== undefined && current.issuerCertificate !== current && chain.length < 8) {
+    current = current.issuerCertificate;
+    chain.push(new X509Certificate(current.raw));
+  }
+  return chain;
+}
