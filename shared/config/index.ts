@@ -1,2 +1,3 @@
 export { parseConfig } from './validate.js';
 export type { ConfigViolation } from './validate.js';
+export { parseDuration } from './duration.js';

@@ -1,5 +1,4 @@
 import type { X509Certificate } from 'node:crypto';
-import forge from 'node-forge';
 import * as der from './der.js';
 import type { CertificateFacts } from './types.js';
 
@@ -19,7 +18,7 @@ export function certificateFacts(certificate: X509Certificate): CertificateFacts
   const tbs = der.children(der.fromDer(certificate.raw, 'certificate'))[0];
   const extensionsNode = der
     .children(tbs)
-    .find((node) => node.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && node.type === EXTENSIONS_TAG);
+    .find((node) => der.isContext(node, EXTENSIONS_TAG));
   const facts = Object.freeze(der.factsFromExtensions(der.readExtensions(der.children(extensionsNode)[0] ?? der.seq([]))));
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
   cache.set(key, facts);

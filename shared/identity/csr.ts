@@ -64,7 +64,7 @@ function parseCsrDer(csrDer: Buffer): ParsedCsr {
   if (algorithm === undefined || der.readOid(algorithm) !== signatureAlgorithm(publicKey).oid) {
     throw csrError('csr.signatureAlgorithm: must be ecdsa-with-SHA256 for P-256 keys or sha256WithRSAEncryption for RSA keys');
   }
-  const signature = Buffer.from(String(signatureNode.value), 'binary').subarray(1);
+  const signature = Buffer.from(der.primitive(signatureNode), 'binary').subarray(1);
   if (!verify('sha256', der.firstElementBytes(csrDer, 'csr'), publicKey, signature)) {
     throw csrError('csr.signature: does not verify with the public key in the request');
   }
@@ -83,7 +83,7 @@ function readCommonName(subject: forge.asn1.Asn1 | undefined): string | undefine
   for (const rdn of der.children(subject)) {
     const [type, value] = der.children(der.children(rdn)[0]);
     if (type !== undefined && der.readOid(type) === der.OID.commonName) {
-      return forge.util.decodeUtf8(String(value?.value ?? ''));
+      return forge.util.decodeUtf8(der.primitive(value));
     }
   }
   return undefined;

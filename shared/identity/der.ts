@@ -109,9 +109,21 @@ function invalidDer(what: string): MeridianError {
   return new MeridianError('MERIDIAN_ERR_CERT_INVALID', `${what}: malformed DER structure`);
 }
 
-export function readOid(node: Asn1): string {
-  return asn1.derToOid(forge.util.createBuffer(String(node.value)));
+/** The raw content octets of a primitive node (forge keeps them as a binary string). */
+export function primitive(node: Asn1 | undefined): string {
+  if (node === undefined) return '';
+  if (typeof node.value !== 'string') throw new MeridianError('MERIDIAN_ERR_CERT_INVALID', 'expected a primitive ASN.1 value, found a constructed one');
+  return node.value;
 }
+
+export { isContext };
+
+export function readOid(node: Asn1): string {
+  return asn1.derToOid(forge.util.createBuffer(primitive(node)));
+}
+
+const CONTEXT_SPECIFIC: number = Class.CONTEXT_SPECIFIC;
+const isContext = (node: Asn1, tag: number): boolean => (node.tagClass as number) === CONTEXT_SPECIFIC && (node.type as number) === tag;
 
 /** Decodes the extensions list (SEQUENCE OF Extension) into id → value bytes. */
 export function readExtensions(extensions: Asn1): Map<string, string> {
@@ -121,7 +133,7 @@ export function readExtensions(extensions: Asn1): Map<string, string> {
     const id = parts[0] === undefined ? '' : readOid(parts[0]);
     const valueNode = parts[parts.length - 1];
     if (byId.has(id)) throw new MeridianError('MERIDIAN_ERR_CERT_INVALID', `extension ${id} appears twice`);
-    byId.set(id, String(valueNode?.value ?? ''));
+    byId.set(id, primitive(valueNode));
   }
   return byId;
 }
@@ -137,7 +149,7 @@ export function factsFromExtensions(byId: Map<string, string>): CertificateFacts
   const san = byId.get(OID.subjectAltName);
   if (san !== undefined) {
     for (const name of children(asn1.fromDer(san))) {
-      if (name.tagClass === Class.CONTEXT_SPECIFIC && name.type === SAN_URI_TAG) uris.push(String(name.value));
+      if (isContext(name, SAN_URI_TAG)) uris.push(primitive(name));
       else otherSanCount++;
     }
   }
@@ -150,7 +162,7 @@ export function factsFromExtensions(byId: Map<string, string>): CertificateFacts
     uris,
     otherSanCount,
     isCa,
-    pathLength: pathNode === undefined ? undefined : asn1.derToInteger(String(pathNode.value)),
+    pathLength: pathNode === undefined ? undefined : asn1.derToInteger(primitive(pathNode)),
     extKeyUsage:
       eku === undefined
         ? undefined

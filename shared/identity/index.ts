@@ -21,3 +21,4 @@ export { mtlsClientOptions, mtlsContextOptions, mtlsServerOptions, peerIdentity,
 export { renewalDueAt, type RenewalPolicy } from './renewal.js';
 export { PkiDirectory } from './pki-directory.js';
 export { writePrivateKey, writeCertificates, readCertificates, readPrivateKey } from './files.js';
+export { caCommands } from './cli.js';

@@ -1,10 +1,12 @@
+import type { X509Certificate } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MeridianError } from '../errors/index.js';
 import { SiteAuthority, createRootAuthority, issueSiteCa, type IssuedCertificate, type RootAuthority } from './authority.js';
 import { TrustBundle } from './bundle.js';
 import { assertAbsent, readCertificates, readPrivateKey, readText, writeCertificates, writePrivateKey, writeText } from './files.js';
 import { createSiteAuthority, issueLocalIdentity } from './issue-local.js';
-import { assertName } from './spiffe.js';
+import { assertName, assertTrustDomain } from './spiffe.js';
 import type { IdentityKind, KeyAlgorithm } from './types.js';
 
 /**
@@ -30,6 +32,7 @@ export class PkiDirectory {
   }
 
   initRoot(options: { trustDomain: string; algorithm?: KeyAlgorithm }): RootAuthority {
+    assertTrustDomain(options.trustDomain);
     assertAbsent(join(this.dir, 'root', 'ca.key'));
     const root = createRootAuthority(options);
     writePrivateKey(join(this.dir, 'root', 'ca.key'), root.privateKey);
@@ -72,11 +75,18 @@ export class PkiDirectory {
     writeCertificates(this.sitePaths(site).cert, [issueSiteCa(this.loadRoot(), { site, csr })]);
   }
 
+  loadSiteCertificate(site: string): X509Certificate {
+    if (!existsSync(this.sitePaths(site).cert)) {
+      throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `site ${site} has no CA in ${this.dir}: run 'meridian ca site ${site}' first`);
+    }
+    const [certificate] = readCertificates(this.sitePaths(site).cert);
+    if (certificate === undefined) throw new MeridianError('MERIDIAN_ERR_CERT_INVALID', `${this.sitePaths(site).cert} is empty`);
+    return certificate;
+  }
+
   loadSite(site: string): SiteAuthority {
-    const paths = this.sitePaths(site);
-    const [certificate] = readCertificates(paths.cert);
-    if (certificate === undefined) throw new MeridianError('MERIDIAN_ERR_CERT_INVALID', `${paths.cert} is empty`);
-    return new SiteAuthority({ privateKey: readPrivateKey(paths.key), certificate, bundle: this.loadBundle() });
+    const certificate = this.loadSiteCertificate(site);
+    return new SiteAuthority({ privateKey: readPrivateKey(this.sitePaths(site).key), certificate, bundle: this.loadBundle() });
   }
 
   /** Issues a leaf from a CSR with the site's CA; returns the chain to hand back. */

@@ -7,7 +7,6 @@ import {
   type KeyedCertificate,
   type RootAuthority,
   type SiteAuthority,
-  type TlsUsage,
 } from '../../shared/identity/index.js';
 
 /** A trust domain with two sites, built in memory for a test file. */
@@ -28,7 +27,7 @@ export function makeTrustDomain(trustDomain = 'acme.internal'): TestTrustDomain 
  */
 export function forgeLeaf(
   site: { authority: SiteAuthority; privateKey: KeyObject },
-  options: { uris: string[]; usages?: readonly (TlsUsage | string)[] | 'none'; notBefore?: Date; notAfter?: Date },
+  options: { uris: string[]; usages?: readonly string[] | 'none'; notBefore?: Date; notAfter?: Date },
 ): KeyedCertificate {
   const privateKey = generatePrivateKey();
   const now = Date.now();

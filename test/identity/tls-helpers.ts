@@ -35,7 +35,7 @@ export async function startMtlsServer(identity: KeyedCertificate, bundle: TrustB
     port: (server.address() as AddressInfo).port,
     accepted,
     rejected,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
@@ -52,8 +52,12 @@ export async function attempt(identity: KeyedCertificate, bundle: TrustBundle, p
   socket.on('secureConnect', () => {
     result.serverId = peerIdentity(socket, bundle, 'server').uri;
   });
-  socket.on('data', (chunk: Buffer) => (result.body += chunk.toString()));
-  socket.on('error', (error) => (result.error = error));
+  socket.on('data', (chunk: Buffer) => {
+    result.body += chunk.toString();
+  });
+  socket.on('error', (error: Error) => {
+    result.error = error;
+  });
   await new Promise((resolve) => socket.once('close', resolve));
   return result;
 }

@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+import { runCli } from '../../shared/cli/index.js';
+import { caCommands } from '../../shared/identity/index.js';
+
+/** The `meridian` entry point: each domain contributes its commands. */
+const commands = [...caCommands];
+
+const code = await runCli(commands, process.argv.slice(2), {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+});
+process.exitCode = code;
