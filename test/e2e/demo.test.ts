@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { isAlive } from '../harness/index.js';
+
+const DEMO = fileURLToPath(new URL('../../services/demo/main.js', import.meta.url));
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+const demoDirs = (): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith('meridian-demo-'));
+
+it('npm run demo -- --smoke brings up three sites, checks them, prints the status and cleans up', async () => {
+  const dirsBefore = new Set(demoDirs());
+  const child = spawn(process.execPath, [DEMO, '--smoke'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const started = Date.now();
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0, output);
+  assert.ok(Date.now() - started < 60_000);
+  assert.match(output, /cross-site mTLS: spiffe:\/\/demo\.meridian\.internal\/site\/eu-k8s\/gateway\/gw-1 -> spiffe:\/\/demo\.meridian\.internal\/site\/us-vm\/gateway\/gw-1/);
+  assert.match(output, /cross-site JetStream read onprem -> eu-k8s/);
+  for (const [site, platform] of [['eu-k8s', 'kubernetes'], ['us-vm', 'vm'], ['onprem', 'bare-metal']]) {
+    assert.match(output, new RegExp(`^${site}\\s+\\S+\\s+${platform}\\s+nats://127\\.0\\.0\\.1:\\d+\\s+\\S+,\\S+`, 'm'));
+  }
+  assert.match(output, /smoke: federation healthy/);
+  const ports = [...new Set([...output.matchAll(/nats:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1])))];
+  assert.equal(ports.length, 3);
+  for (const port of ports) assert.equal(await accepts(port), false, `NATS on port ${port} must be stopped`);
+  assert.deepEqual(demoDirs().filter((d) => !dirsBefore.has(d)), [], 'the demo leaves no temp dir behind');
+  assert.equal(isAlive(child.pid ?? -1), false);
+});
