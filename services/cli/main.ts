@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { runCli } from '../../shared/cli/index.js';
+import { agentCommands } from '../../agent/index.js';
 import { caCommands } from '../../shared/identity/index.js';
 
 /** The `meridian` entry point: each domain contributes its commands. */
-const commands = [...caCommands];
+const commands = [...caCommands, ...agentCommands];
 
 const code = await runCli(commands, process.argv.slice(2), {
   out: (line) => process.stdout.write(`${line}\n`),

@@ -14,6 +14,9 @@ export interface MtlsIdentity {
 
 /** Mesh ports speak TLS 1.3 only, with mutual authentication against the trust bundle. */
 export function mtlsContextOptions(identity: MtlsIdentity): SecureContextOptions & {
+  key: string;
+  cert: string;
+  ca: string;
   minVersion: 'TLSv1.3';
   maxVersion: 'TLSv1.3';
 } {

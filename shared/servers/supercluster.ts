@@ -109,6 +109,7 @@ class Supercluster implements SuperclusterHandle {
         gateways: others.map((o) => ({ name: o.name, urls: [`nats://127.0.0.1:${o.relay.port}`] })),
       },
       ...(extra === undefined ? {} : { extraConfig: typeof extra === 'string' ? extra : extra(site.name) }),
+      ...(this.#options.tls === undefined ? {} : { tls: this.#options.tls(site.name) }),
     };
   }
 

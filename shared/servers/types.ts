@@ -102,6 +102,8 @@ export interface SuperclusterOptions {
   sites: readonly string[];
   /** Raw config appended to every site's server, or per site. */
   extraConfig?: string | ((site: string) => string);
+  /** TLS for each site's client connections (per site: each has its own server certificate). */
+  tls?: (site: string) => NatsTlsOptions;
   /** Path to the nats-server binary. */
   binary?: string;
   /** Bound on start-up until gateways are linked and a JetStream meta leader exists. Default 45 000 ms. */

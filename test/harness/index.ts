@@ -64,7 +64,7 @@ export async function useRedisServer(options: RedisServerOptions = {}, scope: Te
 
 /** A name no other test uses, valid as a NATS bucket or stream name: `<prefix>_<random>`. */
 export function uniqueName(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  return `${prefix}-${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
 
 /** Options of {@link eventually}. */

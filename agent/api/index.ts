@@ -1,0 +1,1 @@
+export { startAgentApi, type AgentApi, type AgentApiOptions } from './server.js';

@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { Type, type Static } from '@sinclair/typebox';
+import { parseConfig, parseDuration } from '../shared/config/index.js';
+import { MeridianError } from '../shared/errors/index.js';
+
+const Name = Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' });
+const Duration = Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d)$' });
+
+/**
+ * The agent's configuration file (JSON). Defaults: api on 127.0.0.1:8510, heartbeat 2s, lease
+ * TTL 3 heartbeats, staleness after 3 heartbeats, data dir ./meridian-data/agent.
+ */
+export const AgentConfigSchema = Type.Object(
+  {
+    site: Name,
+    region: Type.String({ minLength: 1 }),
+    zone: Type.String({ minLength: 1 }),
+    platform: Type.Union([Type.Literal('kubernetes'), Type.Literal('vm'), Type.Literal('bare-metal')]),
+    node: Name,
+    nats: Type.Object(
+      {
+        url: Type.String({ pattern: '^(nats|tls)://' }),
+        /** File holding the site's NATS password (handed out when the agent joins). */
+        passwordFile: Type.String({ minLength: 1 }),
+        /** The agent's key and certificate chain, and the trust bundle. */
+        keyFile: Type.String({ minLength: 1 }),
+        certFile: Type.String({ minLength: 1 }),
+        bundleFile: Type.String({ minLength: 1 }),
+        trustDomain: Type.String({ minLength: 1 }),
+      },
+      { additionalProperties: false },
+    ),
+    api: Type.Object(
+      { host: Type.String({ default: '127.0.0.1' }), port: Type.Integer({ minimum: 0, maximum: 65535, default: 8510 }) },
+      { default: {}, additionalProperties: false },
+    ),
+    definitionsDir: Type.Optional(Type.String({ minLength: 1 })),
+    dataDir: Type.String({ default: 'meridian-data/agent' }),
+    heartbeat: Type.String({ ...Duration, default: '2s' }),
+    leaseTtl: Type.Optional(Duration),
+    staleAfter: Type.Optional(Duration),
+  },
+  { additionalProperties: false },
+);
+export type AgentConfig = Static<typeof AgentConfigSchema>;
+
+/** Timings in milliseconds, derived from the config. */
+export interface AgentTimings {
+  heartbeatMs: number;
+  leaseTtlMs: number;
+  staleAfterMs: number;
+}
+
+export function agentTimings(config: AgentConfig): AgentTimings {
+  const heartbeatMs = parseDuration(config.heartbeat, '/heartbeat');
+  return {
+    heartbeatMs,
+    leaseTtlMs: config.leaseTtl === undefined ? heartbeatMs * 3 : parseDuration(config.leaseTtl, '/leaseTtl'),
+    staleAfterMs: config.staleAfter === undefined ? heartbeatMs * 3 : parseDuration(config.staleAfter, '/staleAfter'),
+  };
+}
+
+/** Reads and validates an agent config file; errors name the file and every bad field. */
+export function loadAgentConfig(path: string): AgentConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new MeridianError('MERIDIAN_ERR_CONFIG_INVALID', `${path}: not readable JSON: ${(cause as Error).message}`, { cause });
+  }
+  return parseConfig(AgentConfigSchema, raw, path);
+}

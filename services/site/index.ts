@@ -1,0 +1,1 @@
+export { prepareSiteNats, type SiteNatsSetup } from './nats-bootstrap.js';

@@ -1,0 +1,30 @@
+
+import { deriveSiteNatsPassword, siteAuthorizationConfig } from '../../shared/catalog/index.js';
+import { readPrivateKey, type PkiDirectory } from '../../shared/identity/index.js';
+import type { NatsTlsOptions } from '../../shared/servers/index.js';
+
+/** What a site's nats-server needs: TLS with the site's `nats` identity, and the site's user. */
+export interface SiteNatsSetup {
+  readonly site: string;
+  readonly tls: NatsTlsOptions;
+  readonly authorization: string;
+  /** The site user's password, handed to the site's agents when they join. */
+  readonly password: string;
+}
+
+/**
+ * Bootstraps a site's NATS access from its CA: issues `spiffe://<td>/site/<site>/svc/nats` for the
+ * server (clients check that identity instead of a host name), requires trust-domain client
+ * certificates, and derives the site user's password from the site CA key.
+ */
+export function prepareSiteNats(pki: PkiDirectory, site: string): SiteNatsSetup {
+  const issued = pki.issueIdentity(site, 'svc', 'nats');
+  const password = deriveSiteNatsPassword(readPrivateKey(pki.sitePaths(site).key), pki.trustDomain(), site);
+  return {
+    site,
+    tls: { certFile: issued.certPath, keyFile: issued.keyPath, caFile: pki.bundlePath, verify: true },
+    authorization: siteAuthorizationConfig(site, password),
+    password,
+  };
+}
+

@@ -1,0 +1,53 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+const Name = Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', description: 'lower-case DNS label' });
+const Duration = Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d)$', description: 'e.g. 500ms, 10s, 5m' });
+const PortRef = Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 1, maximum: 65535 })], {
+  description: 'a named port of the service or a port number',
+});
+
+const CheckTiming = {
+  interval: Type.Optional(Duration),
+  timeout: Type.Optional(Duration),
+  healthyThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  unhealthyThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+};
+
+/** Health check of a service definition. Defaults: interval 10s, timeout 2s, thresholds 1 healthy / 3 unhealthy. */
+export const HealthCheckSchema = Type.Union([
+  Type.Object({ type: Type.Literal('http'), port: PortRef, path: Type.String({ pattern: '^/', default: '/' }), ...CheckTiming }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('tcp'), port: PortRef, ...CheckTiming }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('grpc'), port: PortRef, service: Type.String({ default: '' }), ...CheckTiming }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('ttl'), ttl: Duration }, { additionalProperties: false }),
+]);
+export type HealthCheck = Static<typeof HealthCheckSchema>;
+
+/**
+ * A service definition: a YAML/JSON file in the agent's definitions directory, or the body of
+ * `POST /v1/services` on the agent API. The agent stamps site, region, zone, platform and node.
+ */
+export const ServiceDefinitionSchema = Type.Object(
+  {
+    service: Name,
+    instanceId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' })),
+    address: Type.String({ default: '127.0.0.1', minLength: 1 }),
+    ports: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9-]{0,14}$' }), Type.Integer({ minimum: 1, maximum: 65535 }), { minProperties: 1 }),
+    protocol: Type.Union([Type.Literal('http'), Type.Literal('http2'), Type.Literal('grpc'), Type.Literal('tcp')], { default: 'http' }),
+    version: Type.String({ default: '0.0.0', maxLength: 64 }),
+    labels: Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$' }), Type.String({ maxLength: 256 }), { default: {} }),
+    weight: Type.Integer({ minimum: 0, maximum: 10000, default: 100 }),
+    check: Type.Optional(HealthCheckSchema),
+    partition: Type.Object(
+      {
+        mode: Type.Union([Type.Literal('keep-last-known'), Type.Literal('fail-closed')], { default: 'keep-last-known' }),
+        maxStaleness: Type.Optional(Duration),
+      },
+      { default: { mode: 'keep-last-known' }, additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ServiceDefinition = Static<typeof ServiceDefinitionSchema>;
+
+/** Default max staleness for keep-last-known services. */
+export const DEFAULT_MAX_STALENESS = '10m';

@@ -1,0 +1,79 @@
+import { hkdfSync, type KeyObject } from 'node:crypto';
+import type { ConnectionOptions } from '@nats-io/transport-node';
+import { mtlsClientOptions, type MtlsIdentity } from '../identity/index.js';
+import { bucketName } from './layout.js';
+
+/** The NATS user of a site: every agent of the site connects as it. */
+export function siteNatsUser(site: string): string {
+  return `site-${site}`;
+}
+
+/**
+ * A site's NATS password, derived from the site CA's private key: only the site's control plane
+ * (which holds that key) can compute it, and it changes when the site CA is re-keyed.
+ */
+export function deriveSiteNatsPassword(siteCaKey: KeyObject, trustDomain: string, site: string): string {
+  const secret = siteCaKey.export({ type: 'pkcs8', format: 'der' });
+  return Buffer.from(hkdfSync('sha256', secret, trustDomain, `meridian/nats/${site}`, 32)).toString('base64url');
+}
+
+/**
+ * The nats-server `authorization` block of a site: its user may read every site's catalog but
+ * write only its own bucket (NATS enforces it on the subject, before anything reaches JetStream).
+ * NATS wildcards match whole tokens only, hence the generic `*` on read-only API subjects.
+ */
+export function siteAuthorizationConfig(site: string, password: string): string {
+  const bucket = bucketName(site);
+  const publish = [
+    `$KV.${bucket}.>`,
+    `$JS.API.STREAM.CREATE.KV_${bucket}`,
+    `$JS.API.STREAM.UPDATE.KV_${bucket}`,
+    '$JS.API.INFO',
+    '$JS.API.STREAM.NAMES',
+    '$JS.API.STREAM.LIST',
+    '$JS.API.STREAM.INFO.*',
+    '$JS.API.STREAM.MSG.GET.*',
+    '$JS.API.DIRECT.GET.*',
+    '$JS.API.DIRECT.GET.*.>',
+    '$JS.API.CONSUMER.CREATE.*',
+    '$JS.API.CONSUMER.CREATE.*.>',
+    '$JS.API.CONSUMER.INFO.*.*',
+    '$JS.API.CONSUMER.DELETE.*.*',
+    '$JS.FC.>',
+  ];
+  const list = (subjects: string[]): string => subjects.map((s) => JSON.stringify(s)).join(', ');
+  return [
+    'authorization {',
+    '  users: [',
+    `    { user: ${JSON.stringify(siteNatsUser(site))}, password: ${JSON.stringify(password)},`,
+    `      permissions: { publish: { allow: [${list(publish)}] }, subscribe: { allow: ["_INBOX.>"] } } }`,
+    '  ]',
+    '}',
+  ].join('\n');
+}
+
+/**
+ * nats.js options for an agent of `site`: the site's user, and mTLS where the server must present
+ * the site's `nats` identity (checked as a SPIFFE ID, not a host name).
+ */
+export function siteConnectOptions(options: {
+  servers: string;
+  site: string;
+  password: string;
+  identity: MtlsIdentity;
+  name?: string;
+  /** The site whose server is dialled; default `site`. */
+  serverSite?: string;
+}): ConnectionOptions {
+  const serverSite = options.serverSite ?? options.site;
+  const tls = mtlsClientOptions(options.identity, (peer) => peer.site === serverSite && peer.kind === 'svc' && peer.name === 'nats');
+  return {
+    servers: options.servers,
+    user: siteNatsUser(options.site),
+    pass: options.password,
+    name: options.name ?? `meridian-${options.site}`,
+    tls,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+  };
+}

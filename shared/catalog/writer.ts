@@ -1,0 +1,58 @@
+import type { KV } from '@nats-io/kv';
+import { MeridianError } from '../errors/index.js';
+import { instanceKey, leaseKey, type NodeLease } from './layout.js';
+import type { ServiceInstance } from './types.js';
+
+/**
+ * Writes one node's entries into its own site's bucket. Writes never leave the site's cluster, so
+ * registration keeps working while the site is cut off from the others.
+ */
+export class SiteCatalogWriter {
+  constructor(
+    private readonly kv: KV,
+    readonly site: string,
+  ) {}
+
+  async put(instance: ServiceInstance): Promise<void> {
+    this.#assertOwnSite(instance.site, `instance ${instance.instanceId}`);
+    await this.#write(() => this.kv.put(instanceKey(instance.service, instance.instanceId), JSON.stringify(instance)));
+  }
+
+  async remove(service: string, instanceId: string): Promise<void> {
+    await this.#write(() => this.kv.delete(instanceKey(service, instanceId)));
+  }
+
+  /** Renews a node's lease; its instances stay in the catalog while renewals keep coming. */
+  async renewLease(node: string, ttlMs: number): Promise<void> {
+    const lease: NodeLease = { node, ttlMs, renewedAt: new Date().toISOString() };
+    await this.#write(() => this.kv.put(leaseKey(node), JSON.stringify(lease)));
+  }
+
+  async removeLease(node: string): Promise<void> {
+    await this.#write(() => this.kv.delete(leaseKey(node)));
+  }
+
+  /** Deletes `key` only if it is still at `revision`: several reapers may race on one entry. */
+  async removeIfUnchanged(key: string, revision: number): Promise<boolean> {
+    try {
+      await this.kv.delete(key, { previousSeq: revision });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #assertOwnSite(site: string, what: string): void {
+    if (site !== this.site) {
+      throw new MeridianError('MERIDIAN_ERR_SITE_SCOPE', `${what} belongs to site ${site}; this writer writes only site ${this.site}`);
+    }
+  }
+
+  async #write(operation: () => Promise<unknown>): Promise<void> {
+    try {
+      await operation();
+    } catch (cause) {
+      throw new MeridianError('MERIDIAN_ERR_CATALOG_UNAVAILABLE', `catalog write to site ${this.site} failed: ${(cause as Error).message}`, { cause });
+    }
+  }
+}

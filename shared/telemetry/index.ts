@@ -1,0 +1,1 @@
+export { jsonLogger, type Logger } from './log.js';
