@@ -9,7 +9,7 @@ export interface AgentApiOptions {
   readonly host: string;
   readonly port: number;
   readonly registry: LocalRegistry;
-  readonly reader: CatalogReader;
+  readonly reader: CatalogReader & { isWarm(): boolean };
   readonly node: NodeContext;
   /** Whether the agent currently reaches its site's NATS. */
   readonly connected: () => boolean;
@@ -60,7 +60,9 @@ export async function startAgentApi(options: AgentApiOptions): Promise<AgentApi>
 
 function registerRoutes(app: FastifyInstance, options: AgentApiOptions): void {
   const { registry, reader } = options;
-  app.get('/v1/agent', () => ({ ...options.node, connected: options.connected(), catalogRevision: reader.revision, sites: reader.sites() }));
+  app.get('/v1/agent', () => ({ ...options.node, connected: options.connected(), ready: reader.isWarm(), catalogRevision: reader.revision, sites: reader.sites() }));
+  // 200 once the catalog view is warm (every site's initial replay done), 503 before: for probes and orchestration.
+  app.get('/v1/ready', (_request, reply) => reply.status(reader.isWarm() ? 200 : 503).send({ ready: reader.isWarm() }));
   app.get('/v1/sites', () => ({ index: reader.revision, sites: reader.sites() }));
   app.get('/v1/services', (request: FastifyRequest<{ Querystring: CatalogQueryString }>) => ({
     index: reader.revision,

@@ -91,6 +91,11 @@ export class FederatedView implements CatalogReader {
     this.#bump();
   }
 
+  /** True once the view follows at least one site and every followed site completed its initial replay. */
+  isWarm(): boolean {
+    return this.#watches.size > 0 && [...this.#watches.keys()].every((site) => this.#states.get(site)?.warm === true);
+  }
+
   /** Resolves once every followed site has completed its initial replay, or rejects after `timeoutMs`. */
   async ready(timeoutMs: number): Promise<void> {
     const deadline = this.#now() + timeoutMs;
