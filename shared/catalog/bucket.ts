@@ -18,7 +18,8 @@ export async function ensureSiteBucket(nc: NatsConnection, site: string, options
       return await new Kvm(jetstream(nc, { timeout: API_TIMEOUT_MS })).create(bucketName(site), {
         history: 1,
         replicas: options.replicas ?? 1,
-        placement: { cluster: site, tags: [] },
+        // A standalone server (a one-node site) has no cluster name to place on.
+        ...(nc.info?.cluster === undefined ? {} : { placement: { cluster: site, tags: [] } }),
         description: `Meridian catalog of site ${site}`,
       });
     } catch (cause) {

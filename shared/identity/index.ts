@@ -20,5 +20,5 @@ export { verifyPeer, type PeerCertificates } from './verify.js';
 export { mtlsClientOptions, mtlsContextOptions, mtlsServerOptions, peerIdentity, type MtlsIdentity } from './tls.js';
 export { renewalDueAt, type RenewalPolicy } from './renewal.js';
 export { PkiDirectory } from './pki-directory.js';
-export { writePrivateKey, writeCertificates, readCertificates, readPrivateKey } from './files.js';
+export { writePrivateKey, writeCertificates, writeText, readCertificates, readPrivateKey } from './files.js';
 export { caCommands } from './cli.js';

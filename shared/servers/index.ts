@@ -7,7 +7,7 @@
 export { findBinary, binaryEnvVar, SYSTEM_BINARY_DIRS } from './binary.js';
 export type { FindBinaryOptions } from './binary.js';
 export { startNatsServer } from './nats.js';
-export { renderNatsConfig } from './nats-config.js';
+export { renderNatsConfig, renderTls } from './nats-config.js';
 export type { NatsConfigInput } from './nats-config.js';
 export { startSupercluster } from './supercluster.js';
 export { startRedisServer } from './redis.js';

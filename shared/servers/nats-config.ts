@@ -36,7 +36,8 @@ export function renderNatsConfig(input: NatsConfigInput): string {
   return `${lines.join('\n')}\n`;
 }
 
-function renderTls(tls: NatsTlsOptions): string {
+/** The nats-server `tls {}` block for client connections. */
+export function renderTls(tls: NatsTlsOptions): string {
   const body = [`  cert_file: ${q(tls.certFile)}`, `  key_file: ${q(tls.keyFile)}`];
   if (tls.caFile !== undefined) body.push(`  ca_file: ${q(tls.caFile)}`);
   body.push(`  verify: ${tls.verify === true ? 'true' : 'false'}`);

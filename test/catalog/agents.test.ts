@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -37,6 +39,36 @@ async function expectInstances(agent: AgentProcess, service: string, count: numb
     assert.equal(rows.length, count, `${service} at ${agent.url}: ${JSON.stringify(rows)}`);
     return rows;
   }, { timeoutMs });
+}
+
+const CLI = fileURLToPath(new URL('../../services/cli/main.js', import.meta.url));
+
+function meridian(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 15_000 });
+}
+
+/** Reads `event: instances` frames of a server-sent event stream. */
+function readEvents(response: Response): { next(): Promise<Row[]>; close(): void } {
+  const reader = (response.body ?? assert.fail('no body')).getReader();
+  let buffer = '';
+  return {
+    async next() {
+      for (;;) {
+        const end = buffer.indexOf('\n\n');
+        if (end >= 0) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = /^data: (.*)$/m.exec(frame);
+          if (data?.[1] !== undefined) return JSON.parse(data[1]) as Row[];
+          continue;
+        }
+        const chunk = await reader.read();
+        if (chunk.done) throw new Error('stream ended');
+        buffer += Buffer.from(chunk.value).toString();
+      }
+    },
+    close: () => void reader.cancel(),
+  };
 }
 
 function define(agent: AgentProcess, file: string, body: Record<string, unknown>): void {
@@ -90,6 +122,58 @@ describe('agents on a 3-site federation', () => {
     const withoutAge = (rows: Row[]): Omit<Row, 'ageMs'>[] => rows.map(({ ageMs: _age, ...rest }) => rest);
     assert.deepEqual(withoutAge(await instances(east, 'service=orders')), withoutAge(before));
     assert.equal((await instances(east, 'service=broken')).length, 0);
+  });
+
+  it('offers blocking queries and a server-sent event stream of changes', async () => {
+    const first = await fetch(`${west.url}/v1/instances?service=watched`);
+    const index = Number(first.headers.get('x-meridian-index'));
+    const blocking = fetch(`${west.url}/v1/instances?service=watched&index=${index}&wait=10s`);
+    const stream = await fetch(`${west.url}/v1/instances/stream?service=watched`);
+    assert.equal(stream.headers.get('content-type'), 'text/event-stream');
+    const events = readEvents(stream);
+    assert.deepEqual(await events.next(), []);
+    const started = Date.now();
+    await fetch(`${east.url}/v1/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ service: 'watched', instanceId: 'watched-1', ports: { http: 7700 } }) });
+    const answered = await blocking;
+    assert.ok(Number(answered.headers.get('x-meridian-index')) > index);
+    assert.ok(Date.now() - started < 5000);
+    let streamed = await events.next();
+    while (streamed.length === 0) streamed = await events.next();
+    assert.deepEqual(streamed.map((r) => r.instanceId), ['watched-1']);
+    events.close();
+    const idle = Date.now();
+    const unchanged = await fetch(`${west.url}/v1/instances?service=nothing-here&index=${Number.MAX_SAFE_INTEGER}&wait=300ms`);
+    assert.equal(unchanged.status, 200);
+    assert.ok(Date.now() - idle >= 290, 'a blocking query waits for its bound when nothing changes');
+    const bad = await fetch(`${west.url}/v1/instances?index=-1`);
+    assert.equal(bad.status, 400);
+    assert.deepEqual(await bad.json(), { code: 'MERIDIAN_ERR_BAD_ARGUMENT', message: 'index: must be a non-negative integer' });
+    const badHealth = await fetch(`${west.url}/v1/instances?health=fine`);
+    assert.deepEqual(await badHealth.json(), { code: 'MERIDIAN_ERR_BAD_ARGUMENT', message: 'health: must be one of passing, critical, unknown' });
+  });
+
+  it('meridian services prints the federated catalog as a table, or JSON for scripts', () => {
+    const table = meridian('services', '--agent', north.url, '--service', 'orders');
+    assert.equal(table.status, 0, table.stderr);
+    const lines = table.stdout.trim().split('\n');
+    assert.match(lines[0] ?? '', /^SERVICE\s+INSTANCE\s+SITE\s+REGION\s+PLATFORM\s+ADDRESS\s+HEALTH\s+STATE\s+VERSION$/);
+    assert.match(table.stdout, /^orders\s+orders-api\s+east\s+region-east\s+vm\s+127\.0\.0\.1:7002\s+passing\s+fresh\s+2\.0\.0$/m);
+    assert.equal(lines.at(-1), '2 instance(s), 2 usable');
+    const json = meridian('services', '--agent', north.url, '--service', 'orders', '--label', 'team=shop', '--json');
+    assert.deepEqual((JSON.parse(json.stdout) as { instances: Row[] }).instances.map((r) => r.instanceId), ['east-1-orders-7001']);
+    const down = meridian('services', '--agent', 'http://127.0.0.1:1');
+    assert.equal(down.status, 1);
+    assert.match(down.stderr, /^meridian: MERIDIAN_ERR_CATALOG_UNAVAILABLE: cannot reach the agent at http:\/\/127\.0\.0\.1:1\/v1\/instances/);
+  });
+
+  it('reports readiness, and survives SIGHUP (which re-reads its definitions)', async () => {
+    assert.equal((await fetch(`${east.url}/v1/ready`)).status, 200, JSON.stringify(await east.get('/v1/agent')));
+    assert.equal(((await east.get('/v1/agent')) as { ready: boolean }).ready, true);
+    process.kill(east.pid, 'SIGHUP');
+    define(east, 'after-hup.json', { service: 'after-hup', ports: { http: 7800 } });
+    process.kill(east.pid, 'SIGHUP');
+    await expectInstances(west, 'after-hup', 1);
+    assert.equal((await fetch(`${east.url}/v1/ready`)).status, 200);
   });
 
   it('a health change reaches the other sites within one interval plus propagation', async () => {
@@ -174,8 +258,9 @@ describe('agents on a 3-site federation', () => {
     let restarted: AgentProcess | undefined;
     try {
       restarted = await relaunchAgent(west);
-      const rows = await expectInstances(restarted, 'orders', 2, 5000);
-      assert.ok(rows.every((r) => r.stale && r.usable), JSON.stringify(rows));
+      await expectInstances(restarted, 'orders', 2, 5000);
+      // Served from the snapshot: ageing from when the site was last heard, stale past 3 heartbeats, still usable.
+      await eventually(async () => assert.ok((await instances(restarted ?? west, 'service=orders')).every((r) => r.stale && r.usable)), { timeoutMs: 5000 });
       assert.equal((await instances(restarted, 'service=search')).length, 1);
     } finally {
       await fed.nats.restartSite('west');

@@ -1,0 +1,31 @@
+import { join, resolve } from 'node:path';
+import type { Command } from '../../shared/cli/index.js';
+import { MeridianError } from '../../shared/errors/index.js';
+import { PkiDirectory, writeText } from '../../shared/identity/index.js';
+import { renderTls } from '../../shared/servers/index.js';
+import { prepareSiteNats } from './nats-bootstrap.js';
+
+const bootstrap: Command = {
+  group: 'site',
+  name: 'nats-config',
+  summary: "write a site's nats-server TLS and authorization config, and its agents' NATS password",
+  usage: 'meridian site nats-config <site> --out <dir> [--dir <pki dir>]',
+  options: { dir: { type: 'string', default: 'meridian-data/pki' }, out: { type: 'string' } },
+  run(args, io) {
+    const site = args.positionals[0];
+    const out = args.values.out;
+    if (site === undefined || typeof out !== 'string') throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `a site and --out are required\nusage: ${bootstrap.usage}`);
+    const pki = new PkiDirectory(typeof args.values.dir === 'string' ? args.values.dir : 'meridian-data/pki');
+    pki.loadSiteCertificate(site);
+    const setup = prepareSiteNats(pki, site);
+    // Absolute paths: nats-server resolves relative ones against its own config file's directory.
+    const tls = renderTls({ ...setup.tls, certFile: resolve(setup.tls.certFile), keyFile: resolve(setup.tls.keyFile), caFile: resolve(setup.tls.caFile ?? pki.bundlePath) });
+    writeText(join(out, 'nats-site.conf'), `# Include from the site's nats-server.conf: client TLS with trust-domain certificates, and the site user.\n${tls}\n${setup.authorization}\n`, 0o600);
+    writeText(join(out, 'nats-password'), `${setup.password}\n`, 0o600);
+    io.out(`site ${site}: ${join(out, 'nats-site.conf')} (include it in nats-server.conf), agents' password ${join(out, 'nats-password')} (0600)`);
+    return 0;
+  },
+};
+
+/** `meridian site ...`: bootstrapping a site's infrastructure from its CA. */
+export const siteCommands: readonly Command[] = [bootstrap];
