@@ -1,6 +1,7 @@
 import type { KvEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { MeridianError } from '../errors/index.js';
 import { siteOfStream } from './layout.js';
 import { SiteState } from './site-state.js';
 import { SiteWatch } from './site-watch.js';
@@ -34,6 +35,8 @@ export class FederatedView implements CatalogReader {
   #revision = 0;
   #discovery: NodeJS.Timeout | undefined;
   #nc: NatsConnection | undefined;
+  #discovered = false;
+  #warmLatched = false;
 
   constructor(options: FederatedViewOptions) {
     this.#options = options;
@@ -65,6 +68,7 @@ export class FederatedView implements CatalogReader {
         const site = siteOfStream(name);
         if (site !== undefined) this.follow(site);
       }
+      this.#discovered = true;
     } catch (error) {
       this.#options.onError?.('*', error as Error);
     }
@@ -91,18 +95,25 @@ export class FederatedView implements CatalogReader {
     this.#bump();
   }
 
-  /** True once the view follows at least one site and every followed site completed its initial replay. */
+  /**
+   * True once the first discovery listed the federation's sites and every one of them completed
+   * its initial replay. It then stays true: a site that joins later does not make a serving agent
+   * unready while its replay runs.
+   */
   isWarm(): boolean {
-    return this.#watches.size > 0 && [...this.#watches.keys()].every((site) => this.#states.get(site)?.warm === true);
+    if (this.#warmLatched) return true;
+    this.#warmLatched =
+      this.#discovered && this.#watches.size > 0 && [...this.#watches.keys()].every((site) => this.#states.get(site)?.warm === true);
+    return this.#warmLatched;
   }
 
   /** Resolves once every followed site has completed its initial replay, or rejects after `timeoutMs`. */
   async ready(timeoutMs: number): Promise<void> {
     const deadline = this.#now() + timeoutMs;
-    while (![...this.#states.values()].every((s) => s.warm) || this.#states.size === 0) {
+    while (!this.isWarm()) {
       if (this.#now() > deadline) {
         const cold = [...this.#states.values()].filter((s) => !s.warm).map((s) => s.site);
-        throw new Error(`catalog view not warm after ${timeoutMs} ms (waiting for ${cold.join(', ') || 'any site'})`);
+        throw new MeridianError('MERIDIAN_ERR_TIMEOUT', `catalog view not warm after ${timeoutMs} ms (waiting for ${cold.join(', ') || 'the first discovery'})`);
       }
       await this.waitForChange(this.#revision, 100);
     }

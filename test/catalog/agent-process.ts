@@ -45,6 +45,7 @@ export async function startAgentProcess(fed: SecureFederation, site: string, nod
     heartbeat: options.heartbeat ?? '500ms',
     // Shared CI machines stall processes for a second now and then: staleness is not what most tests measure.
     staleAfter: '3s',
+    leaseTtl: '3s',
   };
   writeFileSync(join(dir, 'agent.json'), JSON.stringify(config, null, 2));
   return launch(dir, definitionsDir);

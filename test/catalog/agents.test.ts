@@ -167,7 +167,8 @@ describe('agents on a 3-site federation', () => {
   });
 
   it('reports readiness, and survives SIGHUP (which re-reads its definitions)', async () => {
-    assert.equal((await fetch(`${east.url}/v1/ready`)).status, 200, JSON.stringify(await east.get('/v1/agent')));
+    const agentState = JSON.stringify(await east.get('/v1/agent'));
+    assert.equal((await fetch(`${east.url}/v1/ready`)).status, 200, `${agentState}\n${east.output().slice(-3000)}`);
     assert.equal(((await east.get('/v1/agent')) as { ready: boolean }).ready, true);
     process.kill(east.pid, 'SIGHUP');
     define(east, 'after-hup.json', { service: 'after-hup', ports: { http: 7800 } });
@@ -203,8 +204,8 @@ describe('agents on a 3-site federation', () => {
     const killed = Date.now();
     await expectInstances(west, 'cache', 0, 10_000);
     const leaseGone = Date.now() - killed;
-    console.log(`killed agent's instance left the catalog after ${leaseGone} ms (lease 1500 ms, heartbeat 500 ms)`);
-    assert.ok(leaseGone <= 3000, `took ${leaseGone} ms`);
+    console.log(`killed agent's instance left the catalog after ${leaseGone} ms (lease 3000 ms, heartbeat 500 ms)`);
+    assert.ok(leaseGone <= 3000 + 500 + 1000, `took ${leaseGone} ms`);
 
     const extra = await startAgentProcess(fed, 'east', 'east-3');
     define(extra, 'batch.json', { service: 'batch', ports: { http: 7100 } });
