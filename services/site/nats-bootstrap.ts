@@ -10,6 +10,8 @@ export interface SiteNatsSetup {
   readonly authorization: string;
   /** The site user's password, handed to the site's agents when they join. */
   readonly password: string;
+  /** The control service user's password (signer, reaper); it stays on the control host. */
+  readonly controlPassword: string;
 }
 
 /**
@@ -19,12 +21,15 @@ export interface SiteNatsSetup {
  */
 export function prepareSiteNats(pki: PkiDirectory, site: string): SiteNatsSetup {
   const issued = pki.issueIdentity(site, 'svc', 'nats');
-  const password = deriveSiteNatsPassword(readPrivateKey(pki.sitePaths(site).key), pki.trustDomain(), site);
+  const siteKey = readPrivateKey(pki.sitePaths(site).key);
+  const password = deriveSiteNatsPassword(siteKey, pki.trustDomain(), site, 'agent');
+  const controlPassword = deriveSiteNatsPassword(siteKey, pki.trustDomain(), site, 'control');
   return {
     site,
     tls: { certFile: issued.certPath, keyFile: issued.keyPath, caFile: pki.bundlePath, verify: true },
-    authorization: siteAuthorizationConfig(site, password),
+    authorization: siteAuthorizationConfig(site, { agent: password, control: controlPassword }),
     password,
+    controlPassword,
   };
 }
 

@@ -23,6 +23,23 @@ export const HealthCheckSchema = Type.Union([
 export type HealthCheck = Static<typeof HealthCheckSchema>;
 
 /**
+ * Outbound listeners of a calling service, on 127.0.0.1: an HTTP listener (HTTP/1.1 and h2c,
+ * gRPC included) routing by Host / :authority `<service>.mesh`, and one TCP port per upstream
+ * for any other protocol. Calls leave with the calling service's own workload identity.
+ */
+export const OutboundSchema = Type.Object(
+  {
+    http: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    upstreams: Type.Array(
+      Type.Object({ service: Name, port: Type.Integer({ minimum: 1, maximum: 65535 }) }, { additionalProperties: false }),
+      { default: [] },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type Outbound = Static<typeof OutboundSchema>;
+
+/**
  * A service definition: a YAML/JSON file in the agent's definitions directory, or the body of
  * `POST /v1/services` on the agent API. The agent stamps site, region, zone, platform and node.
  */
@@ -37,6 +54,10 @@ export const ServiceDefinitionSchema = Type.Object(
     labels: Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$' }), Type.String({ maxLength: 256 }), { default: {} }),
     weight: Type.Integer({ minimum: 0, maximum: 10000, default: 100 }),
     check: Type.Optional(HealthCheckSchema),
+    /** Whether other sites may call this service through the east-west gateways. */
+    export: Type.Boolean({ default: false }),
+    /** How this service calls others through the mesh, with its own identity. */
+    outbound: Type.Optional(OutboundSchema),
     partition: Type.Object(
       {
         mode: Type.Union([Type.Literal('keep-last-known'), Type.Literal('fail-closed')], { default: 'keep-last-known' }),

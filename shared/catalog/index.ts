@@ -19,4 +19,4 @@ export { FederatedView, type FederatedViewOptions } from './view.js';
 export { SiteState } from './site-state.js';
 export { startLeaseReaper } from './reaper.js';
 export { loadSnapshot, saveSnapshot, startSnapshotWriter } from './snapshot.js';
-export { deriveSiteNatsPassword, siteAuthorizationConfig, siteConnectOptions, siteNatsUser } from './nats-access.js';
+export { controlNatsUser, deriveSiteNatsPassword, signerSubject, siteAuthorizationConfig, siteConnectOptions, siteNatsUser } from './nats-access.js';

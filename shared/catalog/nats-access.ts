@@ -8,13 +8,24 @@ export function siteNatsUser(site: string): string {
   return `site-${site}`;
 }
 
+/** The NATS user of a site's control service (certificate signer, lease reaper). */
+export function controlNatsUser(site: string): string {
+  return `control-${site}`;
+}
+
+/** Subject of a site's certificate signer: agents request, the control service answers. */
+export function signerSubject(site: string): string {
+  return `meridian.ca.${site}.sign`;
+}
+
 /**
  * A site's NATS password, derived from the site CA's private key: only the site's control plane
  * (which holds that key) can compute it, and it changes when the site CA is re-keyed.
  */
-export function deriveSiteNatsPassword(siteCaKey: KeyObject, trustDomain: string, site: string): string {
+export function deriveSiteNatsPassword(siteCaKey: KeyObject, trustDomain: string, site: string, user: 'agent' | 'control' = 'agent'): string {
   const secret = siteCaKey.export({ type: 'pkcs8', format: 'der' });
-  return Buffer.from(hkdfSync('sha256', secret, trustDomain, `meridian/nats/${site}`, 32)).toString('base64url');
+  const info = user === 'agent' ? `meridian/nats/${site}` : `meridian/nats-control/${site}`;
+  return Buffer.from(hkdfSync('sha256', secret, trustDomain, info, 32)).toString('base64url');
 }
 
 /**
@@ -22,7 +33,7 @@ export function deriveSiteNatsPassword(siteCaKey: KeyObject, trustDomain: string
  * write only its own bucket (NATS enforces it on the subject, before anything reaches JetStream).
  * NATS wildcards match whole tokens only, hence the generic `*` on read-only API subjects.
  */
-export function siteAuthorizationConfig(site: string, password: string): string {
+export function siteAuthorizationConfig(site: string, passwords: { agent: string; control: string }): string {
   const bucket = bucketName(site);
   const publish = [
     `$KV.${bucket}.>`,
@@ -42,11 +53,13 @@ export function siteAuthorizationConfig(site: string, password: string): string 
     '$JS.FC.>',
   ];
   const list = (subjects: string[]): string => subjects.map((s) => JSON.stringify(s)).join(', ');
+  const user = (name: string, password: string, pub: string[], sub: string[]): string =>
+    `    { user: ${JSON.stringify(name)}, password: ${JSON.stringify(password)},\n      permissions: { publish: { allow: [${list(pub)}] }, subscribe: { allow: [${list(sub)}] } } }`;
   return [
     'authorization {',
     '  users: [',
-    `    { user: ${JSON.stringify(siteNatsUser(site))}, password: ${JSON.stringify(password)},`,
-    `      permissions: { publish: { allow: [${list(publish)}] }, subscribe: { allow: ["_INBOX.>"] } } }`,
+    user(siteNatsUser(site), passwords.agent, [...publish, signerSubject(site)], ['_INBOX.>']),
+    user(controlNatsUser(site), passwords.control, [...publish, '_INBOX.>'], ['_INBOX.>', signerSubject(site)]),
     '  ]',
     '}',
   ].join('\n');
@@ -60,6 +73,8 @@ export function siteConnectOptions(options: {
   servers: string;
   site: string;
   password: string;
+  /** Which site user to connect as (default the agents' user). */
+  user?: 'agent' | 'control';
   identity: MtlsIdentity;
   name?: string;
   /** The site whose server is dialled; default `site`. */
@@ -69,7 +84,7 @@ export function siteConnectOptions(options: {
   const tls = mtlsClientOptions(options.identity, (peer) => peer.site === serverSite && peer.kind === 'svc' && peer.name === 'nats');
   return {
     servers: options.servers,
-    user: siteNatsUser(options.site),
+    user: options.user === 'control' ? controlNatsUser(options.site) : siteNatsUser(options.site),
     pass: options.password,
     name: options.name ?? `meridian-${options.site}`,
     tls,

@@ -28,6 +28,10 @@ export interface ServiceInstance {
   readonly address: string;
   /** Named ports, e.g. { http: 8080, grpc: 9090 }. */
   readonly ports: Readonly<Record<string, number>>;
+  /** The node agent's mTLS inbound port through which the mesh reaches this instance; absent when the agent has no inbound listener. */
+  readonly meshPort?: number;
+  /** Whether other sites may reach this instance through the east-west gateways (default false). */
+  readonly exported?: boolean;
   readonly protocol: Protocol;
   readonly version: string;
   readonly labels: Readonly<Record<string, string>>;

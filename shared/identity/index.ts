@@ -22,3 +22,4 @@ export { renewalDueAt, type RenewalPolicy } from './renewal.js';
 export { PkiDirectory } from './pki-directory.js';
 export { writePrivateKey, writeCertificates, writeText, readCertificates, readPrivateKey } from './files.js';
 export { caCommands } from './cli.js';
+export { REPLAY_WINDOW_MS, signProof, verifyProof, type SignReply, type SignRequest } from './sign-request.js';

@@ -16,6 +16,8 @@ export interface SecureFederation {
   /** A new connection as an agent of `site`, to `site`'s server unless `server` names another. */
   connectAgent(site: string, node: string, server?: string): Promise<NatsConnection>;
   identity(site: string, node: string): MtlsIdentity;
+  /** A connection as the site's control service (signer, reaper). */
+  connectControl(site: string): Promise<NatsConnection>;
   node(site: string, node: string): NodeContext;
 }
 
@@ -58,6 +60,14 @@ export async function startSecureFederation(sites: readonly string[]): Promise<S
     setups,
     identity,
     node: (site, node) => ({ site, node, region: REGIONS[site] ?? site, zone: `${site}-a`, platform: 'vm' }),
+    async connectControl(site) {
+      const setup = setups.get(site) ?? missing(site);
+      const issued = pki.issueIdentity(site, 'svc', 'control');
+      const control: MtlsIdentity = { privateKey: readPrivateKey(issued.keyPath), chain: issued.chain, bundle: pki.loadBundle() };
+      const nc = await connect(siteConnectOptions({ servers: nats.site(site).url, site, user: 'control', password: setup.controlPassword, identity: control }));
+      connections.push(nc);
+      return nc;
+    },
     async connectAgent(site, node, server = site) {
       const setup = setups.get(site) ?? missing(site);
       const nc = await connect(siteConnectOptions({ servers: nats.site(server).url, site, serverSite: server, password: setup.password, identity: identity(site, node) }));

@@ -1,0 +1,1 @@
+export { startSigner, type SignerOptions } from './signer.js';
