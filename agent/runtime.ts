@@ -85,7 +85,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       await definitions?.close();
       await registrar.stop({ deregister: true });
       snapshots.stop();
-      snapshots.flush();
+      await snapshots.flush().catch((error: unknown) => log.warn('final catalog snapshot failed', { error: (error as Error).message }));
       view.close();
       await api.close();
       await nc?.drain().catch(() => undefined);

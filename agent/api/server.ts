@@ -29,7 +29,11 @@ function entryJson(entry: CatalogEntry): Record<string, unknown> {
 
 function summarize(entries: CatalogEntry[]): Record<string, unknown>[] {
   const byService = new Map<string, CatalogEntry[]>();
-  for (const entry of entries) byService.set(entry.instance.service, [...(byService.get(entry.instance.service) ?? []), entry]);
+  for (const entry of entries) {
+    const list = byService.get(entry.instance.service);
+    if (list === undefined) byService.set(entry.instance.service, [entry]);
+    else list.push(entry);
+  }
   return [...byService].sort(([a], [b]) => a.localeCompare(b)).map(([service, list]) => ({
     service,
     instances: list.length,

@@ -1,33 +1,41 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { once } from 'node:events';
 import { dirname } from 'node:path';
 import { MeridianError } from '../errors/index.js';
 import { SiteState } from './site-state.js';
 import type { ServiceInstance } from './types.js';
 import type { FederatedView } from './view.js';
 
-const VERSION = 1;
+const VERSION = 2;
 
-interface SnapshotFile {
-  version: number;
-  savedAt: string;
-  sites: { site: string; lastHeardAt: number | null; lastRevision: number; instances: { key: string; revision: number; instance: ServiceInstance }[] }[];
-}
+/** Snapshot file: JSON lines, a header, then one line per site and one per instance. */
+type Line =
+  | { kind: 'header'; version: number; savedAt: string }
+  | { kind: 'site'; site: string; lastHeardAt: number | null; lastRevision: number }
+  | { kind: 'instance'; site: string; key: string; revision: number; instance: ServiceInstance };
 
 /**
  * Writes the view's last-known-good state atomically (temp file, then rename), so an agent that
- * restarts while NATS is unreachable serves it, with each site's age counted from when it was last heard.
+ * restarts while NATS is unreachable serves it, with each site's age counted from when it was
+ * last heard. Lines are streamed with back-pressure: a 50 000-instance catalog never becomes one
+ * giant string, and the event loop keeps serving meanwhile.
  */
-export function saveSnapshot(path: string, view: FederatedView): void {
-  const file: SnapshotFile = {
-    version: VERSION,
-    savedAt: new Date().toISOString(),
-    sites: [...view.states().values()]
-      .filter((s) => s.warm || s.instances.size > 0)
-      .map((s) => ({ site: s.site, lastHeardAt: s.lastHeardAt ?? null, lastRevision: s.lastRevision, instances: [...s.instances.values()] })),
-  };
+export async function saveSnapshot(path: string, view: FederatedView): Promise<void> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, JSON.stringify(file), { mode: 0o600 });
+  const out = createWriteStream(temp, { mode: 0o600 });
+  const failed = new Promise<never>((_, reject) => out.once('error', reject));
+  const write = async (line: Line): Promise<void> => {
+    if (!out.write(`${JSON.stringify(line)}\n`)) await Promise.race([once(out, 'drain'), failed]);
+  };
+  await write({ kind: 'header', version: VERSION, savedAt: new Date().toISOString() });
+  for (const state of [...view.states().values()]) {
+    if (!state.warm && state.instances.size === 0) continue;
+    await write({ kind: 'site', site: state.site, lastHeardAt: state.lastHeardAt ?? null, lastRevision: state.lastRevision });
+    for (const record of [...state.instances.values()]) await write({ kind: 'instance', site: state.site, ...record });
+  }
+  out.end();
+  await Promise.race([once(out, 'finish'), failed]);
   renameSync(temp, path);
 }
 
@@ -39,42 +47,52 @@ export function loadSnapshot(path: string): SiteState[] {
   } catch {
     return [];
   }
-  let file: SnapshotFile;
+  const states = new Map<string, SiteState>();
   try {
-    file = JSON.parse(text) as SnapshotFile;
-    if (file.version !== VERSION || !Array.isArray(file.sites)) throw new Error(`unsupported snapshot version ${String(file.version)}`);
+    const lines = text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
+    const header = lines[0];
+    if (header?.kind !== 'header' || header.version !== VERSION) throw new Error('unsupported snapshot version');
+    for (const line of lines.slice(1)) applyLine(states, line);
   } catch (cause) {
     throw new MeridianError('MERIDIAN_ERR_CONFIG_INVALID', `${path}: unreadable catalog snapshot`, { cause });
   }
-  return file.sites.map((s) => {
-    const state = new SiteState(s.site);
-    state.lastHeardAt = s.lastHeardAt ?? undefined;
-    state.lastRevision = s.lastRevision;
-    for (const record of s.instances) state.instances.set(record.key, record);
-    return state;
-  });
+  return [...states.values()];
 }
 
-/** Saves after changes, at most once per `minIntervalMs`, until stopped. */
-export function startSnapshotWriter(view: FederatedView, path: string, minIntervalMs = 1000): { stop(): void; flush(): void } {
+function applyLine(states: Map<string, SiteState>, line: Line): void {
+  if (line.kind === 'site') {
+    const state = new SiteState(line.site);
+    state.lastHeardAt = line.lastHeardAt ?? undefined;
+    state.lastRevision = line.lastRevision;
+    states.set(line.site, state);
+  } else if (line.kind === 'instance') {
+    states.get(line.site)?.instances.set(line.key, { key: line.key, revision: line.revision, instance: line.instance });
+  }
+}
+
+/**
+ * Saves after changes, at most once per `minIntervalMs` and never more often than ten times the
+ * last save took, until stopped.
+ */
+export function startSnapshotWriter(view: FederatedView, path: string, minIntervalMs = 1000): { stop(): void; flush(): Promise<void> } {
   let stopped = false;
   let saved = -1;
   const wake = new AbortController();
-  const flush = (): void => {
+  const flush = async (): Promise<void> => {
     if (view.revision === saved) return;
-    saved = view.revision;
-    saveSnapshot(path, view);
+    const revision = view.revision;
+    await saveSnapshot(path, view);
+    saved = revision;
   };
   const loop = async (): Promise<void> => {
     while (!stopped) {
       await view.waitForChange(saved, 60_000, wake.signal);
       if (stopped) return;
-      try {
-        flush();
-      } catch {
-        // A full disk must not stop the agent serving; the next change retries.
-      }
-      await new Promise((resolve) => setTimeout(resolve, minIntervalMs).unref());
+      const started = Date.now();
+      // A full disk must not stop the agent serving: the next change retries.
+      await flush().catch(() => undefined);
+      const pause = Math.max(minIntervalMs, 10 * (Date.now() - started));
+      await new Promise((resolve) => setTimeout(resolve, pause).unref());
     }
   };
   void loop();

@@ -51,6 +51,9 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_NOT_FOUND: 404,
   MERIDIAN_ERR_CONFLICT: 409,
   MERIDIAN_ERR_INTERNAL: 500,
+  MERIDIAN_ERR_FORBIDDEN: 403,
+  MERIDIAN_ERR_BAD_GATEWAY: 502,
+  MERIDIAN_ERR_UNAVAILABLE: 503,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

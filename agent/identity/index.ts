@@ -1,0 +1,2 @@
+export { requestWorkloadCertificate } from './request.js';
+export { WorkloadIdentities, type IssueWorkload } from './workload-identities.js';
