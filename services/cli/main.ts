@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { runCli } from '../../shared/cli/index.js';
 import { agentCommands } from '../../agent/index.js';
 import { caCommands } from '../../shared/identity/index.js';

@@ -7,12 +7,13 @@ import { after, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { eventually, useNatsServer } from '../harness/index.js';
 
-const CLI = fileURLToPath(new URL('../../services/cli/main.js', import.meta.url));
+// The README's command, exactly as a user runs it.
+const MERIDIAN = fileURLToPath(new URL('../../../bin/meridian', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'meridian-quickstart-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 function meridian(...args: string[]): string {
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: work, encoding: 'utf8', timeout: 20_000 });
+  const result = spawnSync(MERIDIAN, args, { cwd: work, encoding: 'utf8', timeout: 20_000 });
   assert.equal(result.status, 0, `meridian ${args.join(' ')}: ${result.stderr}`);
   return result.stdout;
 }
@@ -36,7 +37,7 @@ it("follows the README: a site's NATS, an agent, a service definition, meridian 
   }));
   writeFileSync(join(work, 'services.d', 'payments.yaml'), 'service: payments\nports:\n  http: 8080\nversion: 1.4.2\nlabels:\n  tier: backend\n');
 
-  const agent = spawn(process.execPath, [CLI, 'agent', 'run', '--config', 'agent.json'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+  const agent = spawn(MERIDIAN, ['agent', 'run', '--config', 'agent.json'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   agent.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   agent.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AgentConfig } from '../../../agent/index.js';
+import { AGENT_NODE_FLAGS, type AgentConfig } from '../../../agent/index.js';
 import type { BenchFederation } from './federation.js';
 
 const CLI = fileURLToPath(new URL('../../../services/cli/main.js', import.meta.url));
@@ -115,7 +115,7 @@ function watchOutput(child: ChildProcessByStdio<null, Readable, Readable>, exite
 
 async function spawnAgent(dir: string, options: BenchAgentOptions): Promise<BenchAgent> {
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [...(options.execArgv ?? []), CLI, 'agent', 'run', '--config', join(dir, 'agent.json')], {
+  const child = spawn(process.execPath, [...(options.execArgv ?? AGENT_NODE_FLAGS), CLI, 'agent', 'run', '--config', join(dir, 'agent.json')], {
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: dir,
     env: { ...process.env, ...options.env },
