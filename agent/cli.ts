@@ -1,4 +1,4 @@
-import { optionalString, requireString, type Command, type CommandIo } from '../shared/cli/index.js';
+import { optionalString, renderTable, requireString, type Command } from '../shared/cli/index.js';
 import { MeridianError } from '../shared/errors/index.js';
 import { jsonLogger } from '../shared/telemetry/index.js';
 import { loadAgentConfig } from './config.js';
@@ -30,7 +30,8 @@ const run: Command = {
   },
 };
 
-interface InstanceRow {
+/** A catalog row as `GET /v1/instances` returns it. */
+export interface InstanceRow {
   service: string;
   instanceId: string;
   site: string;
@@ -68,7 +69,7 @@ const services: Command = {
     const agent = optionalString(args, 'agent') ?? DEFAULT_AGENT;
     const body = await fetchJson(`${agent}/v1/instances?${query.toString()}`);
     if (args.values.json === true) io.out(JSON.stringify(body, null, 2));
-    else printInstances(body.instances, io);
+    else io.out(renderInstances(body.instances));
     return 0;
   },
 };
@@ -85,14 +86,13 @@ async function fetchJson(url: string): Promise<{ instances: InstanceRow[] }> {
   return body;
 }
 
-function printInstances(rows: InstanceRow[], io: CommandIo): void {
+/** The `meridian services` table of catalog rows (as the agent API returns them). */
+export function renderInstances(rows: InstanceRow[]): string {
   const header = ['SERVICE', 'INSTANCE', 'SITE', 'REGION', 'PLATFORM', 'ADDRESS', 'HEALTH', 'STATE', 'VERSION'];
   const cells = rows
     .sort((a, b) => a.service.localeCompare(b.service) || a.site.localeCompare(b.site) || a.instanceId.localeCompare(b.instanceId))
     .map((r) => [r.service, r.instanceId, r.site, r.region, r.platform, `${r.address}:${Object.values(r.ports).join(',')}`, r.health, state(r), r.version]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-  for (const line of [header, ...cells]) io.out(line.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
-  io.out(`${rows.length} instance(s), ${rows.filter((r) => r.usable).length} usable`);
+  return `${renderTable(header, cells)}\n${rows.length} instance(s), ${rows.filter((r) => r.usable).length} usable`;
 }
 
 function state(row: InstanceRow): string {

@@ -1,18 +1,25 @@
 import type { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startAgent, type AgentConfig, type RunningAgent } from '../../agent/index.js';
 import { PkiDirectory, type IssuedCertificate } from '../../shared/identity/index.js';
 import { startSupercluster, type SuperclusterHandle } from '../../shared/servers/index.js';
+import { jsonLogger } from '../../shared/telemetry/index.js';
+import { startExampleHttpService, type ExampleHttpService } from '../examples/index.js';
+import { bootstrapSiteCatalog, prepareSiteNats, type SiteNatsSetup } from '../site/index.js';
 import { DEMO_SITES, DEMO_TRUST_DOMAIN, type DemoSite } from './topology.js';
 
-/** One running demo site: its NATS cluster and the identities issued for it. */
+type IssuedFiles = IssuedCertificate & { keyPath: string; certPath: string };
+
+/** One running demo site: its NATS cluster, its agent, its example workload and their identities. */
 export interface RunningSite extends DemoSite {
   readonly natsUrl: string;
   readonly monitorUrl: string;
   readonly siteCa: X509Certificate;
-  readonly gateway: IssuedCertificate & { keyPath: string; certPath: string };
-  readonly agent: IssuedCertificate & { keyPath: string; certPath: string };
+  readonly gateway: IssuedFiles;
+  readonly agent: RunningAgent;
+  readonly workload: { readonly service: string; readonly app: ExampleHttpService };
 }
 
 /** The local federation: a trust domain on disk and a NATS supercluster, one cluster per site. */
@@ -25,42 +32,82 @@ export interface DemoFederation {
 
 /**
  * Brings the demo up the way an operator would: create the trust domain, issue each site's
- * intermediate CA (its key made in the site's own directory), issue each site's gateway and
- * agent identities, and start the sites' NATS clusters linked as a supercluster.
+ * intermediate CA, bootstrap each site's NATS (TLS with a trust-domain identity, a site user
+ * that may write only its own catalog), start the sites' NATS clusters linked as a supercluster,
+ * then one agent per site that registers the site's example workload.
  */
 export async function startDemoFederation(log: (line: string) => void): Promise<DemoFederation> {
   const dir = mkdtempSync(join(tmpdir(), 'meridian-demo-'));
-  const pki = new PkiDirectory(join(dir, 'pki'));
-  const root = pki.initRoot({ trustDomain: DEMO_TRUST_DOMAIN });
-  log(`trust domain ${root.trustDomain}: root CA in ${pki.dir}`);
-  const identities = DEMO_SITES.map((site) => {
-    const siteCa = pki.createSite(site.name).certificate;
-    return {
-      site,
-      siteCa,
-      gateway: pki.issueIdentity(site.name, 'gateway', 'gw-1'),
-      agent: pki.issueIdentity(site.name, 'agent', `${site.name}-node-1`),
-    };
-  });
-  log(`issued ${identities.length} site CAs and their gateway and agent identities`);
-  let nats: SuperclusterHandle;
+  const stops: (() => Promise<void>)[] = [async () => rmSync(dir, { recursive: true, force: true })];
+  const stop = async (): Promise<void> => {
+    for (const step of stops.splice(0).reverse()) await step().catch(() => undefined);
+  };
   try {
-    nats = await startSupercluster({ sites: DEMO_SITES.map((s) => s.name) });
+    const pki = new PkiDirectory(join(dir, 'pki'));
+    log(`trust domain ${pki.initRoot({ trustDomain: DEMO_TRUST_DOMAIN }).trustDomain}: root CA in ${pki.dir}`);
+    const setups = new Map(DEMO_SITES.map((site) => (pki.createSite(site.name), [site.name, prepareSiteNats(pki, site.name)] as const)));
+    log(`issued ${setups.size} site CAs, NATS identities and site credentials`);
+    const nats = await startSupercluster({
+      sites: DEMO_SITES.map((s) => s.name),
+      tls: (site) => setupOf(setups, site).tls,
+      extraConfig: (site) => setupOf(setups, site).authorization,
+    });
+    stops.push(() => nats.stop());
+    await Promise.all(DEMO_SITES.map((site) => bootstrapSiteCatalog({ pki, site: site.name, setup: setupOf(setups, site.name), url: nats.site(site.name).url })));
+    const sites: RunningSite[] = [];
+    for (const site of DEMO_SITES) sites.push(await startSite({ site, pki, nats, setup: setupOf(setups, site.name), dir, stops }));
+    return { pki, nats, sites, stop };
   } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
+    await stop();
     throw error;
   }
-  const sites = identities.map(({ site, siteCa, gateway, agent }) => {
-    const handle = nats.site(site.name);
-    return { ...site, natsUrl: handle.url, monitorUrl: handle.monitorUrl, siteCa, gateway, agent };
-  });
+}
+
+function setupOf(setups: Map<string, SiteNatsSetup>, site: string): SiteNatsSetup {
+  const setup = setups.get(site);
+  if (setup === undefined) throw new Error(`no NATS setup for site ${site}`);
+  return setup;
+}
+
+const WORKLOADS: Record<string, string> = { 'eu-k8s': 'catalog', 'us-vm': 'pricing', onprem: 'ledger' };
+
+async function startSite(options: {
+  site: DemoSite;
+  pki: PkiDirectory;
+  nats: SuperclusterHandle;
+  setup: SiteNatsSetup;
+  dir: string;
+  stops: (() => Promise<void>)[];
+}): Promise<RunningSite> {
+  const { site, pki, nats } = options;
+  const node = `${site.name}-node-1`;
+  const agentFiles = pki.issueIdentity(site.name, 'agent', node);
+  const passwordFile = join(options.dir, `${site.name}.nats-password`);
+  writeFileSync(passwordFile, options.setup.password, { mode: 0o600 });
+  const config: AgentConfig = {
+    site: site.name,
+    region: site.region,
+    zone: site.zone,
+    platform: site.platform,
+    node,
+    nats: { url: nats.site(site.name).url, passwordFile, keyFile: agentFiles.keyPath, certFile: agentFiles.certPath, bundleFile: pki.bundlePath, trustDomain: DEMO_TRUST_DOMAIN },
+    api: { host: '127.0.0.1', port: 0 },
+    dataDir: join(options.dir, 'agents', site.name),
+    heartbeat: '1s',
+  };
+  const agent = await startAgent(config, jsonLogger(`agent:${site.name}`, () => undefined));
+  options.stops.push(() => agent.stop());
+  const service = WORKLOADS[site.name] ?? `${site.name}-app`;
+  const app = await startExampleHttpService({ service, site: site.name });
+  options.stops.push(() => app.close());
+  await agent.registrar.register({ service, ports: { http: app.port }, version: '1.0.0', export: true, check: { type: 'http', port: 'http', interval: '2s' } }, { kind: 'api' });
   return {
-    pki,
-    nats,
-    sites,
-    async stop() {
-      await nats.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    ...site,
+    natsUrl: nats.site(site.name).url,
+    monitorUrl: nats.site(site.name).monitorUrl,
+    siteCa: pki.loadSiteCertificate(site.name),
+    gateway: pki.issueIdentity(site.name, 'gateway', 'gw-1'),
+    agent,
+    workload: { service, app },
   };
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
+import { renderInstances, type InstanceRow } from '../../agent/index.js';
 import { startDemoFederation, type DemoFederation } from './federation.js';
-import { checkCrossSiteCatalogRead, checkCrossSiteMtls } from './smoke.js';
+import { checkCrossSiteCatalog, checkCrossSiteMtls } from './smoke.js';
 import { collectStatus, problems, renderStatus } from './status.js';
 
 const SMOKE_DEADLINE_MS = 60_000;
@@ -11,6 +12,11 @@ const { values } = parseArgs({ options: { smoke: { type: 'boolean', default: fal
 async function printStatus(federation: DemoFederation): Promise<string[]> {
   const status = await collectStatus(federation.sites);
   console.log(`\n${renderStatus(status)}\n`);
+  const first = federation.sites[0];
+  if (first !== undefined) {
+    const body = (await (await fetch(`${first.agent.api.url}/v1/instances`)).json()) as { instances: InstanceRow[] };
+    console.log(`federated catalog, as ${first.name}'s agent sees it (bin/meridian services --agent ${first.agent.api.url}):\n${renderInstances(body.instances)}\n`);
+  }
   return problems(status);
 }
 
@@ -18,7 +24,9 @@ async function smoke(federation: DemoFederation): Promise<number> {
   const [eu, us, onprem] = federation.sites;
   if (eu === undefined || us === undefined || onprem === undefined) throw new Error('demo topology needs three sites');
   log(`cross-site mTLS: ${await checkCrossSiteMtls(federation, eu, us)}`);
-  log(`cross-site JetStream read ${onprem.name} -> ${eu.name}: ${(await checkCrossSiteCatalogRead(onprem, eu)).toFixed(1)} ms`);
+  for (const [from, at] of [[onprem, eu], [eu, us], [us, onprem]] as const) {
+    log(`catalog: ${at.name}'s agent sees ${from.workload.service} of ${from.name} as usable (${(await checkCrossSiteCatalog(from, at)).toFixed(0)} ms)`);
+  }
   const found = await printStatus(federation);
   for (const problem of found) log(`UNHEALTHY ${problem}`);
   log(found.length === 0 ? 'smoke: federation healthy' : 'smoke: federation unhealthy');

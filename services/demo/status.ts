@@ -1,3 +1,4 @@
+import { renderTable } from '../../shared/cli/index.js';
 import type { RunningSite } from './federation.js';
 
 /** What the demo reports per site; the status API issue grows this into the federation status. */
@@ -11,7 +12,9 @@ export interface SiteStatus {
   readonly jetstreamMetaLeader: string | undefined;
   readonly siteCaExpires: string;
   readonly gatewayCertExpires: string;
-  readonly agentCertExpires: string;
+  /** Instances in the site agent's federated view, and how many are usable. */
+  readonly catalogInstances: number;
+  readonly catalogUsable: number;
 }
 
 interface Gatewayz {
@@ -44,7 +47,8 @@ export async function collectStatus(sites: readonly RunningSite[]): Promise<Site
         jetstreamMetaLeader: jsz.meta_cluster?.leader,
         siteCaExpires: new Date(site.siteCa.validTo).toISOString(),
         gatewayCertExpires: new Date(site.gateway.certificate.validTo).toISOString(),
-        agentCertExpires: new Date(site.agent.certificate.validTo).toISOString(),
+        catalogInstances: site.agent.view.query().length,
+        catalogUsable: site.agent.view.query().filter((e) => e.usable).length,
       };
     }),
   );
@@ -57,14 +61,13 @@ export function problems(status: readonly SiteStatus[]): string[] {
     const missing = status.map((s) => s.site).filter((s) => s !== site.site && !site.linkedSites.includes(s));
     if (missing.length > 0) found.push(`${site.site}: no NATS gateway link to ${missing.join(', ')}`);
     if (site.jetstreamMetaLeader === undefined) found.push(`${site.site}: no JetStream meta leader`);
+    if (site.catalogUsable < status.length) found.push(`${site.site}: its agent sees ${site.catalogUsable} usable instances of ${status.length}`);
   }
   return found;
 }
 
 export function renderStatus(status: readonly SiteStatus[]): string {
-  const header = ['site', 'region', 'platform', 'nats', 'linked sites', 'site CA expires', 'gateway cert expires'];
-  const rows = status.map((s) => [s.site, s.region, s.platform, s.nats, s.linkedSites.join(',') || '-', s.siteCaExpires.slice(0, 16), s.gatewayCertExpires.slice(0, 16)]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
+  const header = ['site', 'region', 'platform', 'nats', 'linked sites', 'catalog (usable/seen)', 'site CA expires', 'gateway cert expires'];
+  const rows = status.map((s) => [s.site, s.region, s.platform, s.nats, s.linkedSites.join(',') || '-', `${s.catalogUsable}/${s.catalogInstances}`, s.siteCaExpires.slice(0, 16), s.gatewayCertExpires.slice(0, 16)]);
+  return renderTable(header, rows);
 }

@@ -1,2 +1,2 @@
-export { prepareSiteNats, type SiteNatsSetup } from './nats-bootstrap.js';
+export { bootstrapSiteCatalog, prepareSiteNats, type SiteNatsSetup } from './nats-bootstrap.js';
 export { siteCommands } from './cli.js';

@@ -1,5 +1,6 @@
 
-import { deriveSiteNatsPassword, siteAuthorizationConfig } from '../../shared/catalog/index.js';
+import { connect } from '@nats-io/transport-node';
+import { deriveSiteNatsPassword, ensureSiteBucket, siteAuthorizationConfig, siteConnectOptions } from '../../shared/catalog/index.js';
 import { readPrivateKey, type PkiDirectory } from '../../shared/identity/index.js';
 import type { NatsTlsOptions } from '../../shared/servers/index.js';
 
@@ -33,3 +34,18 @@ export function prepareSiteNats(pki: PkiDirectory, site: string): SiteNatsSetup 
   };
 }
 
+
+/**
+ * Creates the site's catalog bucket as the site's control service, at bootstrap: a site cut off
+ * from the others cannot create buckets later (JetStream's meta group spans all sites).
+ */
+export async function bootstrapSiteCatalog(options: { pki: PkiDirectory; site: string; setup: SiteNatsSetup; url: string }): Promise<void> {
+  const issued = options.pki.issueIdentity(options.site, 'svc', 'control');
+  const identity = { privateKey: readPrivateKey(issued.keyPath), chain: issued.chain, bundle: options.pki.loadBundle() };
+  const nc = await connect(siteConnectOptions({ servers: options.url, site: options.site, user: 'control', password: options.setup.controlPassword, identity }));
+  try {
+    await ensureSiteBucket(nc, options.site);
+  } finally {
+    await nc.close();
+  }
+}

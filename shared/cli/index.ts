@@ -1,3 +1,4 @@
 export { optionalString, parseCommandArgs, requireString } from './command.js';
 export type { Command, CommandIo, ParsedArgs } from './command.js';
 export { runCli } from './run.js';
+export { renderTable } from './table.js';

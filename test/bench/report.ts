@@ -1,3 +1,4 @@
+import { renderTable as table } from '../../shared/cli/index.js';
 import { writeFileSync } from 'node:fs';
 import type { BenchRow } from './types.js';
 
@@ -10,9 +11,7 @@ function format(value: number | undefined, digits = 2): string {
 export function renderTable(rows: readonly BenchRow[]): string {
   const header = ['case', 'metric', 'value', 'unit', 'baseline', 'baseline value', 'ratio', 'target'];
   const cells = rows.map((r) => [r.case, r.metric, format(r.value), r.unit, r.baseline ?? '', format(r.baselineValue), r.ratio === undefined ? '' : `${format(r.ratio)}x`, r.target ?? '']);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-  const line = (c: readonly string[]): string => c.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+  return table(header, cells);
 }
 
 export function writeJson(path: string, rows: readonly BenchRow[]): void {
