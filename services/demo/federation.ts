@@ -38,7 +38,7 @@ export interface DemoFederation {
  */
 export async function startDemoFederation(log: (line: string) => void): Promise<DemoFederation> {
   const dir = mkdtempSync(join(tmpdir(), 'meridian-demo-'));
-  const stops: (() => Promise<void>)[] = [async () => rmSync(dir, { recursive: true, force: true })];
+  const stops: (() => Promise<void>)[] = [() => Promise.resolve(rmSync(dir, { recursive: true, force: true }))];
   const stop = async (): Promise<void> => {
     for (const step of stops.splice(0).reverse()) await step().catch(() => undefined);
   };
