@@ -35,6 +35,13 @@ export const AgentConfigSchema = Type.Object(
       { default: {}, additionalProperties: false },
     ),
     definitionsDir: Type.Optional(Type.String({ minLength: 1 })),
+    /** The node's data plane: its mTLS inbound port (the mesh port stamped on its instances). Absent: catalog only. */
+    mesh: Type.Optional(
+      Type.Object(
+        { host: Type.String({ default: '127.0.0.1' }), inboundPort: Type.Integer({ minimum: 0, maximum: 65535, default: 15443 }) },
+        { additionalProperties: false },
+      ),
+    ),
     dataDir: Type.String({ default: 'meridian-data/agent' }),
     heartbeat: Type.String({ ...Duration, default: '2s' }),
     leaseTtl: Type.Optional(Duration),

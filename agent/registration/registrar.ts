@@ -1,4 +1,4 @@
-import { parseServiceDefinition, toInstance, type NodeContext, type ServiceInstance, type SiteCatalogWriter } from '../../shared/catalog/index.js';
+import { parseServiceDefinition, toInstance, type NodeContext, type ServiceDefinition, type ServiceInstance, type SiteCatalogWriter } from '../../shared/catalog/index.js';
 import { MeridianError } from '../../shared/errors/index.js';
 import { startHealthCheck, type HealthCheckHandle } from '../health/index.js';
 import type { LocalRegistration, LocalRegistry, RegistrationSource } from './types.js';
@@ -6,6 +6,7 @@ import type { LocalRegistration, LocalRegistry, RegistrationSource } from './typ
 interface Registration {
   instance: ServiceInstance;
   readonly source: RegistrationSource;
+  readonly definition: ServiceDefinition;
   readonly check: HealthCheckHandle | undefined;
 }
 
@@ -16,6 +17,10 @@ export interface RegistrarOptions {
   readonly heartbeatMs: number;
   /** How long the lease lives without renewal (default 3 heartbeats). */
   readonly leaseTtlMs?: number;
+  /** The node agent's inbound mesh port, stamped on every instance so the mesh can reach it. */
+  readonly meshPort?: number;
+  /** Called after every registration or deregistration (the data plane follows it). */
+  readonly onChange?: () => void;
   readonly onError?: (error: Error) => void;
 }
 
@@ -36,6 +41,11 @@ export class Registrar implements LocalRegistry {
   #resync = true;
   #writer: SiteCatalogWriter | undefined;
 
+  /** The mesh port stamped on this node's instances, if the node runs a data plane. */
+  get meshPort(): number | undefined {
+    return this.#options.meshPort;
+  }
+
   constructor(options: RegistrarOptions) {
     this.#options = options;
     this.leaseTtlMs = options.leaseTtlMs ?? options.heartbeatMs * 3;
@@ -55,7 +65,8 @@ export class Registrar implements LocalRegistry {
   async register(input: unknown, source: RegistrationSource): Promise<ServiceInstance> {
     const definition = parseServiceDefinition(input, describe(source));
     const previous = this.#registrations.get(definition.instanceId ?? '');
-    const instance = toInstance(definition, this.#options.node, { leaseTtlMs: this.leaseTtlMs, ...(previous ? { registeredAt: previous.instance.registeredAt } : {}) });
+    const stamped = toInstance(definition, this.#options.node, { leaseTtlMs: this.leaseTtlMs, ...(previous ? { registeredAt: previous.instance.registeredAt } : {}) });
+    const instance = this.#options.meshPort === undefined ? stamped : { ...stamped, meshPort: this.#options.meshPort };
     const existing = this.#registrations.get(instance.instanceId);
     if (existing !== undefined && describe(existing.source) !== describe(source)) {
       throw new MeridianError('MERIDIAN_ERR_CONFLICT', `instanceId ${instance.instanceId}: already registered by ${describe(existing.source)}`);
@@ -64,8 +75,9 @@ export class Registrar implements LocalRegistry {
     existing?.check?.stop();
     // A re-registration keeps the last decided health until the new check decides again.
     const health = existing?.check !== undefined && check !== undefined ? existing.instance.health : instance.health;
-    const registration: Registration = { instance: { ...instance, health }, source, check };
+    const registration: Registration = { instance: { ...instance, health }, source, definition, check };
     this.#registrations.set(instance.instanceId, registration);
+    this.#options.onChange?.();
     await this.#put(registration.instance);
     return registration.instance;
   }
@@ -75,12 +87,13 @@ export class Registrar implements LocalRegistry {
     if (registration === undefined) return false;
     registration.check?.stop();
     this.#registrations.delete(instanceId);
+    this.#options.onChange?.();
     await this.#writer?.remove(registration.instance.service, instanceId);
     return true;
   }
 
   list(): readonly LocalRegistration[] {
-    return [...this.#registrations.values()].map(({ instance, source }) => ({ instance, source }));
+    return [...this.#registrations.values()].map(({ instance, source, definition }) => ({ instance, source, definition }));
   }
 
   passTtl(instanceId: string): Promise<void> {

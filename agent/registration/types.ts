@@ -8,6 +8,8 @@ export type RegistrationSource = { readonly kind: 'file'; readonly path: string 
 export interface LocalRegistration {
   readonly instance: ServiceInstance;
   readonly source: RegistrationSource;
+  /** The validated definition it was registered from (outbound listeners live there). */
+  readonly definition: ServiceDefinition;
 }
 
 /**

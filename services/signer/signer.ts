@@ -44,21 +44,36 @@ export function startSigner(options: SignerOptions): { stop(): void } {
   const subscription: Subscription = options.nc.subscribe(signerSubject(options.authority.site), {
     callback: (error, message) => {
       if (error !== null) return;
-      let reply: SignReply;
-      try {
-        reply = { chain: handle(options, parseConfig(SignRequestSchema, message.json<unknown>(), 'signing request')) };
-      } catch (cause) {
-        const refused = isMeridianError(cause) ? cause : new MeridianError('MERIDIAN_ERR_CSR_INVALID', 'malformed signing request', { cause });
-        options.onRefused?.(refused);
-        reply = { error: { code: refused.code, message: refused.message } };
-      }
-      message.respond(JSON.stringify(reply));
+      void answer(options, () => message.json<unknown>()).then((reply) => message.respond(JSON.stringify(reply)));
     },
   });
   return { stop: () => subscription.unsubscribe() };
 }
 
-function handle(options: SignerOptions, request: SignRequest): string {
+async function answer(options: SignerOptions, body: () => unknown): Promise<SignReply> {
+  try {
+    return { chain: await handle(options, parseConfig(SignRequestSchema, body(), 'signing request')) };
+  } catch (cause) {
+    const refused = isMeridianError(cause) ? cause : new MeridianError('MERIDIAN_ERR_CSR_INVALID', 'malformed signing request', { cause });
+    options.onRefused?.(refused);
+    return { error: { code: refused.code, message: refused.message } };
+  }
+}
+
+/** How long the signer waits for a just-registered instance to reach its view of the site. */
+const REGISTRATION_GRACE_MS = 3000;
+
+async function runsOnNode(catalog: CatalogReader, identity: SpiffeId, node: string): Promise<boolean> {
+  const deadline = Date.now() + REGISTRATION_GRACE_MS;
+  for (;;) {
+    if (catalog.query({ service: identity.name, site: identity.site }).some((e) => e.instance.node === node)) return true;
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return false;
+    await catalog.waitForChange(catalog.revision, remaining);
+  }
+}
+
+async function handle(options: SignerOptions, request: SignRequest): Promise<string> {
   const now = options.now?.() ?? Date.now();
   const agent = authenticateAgent(options, request, now);
   const requested = parseCsr(request.csr).requested.uris;
@@ -66,8 +81,7 @@ function handle(options: SignerOptions, request: SignRequest): string {
   if (identity?.kind !== 'svc') {
     throw new MeridianError('MERIDIAN_ERR_CSR_INVALID', 'csr.subjectAltName: agents may request workload (svc) identities only');
   }
-  const runsHere = options.catalog.query({ service: identity.name, site: identity.site }).some((e) => e.instance.node === agent.name);
-  if (!runsHere) {
+  if (!(await runsOnNode(options.catalog, identity, agent.name))) {
     throw new MeridianError('MERIDIAN_ERR_SITE_SCOPE', `agent ${agent.uri} runs no instance of ${identity.name}; it cannot get ${identity.uri}`);
   }
   const issued = options.authority.issue({ csr: request.csr, now: new Date(now), ...(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs }) });

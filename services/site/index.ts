@@ -1,2 +1,3 @@
 export { bootstrapSiteCatalog, prepareSiteNats, type SiteNatsSetup } from './nats-bootstrap.js';
 export { siteCommands } from './cli.js';
+export { startControlService, type ControlService } from './control.js';
