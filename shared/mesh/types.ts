@@ -42,3 +42,6 @@ export const CALLER_HEADER = 'x-meridian-caller';
 export interface MeshDialer {
   dial(target: MeshTarget, signal?: AbortSignal): Promise<Duplex>;
 }
+
+/** The service name east-west gateways register under in the catalog, with a `tunnel` port. */
+export const GATEWAY_SERVICE = 'meridian-gateway';
