@@ -38,7 +38,12 @@ export const AgentConfigSchema = Type.Object(
     /** The node's data plane: its mTLS inbound port (the mesh port stamped on its instances). Absent: catalog only. */
     mesh: Type.Optional(
       Type.Object(
-        { host: Type.String({ default: '127.0.0.1' }), inboundPort: Type.Integer({ minimum: 0, maximum: 65535, default: 15443 }) },
+        {
+          host: Type.String({ default: '127.0.0.1' }),
+          inboundPort: Type.Integer({ minimum: 0, maximum: 65535, default: 15443 }),
+          /** Pooled mesh sessions are rotated after this; keep it below the gateways' drain bound. */
+          maxSessionAge: Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d)$', default: '10s' }),
+        },
         { additionalProperties: false },
       ),
     ),

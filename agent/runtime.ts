@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
@@ -11,12 +12,15 @@ import {
   startSnapshotWriter,
   type NodeContext,
 } from '../shared/catalog/index.js';
+import { parseDuration } from '../shared/config/index.js';
 import { MeridianError } from '../shared/errors/index.js';
-import { TrustBundle, parseCertificates, readPrivateKey, type MtlsIdentity } from '../shared/identity/index.js';
+import { TrustBundle, generatePrivateKey, parseCertificates, readPrivateKey, type MtlsIdentity } from '../shared/identity/index.js';
 import type { Logger } from '../shared/telemetry/index.js';
 import { startAgentApi, type AgentApi } from './api/index.js';
 import { agentTimings, type AgentConfig } from './config.js';
+import { startDataPlane, type DataPlane } from './data-plane.js';
 import { followDefinitions } from './definitions.js';
+import { WorkloadIdentities, requestWorkloadCertificate } from './identity/index.js';
 import { Registrar } from './registration/registrar.js';
 
 /** A running agent. */
@@ -24,9 +28,13 @@ export interface RunningAgent {
   readonly api: AgentApi;
   readonly view: FederatedView;
   readonly registrar: Registrar;
-  /** Graceful stop: deregisters this node's instances at once, then closes everything. */
+  /** The node's proxies, when the config has a `mesh` section. */
+  readonly dataPlane: DataPlane | undefined;
+  /** Graceful stop: deregisters this node's instances at once, drains the proxies, then closes everything. */
   stop(): Promise<void>;
 }
+
+const DRAIN_MS = 10_000;
 
 function readText(path: string, what: string): string {
   try {
@@ -44,51 +52,130 @@ function loadIdentity(config: AgentConfig): MtlsIdentity {
   };
 }
 
+/** The NATS side: connects whenever the site's NATS answers, then attaches the view, the registrar and a lease reaper. */
+class NatsAttachment {
+  nc: NatsConnection | undefined;
+  readonly #ready: Promise<NatsConnection>;
+  #reaper: { stop(): void } | undefined;
+
+  constructor(config: AgentConfig, identity: MtlsIdentity, parts: { view: FederatedView; registrar: Registrar; heartbeatMs: number; log: Logger }) {
+    const password = readText(config.nats.passwordFile, 'NATS password').trim();
+    const options = siteConnectOptions({ servers: config.nats.url, site: config.site, password, identity, name: `meridian-agent-${config.node}` });
+    this.#ready = connect({ ...options, waitOnFirstConnect: true }).then(async (nc) => {
+      this.nc = nc;
+      const writer = new SiteCatalogWriter(await ensureSiteBucket(nc, config.site, { deadlineMs: 60_000 }), config.site);
+      parts.view.connect(nc);
+      parts.registrar.attach(writer);
+      this.#reaper = startLeaseReaper({ view: parts.view, writer, intervalMs: parts.heartbeatMs });
+      parts.log.info('attached to the site catalog', { site: config.site, nats: config.nats.url });
+      return nc;
+    });
+    this.#ready.catch((error: unknown) => parts.log.error('cannot attach to NATS', { error: (error as Error).message }));
+  }
+
+  /** The connection, once attached (workload certificates need the site's signer). */
+  connection(): Promise<NatsConnection> {
+    return this.#ready;
+  }
+
+  async close(): Promise<void> {
+    this.#reaper?.stop();
+    await this.nc?.drain().catch(() => undefined);
+  }
+}
+
 /**
  * Starts an agent: the API and the catalog view come up at once (from the last-known-good
- * snapshot when there is one), and the NATS side attaches whenever the site's NATS answers.
+ * snapshot when there is one), the proxies with the workload identities kept on disk, and the
+ * NATS side attaches whenever the site's NATS answers.
  */
 export async function startAgent(config: AgentConfig, log: Logger): Promise<RunningAgent> {
   const timings = agentTimings(config);
   const node: NodeContext = { site: config.site, region: config.region, zone: config.zone, platform: config.platform, node: config.node };
   const identity = loadIdentity(config);
-  const password = readText(config.nats.passwordFile, 'NATS password').trim();
   const snapshotPath = join(config.dataDir, 'catalog-snapshot.json');
   const view = new FederatedView({ staleAfterMs: timings.staleAfterMs, sites: [config.site], onError: (site, error) => log.warn('catalog watch interrupted', { site, error: error.message }) });
   for (const state of loadSnapshot(snapshotPath)) view.seed(state);
-  const registrar = new Registrar({ node, heartbeatMs: timings.heartbeatMs, leaseTtlMs: timings.leaseTtlMs, onError: (error) => log.warn('catalog write failed', { error: error.message }) });
-  let nc: NatsConnection | undefined;
-  const api = await startAgentApi({ host: config.api.host, port: config.api.port, registry: registrar, reader: view, node, connected: () => nc !== undefined && !nc.isClosed() });
+  let dataPlane: DataPlane | undefined;
+  let syncing = Promise.resolve();
+  const resync = (): void => {
+    syncing = syncing.then(() => dataPlane?.sync()).catch((error: unknown) => log.warn('data plane sync failed', { error: (error as Error).message }));
+  };
+  const registrar = new Registrar({
+    node,
+    heartbeatMs: timings.heartbeatMs,
+    leaseTtlMs: timings.leaseTtlMs,
+    onChange: resync,
+    onError: (error) => log.warn('catalog write failed', { error: error.message }),
+    ...(config.mesh === undefined ? {} : { meshPort: await reservePort(config.mesh) }),
+  });
+  const nats = new NatsAttachment(config, identity, { view, registrar, heartbeatMs: timings.heartbeatMs, log });
+  if (config.mesh !== undefined) dataPlane = await startNodeDataPlane({ config, node, view, registrar, identity, nats, log, meshPort: registrar.meshPort ?? 0 });
+  const api = await startAgentApi({ host: config.api.host, port: config.api.port, registry: registrar, reader: view, node, connected: () => nats.nc !== undefined && !nats.nc.isClosed() });
   const definitions = config.definitionsDir === undefined ? undefined : await followDefinitions({ dir: config.definitionsDir, registrar, node, log });
   const snapshots = startSnapshotWriter(view, snapshotPath);
-  let reaper: { stop(): void } | undefined;
-  let stopping = false;
-  const attach = async (): Promise<void> => {
-    const options = siteConnectOptions({ servers: config.nats.url, site: config.site, password, identity, name: `meridian-agent-${config.node}` });
-    nc = await connect({ ...options, waitOnFirstConnect: true });
-    if (stopping) return;
-    const writer = new SiteCatalogWriter(await ensureSiteBucket(nc, config.site, { deadlineMs: 60_000 }), config.site);
-    view.connect(nc);
-    registrar.attach(writer);
-    reaper = startLeaseReaper({ view, writer, intervalMs: timings.heartbeatMs });
-    log.info('attached to the site catalog', { site: config.site, nats: config.nats.url });
-  };
-  void attach().catch((error: unknown) => log.error('cannot attach to NATS', { error: (error as Error).message }));
-  log.info('agent started', { api: api.url, site: config.site, node: config.node });
+  log.info('agent started', { api: api.url, site: config.site, node: config.node, meshPort: registrar.meshPort });
   return {
     api,
     view,
     registrar,
+    dataPlane,
     async stop() {
-      stopping = true;
-      reaper?.stop();
       await definitions?.close();
+      // Deregister first so callers stop choosing this node, then let in-flight requests finish.
       await registrar.stop({ deregister: true });
+      await dataPlane?.close(DRAIN_MS);
       snapshots.stop();
       await snapshots.flush().catch((error: unknown) => log.warn('final catalog snapshot failed', { error: (error as Error).message }));
       view.close();
       await api.close();
-      await nc?.drain().catch(() => undefined);
+      await nats.close();
     },
   };
+}
+
+/** The configured inbound port, or a free one for port 0 (the port must be known before instances are stamped). */
+async function reservePort(mesh: NonNullable<AgentConfig['mesh']>): Promise<number> {
+  if (mesh.inboundPort !== 0) return mesh.inboundPort;
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, mesh.host, () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+async function startNodeDataPlane(options: {
+  config: AgentConfig;
+  node: NodeContext;
+  view: FederatedView;
+  registrar: Registrar;
+  identity: MtlsIdentity;
+  nats: NatsAttachment;
+  log: Logger;
+  meshPort: number;
+}): Promise<DataPlane> {
+  // Renewals arrive through this once the data plane exists.
+  const started: { plane?: DataPlane } = {};
+  const identities = new WorkloadIdentities({
+    dir: join(options.config.dataDir, 'identities'),
+    bundle: options.identity.bundle,
+    issue: async (service) =>
+      requestWorkloadCertificate({ nc: await options.nats.connection(), agent: options.identity, site: options.node.site, service, workloadKey: generatePrivateKey() }),
+    onRenewed: (service, identity) => started.plane?.renewed(service, identity),
+    log: options.log,
+  });
+  started.plane = await startDataPlane({
+    node: options.node,
+    view: options.view,
+    agentIdentity: options.identity,
+    identities,
+    registrations: () => options.registrar.list(),
+    inbound: { host: options.config.mesh?.host ?? '127.0.0.1', port: options.meshPort },
+    maxSessionAgeMs: parseDuration(options.config.mesh?.maxSessionAge ?? '10s', '/mesh/maxSessionAge'),
+    log: options.log,
+  });
+  return started.plane;
 }

@@ -3,6 +3,9 @@ import type { Command } from '../../shared/cli/index.js';
 import { MeridianError } from '../../shared/errors/index.js';
 import { PkiDirectory, writeText } from '../../shared/identity/index.js';
 import { renderTls } from '../../shared/servers/index.js';
+import { signerSubject } from '../../shared/catalog/index.js';
+import { jsonLogger } from '../../shared/telemetry/index.js';
+import { startControlService } from './control.js';
 import { prepareSiteNats } from './nats-bootstrap.js';
 
 const bootstrap: Command = {
@@ -27,5 +30,28 @@ const bootstrap: Command = {
   },
 };
 
-/** `meridian site ...`: bootstrapping a site's infrastructure from its CA. */
-export const siteCommands: readonly Command[] = [bootstrap];
+const serve: Command = {
+  group: 'site',
+  name: 'serve',
+  summary: "run a site's control service: workload certificate signer and lease reaper",
+  usage: 'meridian site serve <site> --nats <url> [--dir <pki dir>]',
+  options: { dir: { type: 'string', default: 'meridian-data/pki' }, nats: { type: 'string' } },
+  async run(args, io) {
+    const site = args.positionals[0];
+    const url = args.values.nats;
+    if (site === undefined || typeof url !== 'string') throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `a site and --nats are required\nusage: ${serve.usage}`);
+    const pki = new PkiDirectory(typeof args.values.dir === 'string' ? args.values.dir : 'meridian-data/pki');
+    pki.loadSiteCertificate(site);
+    const control = await startControlService({ pki, site, natsUrl: url, log: jsonLogger(`control:${site}`) });
+    io.out(`control service of site ${site}: signing workload certificates on ${signerSubject(site)}`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGTERM', resolve);
+      process.once('SIGINT', resolve);
+    });
+    await control.stop();
+    return 0;
+  },
+};
+
+/** `meridian site ...`: bootstrapping and running a site's control plane from its CA. */
+export const siteCommands: readonly Command[] = [bootstrap, serve];

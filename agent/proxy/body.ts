@@ -1,0 +1,65 @@
+import type { Writable } from 'node:stream';
+import type { DownstreamRequest } from './downstream.js';
+
+/** Request bodies up to this size are kept until the response starts, so a refused attempt can be replayed. */
+export const DEFAULT_REPLAY_LIMIT = 64 * 1024;
+
+/**
+ * A request body streamed to one upstream attempt after another. While no response has
+ * started it keeps what it sent (up to `limit` bytes), so when HTTP/2 says the attempt was
+ * never processed (REFUSED_STREAM, e.g. a draining instance) the next attempt gets the whole
+ * body again: even a POST is retried safely. Past the limit, or once a response started, it
+ * keeps nothing.
+ */
+export class RequestBody {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private overflowed = false;
+  private recording = false;
+  private current: Writable | undefined;
+
+  constructor(
+    private readonly req: DownstreamRequest,
+    private readonly limit: number,
+  ) {}
+
+  /** Whether a new attempt can still be given the whole body. */
+  get replayable(): boolean {
+    return !this.overflowed;
+  }
+
+  /** Streams the body into `upstream`: first what earlier attempts consumed, then the rest as it comes. */
+  sendTo(upstream: Writable): void {
+    this.record();
+    for (const chunk of this.chunks) upstream.write(chunk);
+    if (this.req.readableEnded) {
+      upstream.end();
+      return;
+    }
+    this.current = upstream;
+    this.req.pipe(upstream);
+  }
+
+  /** Stops feeding the current attempt (it was refused). */
+  detach(): void {
+    if (this.current !== undefined) this.req.unpipe(this.current);
+    this.current = undefined;
+  }
+
+  /** A response started: no more attempts, nothing to keep. */
+  commit(): void {
+    this.overflowed = true;
+    this.chunks = [];
+  }
+
+  private record(): void {
+    if (this.recording) return;
+    this.recording = true;
+    this.req.on('data', (chunk: Buffer) => {
+      if (this.overflowed) return;
+      this.size += chunk.length;
+      if (this.size > this.limit) this.commit();
+      else this.chunks.push(chunk);
+    });
+  }
+}

@@ -1,0 +1,70 @@
+import { IncomingMessage } from 'node:http';
+import { CALLER_HEADER } from '../../shared/mesh/index.js';
+import type { Logger } from '../../shared/telemetry/index.js';
+import type { ConnectionTracker } from './drain.js';
+import { requestAuthority, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
+import { ProxyError, replyError } from './errors.js';
+import { forwardableRequestHeaders, parseMeshAuthority } from './headers.js';
+import type { LocalApps } from './local-apps.js';
+import { peerOf } from './peer.js';
+import { nextTraceparent, TRACEPARENT } from './trace.js';
+import type { Authorize, LocalServices } from './types.js';
+
+/** What the inbound request handler needs. */
+export interface InboundHttpDeps {
+  readonly localServices: LocalServices;
+  readonly authorize: Authorize;
+  readonly apps: LocalApps;
+  readonly tracker: ConnectionTracker;
+  readonly logger: Logger;
+}
+
+/**
+ * Checks one request against its connection's verified identity and hands it to the local
+ * app: the authority must name the SNI's service (else 421, so a session for one service
+ * can't reach another), the policy hook must allow the caller (else 403), and the app sees the
+ * caller only through CALLER_HEADER, set here from the certificate.
+ */
+async function handle(deps: InboundHttpDeps, req: DownstreamRequest, res: DownstreamResponse): Promise<void> {
+  const peer = peerOf(req.socket);
+  if (peer === undefined) {
+    replyError(req, res, new ProxyError('MERIDIAN_ERR_FORBIDDEN', 'connection has no verified caller identity'));
+    return;
+  }
+  const { service, caller } = peer;
+  const authority = requestAuthority(req);
+  if (authority === undefined || parseMeshAuthority(authority) !== service) {
+    const message = `authority "${String(authority)}" does not name service "${service}" of this TLS session (expected ${service}.mesh)`;
+    replyError(req, res, new ProxyError('MERIDIAN_ERR_MISDIRECTED', message));
+    return;
+  }
+  if (!deps.authorize(caller, service)) {
+    replyError(req, res, new ProxyError('MERIDIAN_ERR_FORBIDDEN', `${caller.uri} may not call service "${service}"`));
+    return;
+  }
+  const app = deps.localServices(service);
+  if (app === undefined) {
+    replyError(req, res, new ProxyError('MERIDIAN_ERR_SERVICE_NOT_LOCAL', `service "${service}" has no app on this node`));
+    return;
+  }
+  if (app.protocol === 'tcp') {
+    replyError(req, res, new ProxyError('MERIDIAN_ERR_UPSTREAM_PROTOCOL', `service "${service}" speaks tcp: call it through an upstream TCP port`));
+    return;
+  }
+  const headers = { ...forwardableRequestHeaders(req.headers), [CALLER_HEADER]: caller.uri, [TRACEPARENT]: nextTraceparent(req.headers.traceparent) };
+  await deps.apps.forward({ req, res, app, service, authority, headers });
+}
+
+/** The listener's 'request' handler, for HTTP/1.1 and HTTP/2 alike. */
+export function inboundRequestHandler(deps: InboundHttpDeps): (req: DownstreamRequest, res: DownstreamResponse) => void {
+  return (req, res) => {
+    if (req instanceof IncomingMessage) {
+      deps.tracker.requestStarted(req.socket);
+      res.once('close', () => deps.tracker.requestFinished(req.socket));
+    }
+    handle(deps, req, res).catch((error: unknown) => {
+      deps.logger.error('inbound request failed', { error: String(error) });
+      replyError(req, res, new ProxyError('MERIDIAN_ERR_UPSTREAM_RESET', 'internal proxy error'));
+    });
+  };
+}

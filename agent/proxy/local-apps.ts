@@ -1,0 +1,97 @@
+import http, { type OutgoingHttpHeaders } from 'node:http';
+import http2, { type ClientHttp2Session } from 'node:http2';
+import net from 'node:net';
+import { RequestBody } from './body.js';
+import { requestPath, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
+import { ProxyError, replyError } from './errors.js';
+import { relayH1, relayH2, type RelayResult } from './relay.js';
+import { SessionGone, SessionPool } from './session-pool.js';
+import type { LocalService } from './types.js';
+
+/** A request on its way to a local app, already checked and with its headers rewritten. */
+export interface AppRequest {
+  readonly req: DownstreamRequest;
+  readonly res: DownstreamResponse;
+  readonly app: LocalService;
+  readonly service: string;
+  readonly authority: string;
+  /** End-to-end headers, identity headers already replaced by the verified caller. */
+  readonly headers: OutgoingHttpHeaders;
+}
+
+function hostPort(app: LocalService): string {
+  return net.isIPv6(app.address) ? `[${app.address}]:${app.port}` : `${app.address}:${app.port}`;
+}
+
+/** An h2c (prior knowledge) session to a local HTTP/2 or gRPC app. */
+function connectH2c(app: LocalService): Promise<ClientHttp2Session> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`http://${hostPort(app)}`);
+    // Errors after connect are seen by the pool through 'close'; this only keeps them from crashing.
+    session.on('error', () => undefined);
+    session.once('connect', () => {
+      session.off('error', reject);
+      resolve(session);
+    });
+    session.once('error', reject);
+  });
+}
+
+/**
+ * The inbound proxy's way to the apps on this node: HTTP/1.1 apps through a keep-alive agent,
+ * HTTP/2 and gRPC apps through pooled h2c sessions; bodies and trailers streamed both ways.
+ */
+export class LocalApps {
+  private readonly agent: http.Agent;
+  private readonly h2c: SessionPool<LocalService>;
+
+  constructor(options: { idleMs: number }) {
+    this.agent = new http.Agent({ keepAlive: true, scheduling: 'lifo', timeout: options.idleMs });
+    this.h2c = new SessionPool({ connect: connectH2c, maxStreamsPerSession: 100, idleMs: options.idleMs });
+  }
+
+  /** Forwards the request and streams the answer back; a failure before the answer becomes a 502. */
+  async forward(request: AppRequest): Promise<void> {
+    const { req, res, app, service } = request;
+    let result: RelayResult;
+    try {
+      result = app.protocol === 'http' ? await this.forwardH1(request) : await this.forwardH2(request);
+    } catch (cause) {
+      replyError(req, res, new ProxyError('MERIDIAN_ERR_UPSTREAM_CONNECT', `service "${service}" app at ${hostPort(app)} is unreachable: ${String(cause)}`, { cause }));
+      return;
+    }
+    if (!result.responded) {
+      replyError(req, res, new ProxyError('MERIDIAN_ERR_UPSTREAM_RESET', `service "${service}" app at ${hostPort(app)} closed the request before answering`));
+    }
+  }
+
+  async close(graceMs: number): Promise<void> {
+    this.agent.destroy();
+    await this.h2c.close(graceMs);
+  }
+
+  private forwardH1(request: AppRequest): Promise<RelayResult> {
+    const { req, res, app } = request;
+    const upstream = http.request({
+      agent: this.agent,
+      host: app.address,
+      port: app.port,
+      method: req.method,
+      path: requestPath(req),
+      headers: { ...request.headers, host: request.authority },
+    });
+    return relayH1(req, res, upstream);
+  }
+
+  private async forwardH2(request: AppRequest): Promise<RelayResult> {
+    const { req, res, app } = request;
+    const headers = { ...request.headers, ':method': req.method, ':path': requestPath(req), ':authority': request.authority, ':scheme': 'http' };
+    const stream = await this.h2c.open(hostPort(app), app, headers).catch((error: unknown) => {
+      // The pooled session died unnoticed (the app restarted): nothing was sent, open a fresh one.
+      if (error instanceof SessionGone) return this.h2c.open(hostPort(app), app, headers);
+      throw error;
+    });
+    // No replay towards a local app: nothing retries there, so nothing is kept.
+    return relayH2(res, stream, { body: new RequestBody(req, 0) });
+  }
+}

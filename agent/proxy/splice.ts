@@ -1,0 +1,27 @@
+import type { Duplex } from 'node:stream';
+
+/** How long a side may still flush after the other closed, before it is destroyed. */
+const LINGER_MS = 5_000;
+
+/**
+ * Pipes two byte streams into each other (a TCP mesh connection). An end on one side ends the
+ * other (half-close passes through); an error destroys both; when one side closes, the other
+ * is ended and then destroyed if it lingers, so no pipe outlives its peer for long.
+ */
+export function splice(a: Duplex, b: Duplex): void {
+  a.pipe(b);
+  b.pipe(a);
+  const fail = (): void => {
+    a.destroy();
+    b.destroy();
+  };
+  a.on('error', fail);
+  b.on('error', fail);
+  const closeOther = (other: Duplex) => (): void => {
+    if (other.destroyed) return;
+    other.end();
+    setTimeout(() => other.destroy(), LINGER_MS).unref();
+  };
+  a.once('close', closeOther(b));
+  b.once('close', closeOther(a));
+}

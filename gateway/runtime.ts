@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Type, type Static } from '@sinclair/typebox';
+import { FederatedView, SiteCatalogWriter, ensureSiteBucket, siteConnectOptions, type NodeContext } from '../shared/catalog/index.js';
+import { parseConfig, parseDuration } from '../shared/config/index.js';
+import { MeridianError } from '../shared/errors/index.js';
+import { TrustBundle, parseCertificates, readPrivateKey, type MtlsIdentity } from '../shared/identity/index.js';
+import type { Logger } from '../shared/telemetry/index.js';
+import { Registrar } from '../agent/index.js';
+import { GATEWAY_SERVICE } from '../shared/mesh/index.js';
+import { checkLocalInstance } from './resolver.js';
+import { startGateway } from './server.js';
+import type { Gateway, GatewayResolver } from './types.js';
+
+const Name = Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' });
+
+/**
+ * The gateway process's configuration file (JSON). Defaults: listen 127.0.0.1:15440, heartbeat 2s.
+ * `advertise` is the address other sites dial (default: the listen host).
+ */
+export const GatewayConfigSchema = Type.Object(
+  {
+    site: Name,
+    region: Type.String({ minLength: 1 }),
+    zone: Type.String({ minLength: 1 }),
+    platform: Type.Union([Type.Literal('kubernetes'), Type.Literal('vm'), Type.Literal('bare-metal')]),
+    name: Name,
+    listen: Type.Object({ host: Type.String({ default: '127.0.0.1' }), port: Type.Integer({ minimum: 0, maximum: 65535, default: 15440 }) }, { default: {}, additionalProperties: false }),
+    advertise: Type.Optional(Type.String({ minLength: 1 })),
+    keyFile: Type.String({ minLength: 1 }),
+    certFile: Type.String({ minLength: 1 }),
+    nats: Type.Object(
+      { url: Type.String({ pattern: '^(nats|tls)://' }), passwordFile: Type.String({ minLength: 1 }), bundleFile: Type.String({ minLength: 1 }), trustDomain: Type.String({ minLength: 1 }) },
+      { additionalProperties: false },
+    ),
+    heartbeat: Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d)$', default: '2s' }),
+  },
+  { additionalProperties: false },
+);
+export type GatewayConfig = Static<typeof GatewayConfigSchema>;
+
+export function loadGatewayConfig(path: string): GatewayConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new MeridianError('MERIDIAN_ERR_CONFIG_INVALID', `${path}: not readable JSON: ${(cause as Error).message}`, { cause });
+  }
+  return parseConfig(GatewayConfigSchema, raw, path);
+}
+
+/** Routes from the site's catalog view: local instances by id, other sites' gateways by their catalog entry. */
+export function catalogGatewayResolver(view: FederatedView, site: string): GatewayResolver {
+  return {
+    localInstance: (target) => checkLocalInstance(target, view.query({ service: target.service, site }).find((e) => e.instance.instanceId === target.instanceId)?.instance),
+    gatewayFor: (remote) => {
+      const entry = view.query({ service: GATEWAY_SERVICE, site: remote }).find((e) => e.usable && e.instance.ports.tunnel !== undefined);
+      return entry === undefined ? undefined : { address: entry.instance.address, port: entry.instance.ports.tunnel ?? 0 };
+    },
+  };
+}
+
+/** Drain bound of a stopping gateway: above the agents' mesh session age (10 s), so streams move on first. */
+export const GATEWAY_DRAIN_MS = 15_000;
+
+/** A running gateway process. */
+export interface RunningGateway {
+  readonly gateway: Gateway;
+  readonly view: FederatedView;
+  stop(drainMs?: number): Promise<void>;
+}
+
+/**
+ * Starts a site's east-west gateway: it follows the federated catalog, registers itself as
+ * `meridian-gateway` (so agents and other gateways find it), and serves tunnels.
+ */
+export async function startGatewayProcess(config: GatewayConfig, log: Logger): Promise<RunningGateway> {
+  const bundle = TrustBundle.fromPem(config.nats.trustDomain, readFileSync(config.nats.bundleFile, 'utf8'), config.nats.bundleFile);
+  const identity: MtlsIdentity = { privateKey: readPrivateKey(config.keyFile), chain: parseCertificates(readFileSync(config.certFile, 'utf8'), config.certFile), bundle };
+  const password = readFileSync(config.nats.passwordFile, 'utf8').trim();
+  const nc: NatsConnection = await connect({ ...siteConnectOptions({ servers: config.nats.url, site: config.site, password, identity, name: `meridian-gateway-${config.name}` }), waitOnFirstConnect: true });
+  const view = new FederatedView({ sites: [config.site] });
+  view.connect(nc);
+  const gateway = await startGateway({ identity, resolver: catalogGatewayResolver(view, config.site), host: config.listen.host, port: config.listen.port, logger: log });
+  const node: NodeContext = { site: config.site, region: config.region, zone: config.zone, platform: config.platform, node: `gateway-${config.name}` };
+  const registrar = new Registrar({ node, heartbeatMs: parseDuration(config.heartbeat, '/heartbeat'), onError: (error) => log.warn('catalog write failed', { error: error.message }) });
+  registrar.attach(new SiteCatalogWriter(await ensureSiteBucket(nc, config.site), config.site));
+  await registrar.register(
+    { service: GATEWAY_SERVICE, instanceId: `${config.site}-${config.name}`, address: config.advertise ?? config.listen.host, ports: { tunnel: gateway.address.port }, protocol: 'tcp' },
+    { kind: 'api' },
+  );
+  log.info('gateway started', { site: config.site, address: `${gateway.address.address}:${gateway.address.port}` });
+  return {
+    gateway,
+    view,
+    // The catalog entry stays: a restarted gateway re-registers the same instance, so peers keep
+    // their address; one that does not come back leaves the catalog when its lease expires.
+    async stop(drainMs = GATEWAY_DRAIN_MS) {
+      await registrar.stop({ deregister: false });
+      await gateway.drain(drainMs);
+      view.close();
+      await nc.drain().catch(() => undefined);
+    },
+  };
+}

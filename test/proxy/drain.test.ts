@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { h1, h2, h2c } from './clients.js';
+import { startHttpApp } from './apps.js';
+import { startCaller, startNode, TestCatalog, TestPki } from './mesh.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('drain on close()', () => {
+  const pki = new TestPki();
+
+  it('inbound: a slow request in flight completes, new connections are refused', async () => {
+    const catalog = new TestCatalog();
+    const app = await startHttpApp('payments', 'http');
+    const node = await startNode(pki, 'eu', { payments: { address: '127.0.0.1', port: app.port, protocol: 'http' } });
+    catalog.add({ service: 'payments', instanceId: 'payments-1', site: 'eu', meshPort: node.port });
+    const web = await startCaller(pki, catalog, { site: 'eu', service: 'web' });
+    try {
+      const slow = h1(web.httpPort ?? 0, { host: 'payments.mesh', path: '/slow?ms=400' });
+      await sleep(100);
+      const started = Date.now();
+      const closed = node.close(5000);
+      const refused = await h1(web.httpPort ?? 0, { host: 'payments.mesh' });
+      assert.equal(refused.status, 502, 'no new connection reaches the closing inbound');
+      assert.equal((await slow).status, 200);
+      await closed;
+      assert.ok(Date.now() - started < 2000, 'close() returned once the request was done, not at the deadline');
+    } finally {
+      await web.close(500);
+      await node.close(500);
+      await app.kill();
+    }
+  });
+
+  it('outbound: HTTP/1.1 and h2c requests in flight complete; the port stops accepting; the deadline cuts the rest', async () => {
+    const catalog = new TestCatalog();
+    const app = await startHttpApp('payments', 'http');
+    const node = await startNode(pki, 'eu', { payments: { address: '127.0.0.1', port: app.port, protocol: 'http' } });
+    catalog.add({ service: 'payments', instanceId: 'payments-1', site: 'eu', meshPort: node.port });
+    const web = await startCaller(pki, catalog, { site: 'eu', service: 'web' });
+    const port = web.httpPort ?? 0;
+    const session = await h2c(port);
+    try {
+      const slowH1 = h1(port, { host: 'payments.mesh', path: '/slow?ms=300' });
+      const slowH2 = h2(session, { ':authority': 'payments.mesh', ':path': '/slow?ms=300' });
+      const stuck = h1(port, { host: 'payments.mesh', path: '/hold' }).then(
+        () => 'answered',
+        () => 'cut',
+      );
+      await sleep(100);
+      const started = Date.now();
+      const closed = web.close(800);
+      await assert.rejects(h1(port, { host: 'payments.mesh' }), /ECONNREFUSED/);
+      assert.equal((await slowH1).status, 200);
+      assert.equal((await slowH2).status, 200);
+      await closed;
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed >= 700 && elapsed < 2000, `close() took ${elapsed} ms for an 800 ms deadline`);
+      assert.equal(await stuck, 'cut');
+    } finally {
+      session.destroy();
+      app.release();
+      await web.close(500);
+      await node.close(500);
+      await app.kill();
+    }
+  });
+
+  it('an instance draining under load costs no request: streams it refuses are retried elsewhere', async () => {
+    const catalog = new TestCatalog();
+    const apps = [await startHttpApp('a', 'http'), await startHttpApp('b', 'http')];
+    const nodes = await Promise.all(apps.map((app) => startNode(pki, 'eu', { payments: { address: '127.0.0.1', port: app.port, protocol: 'http' } })));
+    nodes.forEach((node, i) => catalog.add({ service: 'payments', instanceId: `payments-${i}`, site: 'eu', meshPort: node.port }));
+    const web = await startCaller(pki, catalog, { site: 'eu', service: 'web' });
+    const session = await h2c(web.httpPort ?? 0);
+    try {
+      const statuses: number[] = [];
+      let draining: Promise<void> | undefined;
+      const worker = async (): Promise<void> => {
+        while (statuses.length < 300) {
+          const reply = await h2(session, { ':authority': 'payments.mesh', ':method': 'POST' }, Buffer.from('x')).catch(() => ({ status: 0 }));
+          statuses.push(reply.status);
+          if (statuses.length === 60) draining = nodes[1]?.close(3000);
+        }
+      };
+      await Promise.all(Array.from({ length: 6 }, worker));
+      await draining;
+      assert.deepEqual(
+        statuses.filter((s) => s !== 200),
+        [],
+      );
+    } finally {
+      session.close();
+      await web.close(500);
+      for (const node of nodes) await node.close(500);
+      for (const app of apps) await app.kill();
+    }
+  });
+});

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { InboundConnectionInfo, InboundProxy, OutboundProxy } from '../../agent/proxy/index.js';
+import { startHttpApp, type TestApp } from './apps.js';
+import { h1, waitUntil } from './clients.js';
+import { startCaller, startNode, TestCatalog, TestPki } from './mesh.js';
+
+describe('nested-TLS session pool', () => {
+  const pki = new TestPki();
+  const catalog = new TestCatalog();
+  const connections: InboundConnectionInfo[] = [];
+  let app: TestApp;
+  let node: InboundProxy;
+  let web: OutboundProxy;
+
+  before(async () => {
+    app = await startHttpApp('payments', 'http');
+    node = await startNode(pki, 'eu', { payments: { address: '127.0.0.1', port: app.port, protocol: 'http' } }, { onConnection: (info) => connections.push(info) });
+    catalog.add({ service: 'payments', instanceId: 'payments-1', site: 'eu', meshPort: node.port });
+    web = await startCaller(pki, catalog, { site: 'eu', service: 'web' }, { maxStreamsPerSession: 2 });
+  });
+  after(async () => {
+    await web.close(500);
+    await node.close(500);
+    await app.kill();
+  });
+
+  it('reuses one session for sequential calls', async () => {
+    for (let i = 0; i < 10; i++) assert.equal((await h1(web.httpPort ?? 0, { host: 'payments.mesh' })).status, 200);
+    assert.equal(connections.length, 1);
+  });
+
+  it('opens another session when the ones it has are saturated', async () => {
+    // One held request at a time, so each saturation check sees the previous ones in flight.
+    const replies = [];
+    for (let i = 1; i <= 5; i++) {
+      replies.push(h1(web.httpPort ?? 0, { host: 'payments.mesh', path: '/hold' }));
+      await waitUntil(() => app.held === i, `request ${i} held`);
+    }
+    app.release();
+    assert.ok((await Promise.all(replies)).every((r) => r.status === 200));
+    // 5 concurrent streams at 2 per session: the first session plus two more.
+    assert.equal(connections.length, 3);
+    assert.ok(connections.every((c) => c.alpn === 'h2' && c.caller.name === 'web'));
+  });
+});
