@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAgent, type AgentConfig, type RunningAgent } from '../../agent/index.js';
 import { PkiDirectory, type IssuedCertificate } from '../../shared/identity/index.js';
-import { startSupercluster, type SuperclusterHandle } from '../../shared/servers/index.js';
-import { jsonLogger } from '../../shared/telemetry/index.js';
-import { startExampleHttpService, type ExampleHttpService } from '../examples/index.js';
-import { bootstrapSiteCatalog, prepareSiteNats, type SiteNatsSetup } from '../site/index.js';
+import { freePort, startSupercluster, type SuperclusterHandle } from '../../shared/servers/index.js';
+import { jsonLogger, type Logger } from '../../shared/telemetry/index.js';
+import { startGatewayProcess, type RunningGateway } from '../../gateway/runtime.js';
+import { startExampleGrpcService, startExampleHttpService } from '../examples/index.js';
+import { bootstrapSiteCatalog, prepareSiteNats, startControlService, type SiteNatsSetup } from '../site/index.js';
 import { DEMO_SITES, DEMO_TRUST_DOMAIN, type DemoSite } from './topology.js';
 
 type IssuedFiles = IssuedCertificate & { keyPath: string; certPath: string };
@@ -18,8 +19,10 @@ export interface RunningSite extends DemoSite {
   readonly monitorUrl: string;
   readonly siteCa: X509Certificate;
   readonly gateway: IssuedFiles;
+  readonly gatewayProcess: RunningGateway;
   readonly agent: RunningAgent;
-  readonly workload: { readonly service: string; readonly app: ExampleHttpService };
+  /** The site's example app: its port, and the outbound listener it calls the mesh through. */
+  readonly workload: { readonly service: string; readonly kind: 'http' | 'grpc'; readonly port: number; readonly outbound: { host: string; port: number } };
 }
 
 /** The local federation: a trust domain on disk and a NATS supercluster, one cluster per site. */
@@ -69,7 +72,14 @@ function setupOf(setups: Map<string, SiteNatsSetup>, site: string): SiteNatsSetu
   return setup;
 }
 
-const WORKLOADS: Record<string, string> = { 'eu-k8s': 'catalog', 'us-vm': 'pricing', onprem: 'ledger' };
+/** Each site's example workload: an HTTP or gRPC service that also calls the others through the mesh. */
+const WORKLOADS: Record<string, { service: string; kind: 'http' | 'grpc' }> = {
+  'eu-k8s': { service: 'catalog', kind: 'http' },
+  'us-vm': { service: 'pricing', kind: 'grpc' },
+  onprem: { service: 'ledger', kind: 'http' },
+};
+
+const quiet = (component: string): Logger => jsonLogger(component, () => undefined);
 
 async function startSite(options: {
   site: DemoSite;
@@ -80,34 +90,55 @@ async function startSite(options: {
   stops: (() => Promise<void>)[];
 }): Promise<RunningSite> {
   const { site, pki, nats } = options;
-  const node = `${site.name}-node-1`;
-  const agentFiles = pki.issueIdentity(site.name, 'agent', node);
+  const natsUrl = nats.site(site.name).url;
   const passwordFile = join(options.dir, `${site.name}.nats-password`);
   writeFileSync(passwordFile, options.setup.password, { mode: 0o600 });
+  const control = await startControlService({ pki, site: site.name, natsUrl, heartbeatMs: 1000, log: quiet(`control:${site.name}`) });
+  options.stops.push(() => control.stop());
+  const gatewayFiles = pki.issueIdentity(site.name, 'gateway', 'gw-1');
+  const gateway = await startGatewayProcess(
+    {
+      site: site.name, region: site.region, zone: site.zone, platform: site.platform, name: 'gw-1',
+      listen: { host: '127.0.0.1', port: 0 },
+      keyFile: gatewayFiles.keyPath, certFile: gatewayFiles.certPath,
+      nats: { url: natsUrl, passwordFile, bundleFile: pki.bundlePath, trustDomain: DEMO_TRUST_DOMAIN },
+      heartbeat: '1s',
+    },
+    quiet(`gateway:${site.name}`),
+  );
+  options.stops.push(() => gateway.stop(1000));
+  const agent = await startSiteAgent({ ...options, natsUrl, passwordFile });
+  const workload = WORKLOADS[site.name] ?? { service: `${site.name}-app`, kind: 'http' as const };
+  const outbound = { host: '127.0.0.1', port: await freePort() };
+  const app = workload.kind === 'http'
+    ? await startExampleHttpService({ service: workload.service, site: site.name, outbound })
+    : await startExampleGrpcService({ service: workload.service, site: site.name, outbound });
+  options.stops.push(() => app.close());
+  const check = workload.kind === 'http' ? { type: 'http' as const, port: 'http', interval: '2s' } : { type: 'grpc' as const, port: 'grpc', interval: '2s' };
+  await agent.registrar.register(
+    { service: workload.service, ports: { [workload.kind]: app.port }, protocol: workload.kind, version: '1.0.0', export: true, outbound: { http: outbound.port }, ...(workload.kind === 'http' ? { check } : {}) },
+    { kind: 'api' },
+  );
+  return { ...site, natsUrl, monitorUrl: nats.site(site.name).monitorUrl, siteCa: pki.loadSiteCertificate(site.name), gateway: gatewayFiles, gatewayProcess: gateway, agent, workload: { ...workload, port: app.port, outbound } };
+}
+
+async function startSiteAgent(options: { site: DemoSite; pki: PkiDirectory; natsUrl: string; passwordFile: string; dir: string; stops: (() => Promise<void>)[] }): Promise<RunningAgent> {
+  const { site, pki } = options;
+  const node = `${site.name}-node-1`;
+  const agentFiles = pki.issueIdentity(site.name, 'agent', node);
   const config: AgentConfig = {
     site: site.name,
     region: site.region,
     zone: site.zone,
     platform: site.platform,
     node,
-    nats: { url: nats.site(site.name).url, passwordFile, keyFile: agentFiles.keyPath, certFile: agentFiles.certPath, bundleFile: pki.bundlePath, trustDomain: DEMO_TRUST_DOMAIN },
+    nats: { url: options.natsUrl, passwordFile: options.passwordFile, keyFile: agentFiles.keyPath, certFile: agentFiles.certPath, bundleFile: pki.bundlePath, trustDomain: DEMO_TRUST_DOMAIN },
     api: { host: '127.0.0.1', port: 0 },
     dataDir: join(options.dir, 'agents', site.name),
     heartbeat: '1s',
+    mesh: { host: '127.0.0.1', inboundPort: 0, maxSessionAge: '10s' },
   };
-  const agent = await startAgent(config, jsonLogger(`agent:${site.name}`, () => undefined));
+  const agent = await startAgent(config, quiet(`agent:${site.name}`));
   options.stops.push(() => agent.stop());
-  const service = WORKLOADS[site.name] ?? `${site.name}-app`;
-  const app = await startExampleHttpService({ service, site: site.name });
-  options.stops.push(() => app.close());
-  await agent.registrar.register({ service, ports: { http: app.port }, version: '1.0.0', export: true, check: { type: 'http', port: 'http', interval: '2s' } }, { kind: 'api' });
-  return {
-    ...site,
-    natsUrl: nats.site(site.name).url,
-    monitorUrl: nats.site(site.name).monitorUrl,
-    siteCa: pki.loadSiteCertificate(site.name),
-    gateway: pki.issueIdentity(site.name, 'gateway', 'gw-1'),
-    agent,
-    workload: { service, app },
-  };
+  return agent;
 }

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { renderInstances, type InstanceRow } from '../../agent/index.js';
 import { startDemoFederation, type DemoFederation } from './federation.js';
-import { checkCrossSiteCatalog, checkCrossSiteMtls } from './smoke.js';
+import { checkCrossSiteCatalog, crossSiteCall, firstCrossSiteCall, type CallResult } from './smoke.js';
 import { collectStatus, problems, renderStatus } from './status.js';
 
 const SMOKE_DEADLINE_MS = 60_000;
@@ -23,23 +23,50 @@ async function printStatus(federation: DemoFederation): Promise<string[]> {
 async function smoke(federation: DemoFederation): Promise<number> {
   const [eu, us, onprem] = federation.sites;
   if (eu === undefined || us === undefined || onprem === undefined) throw new Error('demo topology needs three sites');
-  log(`cross-site mTLS: ${await checkCrossSiteMtls(federation, eu, us)}`);
   for (const [from, at] of [[onprem, eu], [eu, us], [us, onprem]] as const) {
     log(`catalog: ${at.name}'s agent sees ${from.workload.service} of ${from.name} as usable (${(await checkCrossSiteCatalog(from, at)).toFixed(0)} ms)`);
   }
+  for (const [from, to] of [[eu, onprem], [eu, us], [us, onprem]] as const) logCall(await firstCrossSiteCall(from, to));
   const found = await printStatus(federation);
   for (const problem of found) log(`UNHEALTHY ${problem}`);
   log(found.length === 0 ? 'smoke: federation healthy' : 'smoke: federation unhealthy');
   return found.length === 0 ? 0 : 1;
 }
 
+function logCall(result: CallResult): void {
+  log(`call ${result.description}: served by ${result.destination.service}@${result.destination.site}, caller verified as ${result.destination.caller ?? 'nobody'} (${result.ms.toFixed(1)} ms)`);
+}
+
+/** Cross-site traffic once a second (bounded by the demo's lifetime), with a summary every 10 s. */
+function driveTraffic(federation: DemoFederation): () => void {
+  const [eu, us, onprem] = federation.sites;
+  if (eu === undefined || us === undefined || onprem === undefined) return () => undefined;
+  const counts = { ok: 0, failed: 0 };
+  const tick = setInterval(() => {
+    for (const [from, to] of [[eu, onprem], [eu, us], [us, onprem]] as const) {
+      crossSiteCall(from, to).then(() => counts.ok++, () => counts.failed++);
+    }
+  }, 1000);
+  const report = setInterval(() => log(`traffic: ${counts.ok} cross-site calls served, ${counts.failed} failed`), 10_000);
+  return () => {
+    clearInterval(tick);
+    clearInterval(report);
+  };
+}
+
 async function untilInterrupted(federation: DemoFederation): Promise<number> {
+  const [eu, us, onprem] = federation.sites;
+  if (eu !== undefined && us !== undefined && onprem !== undefined) {
+    for (const [from, to] of [[eu, onprem], [eu, us], [us, onprem]] as const) logCall(await firstCrossSiteCall(from, to));
+  }
   await printStatus(federation);
-  log('running; press Ctrl-C to stop');
+  const stopTraffic = driveTraffic(federation);
+  log('running with cross-site traffic; press Ctrl-C to stop');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  stopTraffic();
   return 0;
 }
 

@@ -1,4 +1,5 @@
-import { Server, ServerCredentials, makeGenericClientConstructor, type ServiceDefinition, type ServerUnaryCall, type ServerWritableStream, type ServerDuplexStream, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, makeGenericClientConstructor, type ServiceDefinition, type ServerUnaryCall, type ServerWritableStream, type ServerDuplexStream, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { request } from 'node:http';
 import { CALLER_HEADER } from '../../shared/mesh/index.js';
 
 /** Messages of the example service: JSON bodies in gRPC framing keep the demo free of generated code. */
@@ -19,10 +20,11 @@ const json = {
   deserialize: (bytes: Buffer): unknown => JSON.parse(bytes.toString()),
 };
 
-/** meridian.example.Echo: unary Echo, server-streaming Count, bidi Chat. */
+/** meridian.example.Echo: unary Echo, server-streaming Count, bidi Chat, and Fetch (calls the HTTP service named in `message` through the mesh). */
 export const ECHO_SERVICE: ServiceDefinition = {
   Echo: { path: '/meridian.example.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: json.serialize, requestDeserialize: json.deserialize, responseSerialize: json.serialize, responseDeserialize: json.deserialize },
   Count: { path: '/meridian.example.Echo/Count', requestStream: false, responseStream: true, requestSerialize: json.serialize, requestDeserialize: json.deserialize, responseSerialize: json.serialize, responseDeserialize: json.deserialize },
+  Fetch: { path: '/meridian.example.Echo/Fetch', requestStream: false, responseStream: false, requestSerialize: json.serialize, requestDeserialize: json.deserialize, responseSerialize: json.serialize, responseDeserialize: json.deserialize },
   Chat: { path: '/meridian.example.Echo/Chat', requestStream: true, responseStream: true, requestSerialize: json.serialize, requestDeserialize: json.deserialize, responseSerialize: json.serialize, responseDeserialize: json.deserialize },
 };
 
@@ -32,7 +34,7 @@ export const EchoClient = makeGenericClientConstructor(ECHO_SERVICE, 'meridian.e
 const MAX_COUNT = 1000;
 
 /** The demo's gRPC workload; replies carry the verified caller identity the mesh hands it. */
-export async function startExampleGrpcService(options: { service: string; site: string; port?: number }): Promise<{ port: number; close(): Promise<void> }> {
+export async function startExampleGrpcService(options: { service: string; site: string; port?: number; outbound?: { host: string; port: number } }): Promise<{ port: number; close(): Promise<void> }> {
   const server = new Server();
   const reply = (message: string, caller: string | null, index?: number): EchoReply => ({ message, service: options.service, site: options.site, caller, ...(index === undefined ? {} : { index }) });
   const callerOf = (call: { metadata: { get(key: string): unknown[] } }): string | null => {
@@ -46,6 +48,13 @@ export async function startExampleGrpcService(options: { service: string; site: 
       for (let index = 0; index < count; index++) call.write(reply(call.request.message, callerOf(call), index));
       call.end();
     },
+    Fetch: (call: ServerUnaryCall<EchoRequest, EchoReply>, done: sendUnaryData<EchoReply>) => {
+      if (options.outbound === undefined) return done({ code: status.FAILED_PRECONDITION, details: 'no outbound listener configured' });
+      getThroughMesh(options.outbound, call.request.message).then(
+        (body) => done(null, reply(body, callerOf(call))),
+        (error: Error) => done({ code: status.UNAVAILABLE, details: error.message }),
+      );
+    },
     Chat: (call: ServerDuplexStream<EchoRequest, EchoReply>) => {
       call.on('data', (request: EchoRequest) => call.write(reply(request.message, callerOf(call))));
       call.on('end', () => call.end());
@@ -57,4 +66,19 @@ export async function startExampleGrpcService(options: { service: string; site: 
     server.bindAsync(`127.0.0.1:${options.port ?? 0}`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
   );
   return { port, close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())) };
+}
+
+/** GET http://<service>.mesh/ through the local agent's outbound listener; resolves with the body. */
+function getThroughMesh(outbound: { host: string; port: number }, service: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: outbound.host, port: outbound.port, path: '/', headers: { host: `${service}.mesh` }, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${service}.mesh answered ${res.statusCode}: ${body.slice(0, 200)}`))));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${service}.mesh timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
 }

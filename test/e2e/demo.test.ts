@@ -32,13 +32,15 @@ it('npm run demo -- --smoke brings up three sites, checks them, prints the statu
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   assert.equal(code, 0, output);
   assert.ok(Date.now() - started < 60_000);
-  assert.match(output, /cross-site mTLS: spiffe:\/\/demo\.meridian\.internal\/site\/eu-k8s\/gateway\/gw-1 -> spiffe:\/\/demo\.meridian\.internal\/site\/us-vm\/gateway\/gw-1/);
+  assert.match(output, /call catalog@eu-k8s -> ledger@onprem \(http\): served by ledger@onprem, caller verified as spiffe:\/\/demo\.meridian\.internal\/site\/eu-k8s\/svc\/catalog/);
+  assert.match(output, /call catalog@eu-k8s -> pricing@us-vm \(grpc\): served by pricing@us-vm, caller verified as spiffe:\/\/demo\.meridian\.internal\/site\/eu-k8s\/svc\/catalog/);
+  assert.match(output, /call pricing@us-vm \(grpc\) -> ledger@onprem \(http\): served by ledger@onprem, caller verified as spiffe:\/\/demo\.meridian\.internal\/site\/us-vm\/svc\/pricing/);
   assert.match(output, /catalog: eu-k8s's agent sees ledger of onprem as usable/);
   assert.match(output, /catalog: onprem's agent sees pricing of us-vm as usable/);
   assert.match(output, /^catalog\s+eu-k8s-node-1-catalog-\d+\s+eu-k8s\s+eu-west\s+kubernetes\s+127\.0\.0\.1:\d+\s+passing\s+fresh\s+1\.0\.0$/m);
-  assert.match(output, /^3 instance\(s\), 3 usable$/m);
+  assert.match(output, /^6 instance\(s\), 6 usable$/m);
   for (const [site, platform] of [['eu-k8s', 'kubernetes'], ['us-vm', 'vm'], ['onprem', 'bare-metal']]) {
-    assert.match(output, new RegExp(`^${site}\\s+\\S+\\s+${platform}\\s+nats://127\\.0\\.0\\.1:\\d+\\s+\\S+,\\S+\\s+3/3`, 'm'));
+    assert.match(output, new RegExp(`^${site}\\s+\\S+\\s+${platform}\\s+nats://127\\.0\\.0\\.1:\\d+\\s+\\S+,\\S+\\s+6/6`, 'm'));
   }
   assert.match(output, /smoke: federation healthy/);
   const ports = [...new Set([...output.matchAll(/nats:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1])))];
