@@ -49,7 +49,8 @@ function summarize(entries: CatalogEntry[]): Record<string, unknown>[] {
  * node's services, and read the federated catalog with filters, blocking queries and an SSE stream.
  */
 export async function startAgentApi(options: AgentApiOptions): Promise<AgentApi> {
-  const app = Fastify({ bodyLimit: BODY_LIMIT, requestTimeout: 90_000, connectionTimeout: 90_000, keepAliveTimeout: 5_000, return503OnClosing: true });
+  // Keep-alive outlasts clients' idle pools, so a reused connection is never closed under a request.
+  const app = Fastify({ bodyLimit: BODY_LIMIT, requestTimeout: 90_000, connectionTimeout: 90_000, keepAliveTimeout: 65_000, return503OnClosing: true });
   app.setErrorHandler((error: Error & { validation?: unknown; statusCode?: number }, _request, reply) => {
     if (isMeridianError(error)) return reply.status(error.statusCode).send(error.toJSON());
     const status = error.statusCode !== undefined && error.statusCode < 500 ? error.statusCode : 500;

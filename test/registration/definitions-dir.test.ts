@@ -100,7 +100,7 @@ describe('definitions directory: loading', () => {
         errors: [],
       });
       const payments = first.upserted.find((u) => u.definition.service === 'payments')?.definition;
-      const defaults = { address: '127.0.0.1', protocol: 'http', version: '0.0.0', labels: {}, weight: 100, partition: { mode: 'keep-last-known' } };
+      const defaults = { address: '127.0.0.1', protocol: 'http', version: '0.0.0', labels: {}, weight: 100, export: false, partition: { mode: 'keep-last-known' } };
       assert.deepEqual(payments, { service: 'payments', instanceId: 'payments-1', ports: { http: 8080 }, ...defaults });
       assert.equal(first.upserted.find((u) => u.definition.instanceId === 'orders-1')?.definition.protocol, 'grpc');
       assert.equal(watcher.current().definitions.length, 5);
