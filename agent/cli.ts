@@ -1,4 +1,4 @@
-import { optionalString, renderTable, requireString, type Command } from '../shared/cli/index.js';
+import { optionalString, renderTable, requireString, waitForShutdown, type Command } from '../shared/cli/index.js';
 import { MeridianError } from '../shared/errors/index.js';
 import { jsonLogger } from '../shared/telemetry/index.js';
 import { loadAgentConfig } from './config.js';
@@ -19,10 +19,7 @@ const run: Command = {
     // SIGHUP reloads definitions (the definitions watcher listens too); it must never kill the agent.
     const onHangup = (): void => undefined;
     process.on('SIGHUP', onHangup);
-    await new Promise<void>((resolve) => {
-      process.once('SIGTERM', resolve);
-      process.once('SIGINT', resolve);
-    });
+    await waitForShutdown();
     await agent.stop();
     process.off('SIGHUP', onHangup);
     io.out('agent stopped: instances deregistered');

@@ -1,4 +1,4 @@
-import { requireString, type Command } from '../shared/cli/index.js';
+import { requireString, waitForShutdown, type Command } from '../shared/cli/index.js';
 import { jsonLogger } from '../shared/telemetry/index.js';
 import { loadGatewayConfig, startGatewayProcess } from './runtime.js';
 
@@ -12,10 +12,7 @@ const run: Command = {
     const config = loadGatewayConfig(requireString(args, 'config', run));
     const running = await startGatewayProcess(config, jsonLogger('gateway'));
     io.out(`gateway ${config.name} of site ${config.site}: tunnels on ${running.gateway.address.address}:${running.gateway.address.port}`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGTERM', resolve);
-      process.once('SIGINT', resolve);
-    });
+    await waitForShutdown();
     await running.stop();
     io.out('gateway stopped: drained');
     return 0;

@@ -1,41 +1,27 @@
+import { MeridianError, type ErrorCode } from '../../shared/errors/index.js';
 import { abortResponse, isGrpcRequest, sendHead, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
 
-/**
- * Stable codes of the errors a proxy answers with, and their HTTP status. They follow the
- * `MERIDIAN_ERR_` convention of shared/errors; they live here because only the data plane emits them.
- */
-export const PROXY_ERROR_STATUS = {
-  /** The outbound listener only routes `<service>.mesh` authorities. */
-  MERIDIAN_ERR_BAD_AUTHORITY: 400,
-  MERIDIAN_ERR_FORBIDDEN: 403,
-  /** Inbound: the authority names another service than the TLS session's SNI. */
-  MERIDIAN_ERR_MISDIRECTED: 421,
-  /** The catalog has no instance of the service at all. */
-  MERIDIAN_ERR_SERVICE_UNKNOWN: 502,
-  /** Every attempt to connect to an instance failed. */
-  MERIDIAN_ERR_UPSTREAM_CONNECT: 502,
-  /** The upstream reset the request or closed before answering. */
-  MERIDIAN_ERR_UPSTREAM_RESET: 502,
-  /** The local app cannot speak what the caller asked for (HTTP to a TCP service). */
-  MERIDIAN_ERR_UPSTREAM_PROTOCOL: 502,
-  /** Instances exist, but none is usable (health, staleness, weight 0, no mesh port). */
-  MERIDIAN_ERR_NO_HEALTHY_UPSTREAM: 503,
-  /** Inbound: the SNI's service has no app on this node any more. */
-  MERIDIAN_ERR_SERVICE_NOT_LOCAL: 503,
-} as const satisfies Record<string, number>;
-
-export type ProxyErrorCode = keyof typeof PROXY_ERROR_STATUS;
+/** The codes a proxy answers requests with (their HTTP status is in shared/errors ERROR_STATUS). */
+export type ProxyErrorCode = Extract<
+  ErrorCode,
+  | 'MERIDIAN_ERR_BAD_AUTHORITY'
+  | 'MERIDIAN_ERR_FORBIDDEN'
+  | 'MERIDIAN_ERR_MISDIRECTED'
+  | 'MERIDIAN_ERR_SERVICE_UNKNOWN'
+  | 'MERIDIAN_ERR_UPSTREAM_CONNECT'
+  | 'MERIDIAN_ERR_UPSTREAM_RESET'
+  | 'MERIDIAN_ERR_UPSTREAM_PROTOCOL'
+  | 'MERIDIAN_ERR_NO_HEALTHY_UPSTREAM'
+  | 'MERIDIAN_ERR_SERVICE_NOT_LOCAL'
+>;
 
 /** An error a proxy answers a request with. */
-export class ProxyError extends Error {
-  readonly code: ProxyErrorCode;
-  readonly statusCode: number;
+export class ProxyError extends MeridianError {
+  declare readonly code: ProxyErrorCode;
 
   constructor(code: ProxyErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(code, message, options);
     this.name = 'ProxyError';
-    this.code = code;
-    this.statusCode = PROXY_ERROR_STATUS[code];
   }
 }
 

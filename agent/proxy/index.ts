@@ -22,7 +22,7 @@ export { startInbound } from './inbound.js';
 export { startOutbound } from './outbound.js';
 export { Balancer, instanceKey } from './balancer.js';
 export { directDialer, catalogResolver, type MeshAddress } from './dialer.js';
-export { PROXY_ERROR_STATUS, ProxyError, type ProxyErrorCode } from './errors.js';
+export { ProxyError, type ProxyErrorCode } from './errors.js';
 export { DEFAULT_OUTLIER } from './outlier.js';
 export { DEFAULT_TIMEOUTS } from './listen.js';
 export { nextTraceparent, TRACEPARENT } from './trace.js';

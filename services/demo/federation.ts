@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAgent, type AgentConfig, type RunningAgent } from '../../agent/index.js';
 import { PkiDirectory, type IssuedCertificate } from '../../shared/identity/index.js';
-import { freePort, startSupercluster, type SuperclusterHandle } from '../../shared/servers/index.js';
+import { freePort, type SuperclusterHandle } from '../../shared/servers/index.js';
 import { jsonLogger, type Logger } from '../../shared/telemetry/index.js';
 import { startGatewayProcess, type RunningGateway } from '../../gateway/runtime.js';
 import { startExampleGrpcService, startExampleHttpService } from '../examples/index.js';
-import { bootstrapSiteCatalog, prepareSiteNats, startControlService, type SiteNatsSetup } from '../site/index.js';
+import { startControlService, startLocalSites, type SiteNatsSetup } from '../site/index.js';
 import { DEMO_SITES, DEMO_TRUST_DOMAIN, type DemoSite } from './topology.js';
 
 type IssuedFiles = IssuedCertificate & { keyPath: string; certPath: string };
@@ -46,17 +46,9 @@ export async function startDemoFederation(log: (line: string) => void): Promise<
     for (const step of stops.splice(0).reverse()) await step().catch(() => undefined);
   };
   try {
-    const pki = new PkiDirectory(join(dir, 'pki'));
-    log(`trust domain ${pki.initRoot({ trustDomain: DEMO_TRUST_DOMAIN }).trustDomain}: root CA in ${pki.dir}`);
-    const setups = new Map(DEMO_SITES.map((site) => (pki.createSite(site.name), [site.name, prepareSiteNats(pki, site.name)] as const)));
-    log(`issued ${setups.size} site CAs, NATS identities and site credentials`);
-    const nats = await startSupercluster({
-      sites: DEMO_SITES.map((s) => s.name),
-      tls: (site) => setupOf(setups, site).tls,
-      extraConfig: (site) => setupOf(setups, site).authorization,
-    });
+    const { pki, setups, nats } = await startLocalSites({ dir: join(dir, 'pki'), trustDomain: DEMO_TRUST_DOMAIN, sites: DEMO_SITES.map((s) => s.name) });
     stops.push(() => nats.stop());
-    await Promise.all(DEMO_SITES.map((site) => bootstrapSiteCatalog({ pki, site: site.name, setup: setupOf(setups, site.name), url: nats.site(site.name).url })));
+    log(`trust domain ${DEMO_TRUST_DOMAIN}: root CA in ${pki.dir}; ${setups.size} site CAs, NATS identities and site credentials`);
     const sites: RunningSite[] = [];
     for (const site of DEMO_SITES) sites.push(await startSite({ site, pki, nats, setup: setupOf(setups, site.name), dir, stops }));
     return { pki, nats, sites, stop };
@@ -66,7 +58,7 @@ export async function startDemoFederation(log: (line: string) => void): Promise<
   }
 }
 
-function setupOf(setups: Map<string, SiteNatsSetup>, site: string): SiteNatsSetup {
+function setupOf(setups: ReadonlyMap<string, SiteNatsSetup>, site: string): SiteNatsSetup {
   const setup = setups.get(site);
   if (setup === undefined) throw new Error(`no NATS setup for site ${site}`);
   return setup;

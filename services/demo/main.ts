@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { waitForShutdown } from '../../shared/cli/index.js';
 import { renderInstances, type InstanceRow } from '../../agent/index.js';
 import { startDemoFederation, type DemoFederation } from './federation.js';
 import { checkCrossSiteCatalog, crossSiteCall, firstCrossSiteCall, type CallResult } from './smoke.js';
@@ -62,10 +63,7 @@ async function untilInterrupted(federation: DemoFederation): Promise<number> {
   await printStatus(federation);
   const stopTraffic = driveTraffic(federation);
   log('running with cross-site traffic; press Ctrl-C to stop');
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await waitForShutdown();
   stopTraffic();
   return 0;
 }

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import type { Command } from '../../shared/cli/index.js';
+import { waitForShutdown, type Command } from '../../shared/cli/index.js';
 import { MeridianError } from '../../shared/errors/index.js';
 import { PkiDirectory, writeText } from '../../shared/identity/index.js';
 import { renderTls } from '../../shared/servers/index.js';
@@ -44,10 +44,7 @@ const serve: Command = {
     pki.loadSiteCertificate(site);
     const control = await startControlService({ pki, site, natsUrl: url, log: jsonLogger(`control:${site}`) });
     io.out(`control service of site ${site}: signing workload certificates on ${signerSubject(site)}`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGTERM', resolve);
-      process.once('SIGINT', resolve);
-    });
+    await waitForShutdown();
     await control.stop();
     return 0;
   },

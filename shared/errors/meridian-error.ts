@@ -54,6 +54,22 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_FORBIDDEN: 403,
   MERIDIAN_ERR_BAD_GATEWAY: 502,
   MERIDIAN_ERR_UNAVAILABLE: 503,
+  /** Data plane: the outbound listener only routes `<service>.mesh` authorities. */
+  MERIDIAN_ERR_BAD_AUTHORITY: 400,
+  /** Data plane, inbound: the authority names another service than the TLS session's SNI. */
+  MERIDIAN_ERR_MISDIRECTED: 421,
+  /** Data plane: the catalog has no instance of the service at all. */
+  MERIDIAN_ERR_SERVICE_UNKNOWN: 502,
+  /** Data plane: every attempt to connect to an instance failed. */
+  MERIDIAN_ERR_UPSTREAM_CONNECT: 502,
+  /** Data plane: the upstream reset the request or closed before answering. */
+  MERIDIAN_ERR_UPSTREAM_RESET: 502,
+  /** Data plane: the local app cannot speak what the caller asked for (HTTP to a TCP service). */
+  MERIDIAN_ERR_UPSTREAM_PROTOCOL: 502,
+  /** Data plane: instances exist, but none is usable (health, staleness, weight 0, no mesh port). */
+  MERIDIAN_ERR_NO_HEALTHY_UPSTREAM: 503,
+  /** Data plane, inbound: the SNI's service has no app on this node any more. */
+  MERIDIAN_ERR_SERVICE_NOT_LOCAL: 503,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

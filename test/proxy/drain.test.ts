@@ -6,6 +6,14 @@ import { startCaller, startNode, TestCatalog, TestPki } from './mesh.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
+
 describe('drain on close()', () => {
   const pki = new TestPki();
 
@@ -17,7 +25,8 @@ describe('drain on close()', () => {
     const web = await startCaller(pki, catalog, { site: 'eu', service: 'web' });
     try {
       const slow = h1(web.httpPort ?? 0, { host: 'payments.mesh', path: '/slow?ms=400' });
-      await sleep(100);
+      // In flight means the app has it: a fixed sleep races the TLS handshake on a loaded machine.
+      await until(() => app.hits === 1);
       const started = Date.now();
       const closed = node.close(5000);
       const refused = await h1(web.httpPort ?? 0, { host: 'payments.mesh' });
@@ -47,7 +56,7 @@ describe('drain on close()', () => {
         () => 'answered',
         () => 'cut',
       );
-      await sleep(100);
+      await until(() => app.hits === 3);
       const started = Date.now();
       const closed = web.close(800);
       await assert.rejects(h1(port, { host: 'payments.mesh' }), /ECONNREFUSED/);

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { siteConnectOptions } from '../../../shared/catalog/index.js';
 import { PkiDirectory, readPrivateKey, type MtlsIdentity } from '../../../shared/identity/index.js';
-import { startSupercluster, type SuperclusterHandle } from '../../../shared/servers/index.js';
-import { prepareSiteNats, type SiteNatsSetup } from '../../../services/site/index.js';
+import type { SuperclusterHandle } from '../../../shared/servers/index.js';
+import { startLocalSites, type SiteNatsSetup } from '../../../services/site/index.js';
 
 /**
  * A secured federation for benchmarks: trust-domain TLS and per-site NATS users, like the catalog
@@ -20,6 +20,8 @@ export interface BenchFederation {
   identity(site: string, node: string): MtlsIdentity;
   /** A new connection with `site`'s credential, to `server`'s nats-server (default `site`); closed by stop(). */
   connect(site: string, node: string, server?: string): Promise<NatsConnection>;
+  /** A new connection as `site`'s control service (signer, reaper); closed by stop(). */
+  connectControl(site: string): Promise<NatsConnection>;
   /** Closes connections, stops every nats-server and removes the PKI dir. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -34,29 +36,16 @@ export interface BenchFederationOptions {
 export async function startBenchFederation(options: BenchFederationOptions): Promise<BenchFederation> {
   const dir = mkdtempSync(join(tmpdir(), 'meridian-bench-pki-'));
   try {
-    const pki = new PkiDirectory(dir);
-    pki.initRoot({ trustDomain: 'acme.internal' });
-    const setups = new Map<string, SiteNatsSetup>();
-    for (const site of options.sites) {
-      pki.createSite(site);
-      setups.set(site, prepareSiteNats(pki, site));
-    }
-    const setupOf = (site: string): SiteNatsSetup => setups.get(site) ?? missing(site);
     const started = Date.now();
-    const nats = await startSupercluster({
-      sites: options.sites,
-      tls: (site) => ({ ...setupOf(site).tls, timeoutSeconds: 5 }),
-      extraConfig: (site) => setupOf(site).authorization,
-      startTimeoutMs: options.startTimeoutMs ?? 60_000,
-    });
-    return federation({ dir, pki, setups, nats, readySeconds: (Date.now() - started) / 1000 });
+    const sites = await startLocalSites({ dir, trustDomain: 'acme.internal', sites: options.sites, startTimeoutMs: options.startTimeoutMs ?? 60_000 });
+    return federation({ dir, ...sites, readySeconds: (Date.now() - started) / 1000 });
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
 }
 
-function federation(parts: { dir: string; pki: PkiDirectory; setups: Map<string, SiteNatsSetup>; nats: SuperclusterHandle; readySeconds: number }): BenchFederation {
+function federation(parts: { dir: string; pki: PkiDirectory; setups: ReadonlyMap<string, SiteNatsSetup>; nats: SuperclusterHandle; readySeconds: number }): BenchFederation {
   const { dir, pki, setups, nats } = parts;
   const connections: NatsConnection[] = [];
   const identities = new Map<string, MtlsIdentity>();
@@ -80,6 +69,14 @@ function federation(parts: { dir: string; pki: PkiDirectory; setups: Map<string,
     async connect(site, node, server = site) {
       const password = setups.get(site)?.password ?? missing(site);
       const nc = await connect(siteConnectOptions({ servers: nats.site(server).url, site, serverSite: server, password, identity: identity(site, node), name: `bench-${node}` }));
+      connections.push(nc);
+      return nc;
+    },
+    async connectControl(site) {
+      const password = setups.get(site)?.controlPassword ?? missing(site);
+      const issued = pki.issueIdentity(site, 'svc', 'control');
+      const control: MtlsIdentity = { privateKey: readPrivateKey(issued.keyPath), chain: issued.chain, bundle: pki.loadBundle() };
+      const nc = await connect(siteConnectOptions({ servers: nats.site(site).url, site, user: 'control', password, identity: control }));
       connections.push(nc);
       return nc;
     },
