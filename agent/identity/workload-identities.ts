@@ -15,6 +15,8 @@ import {
 export type IssueWorkload = (service: string) => Promise<MtlsIdentity>;
 
 const RETRY_MIN_MS = 1000;
+/** Never renew sooner than this after adopting a certificate: a clock or lifetime oddity must not become a signing storm. */
+const MIN_RENEWAL_DELAY_MS = 500;
 const RETRY_MAX_MS = 60_000;
 
 /**
@@ -94,7 +96,7 @@ export class WorkloadIdentities {
   #adopt(service: string, identity: MtlsIdentity): void {
     this.#current.set(service, identity);
     const leaf = identity.chain[0];
-    if (leaf !== undefined) this.#schedule(service, renewalDueAt(leaf).getTime() - this.#now(), RETRY_MIN_MS);
+    if (leaf !== undefined) this.#schedule(service, Math.max(MIN_RENEWAL_DELAY_MS, renewalDueAt(leaf).getTime() - this.#now()), RETRY_MIN_MS);
   }
 
   #schedule(service: string, delayMs: number, retryMs: number): void {

@@ -15,7 +15,15 @@ export interface ControlService {
  * certificates (only for services registered on the asking node), and reaps the site's expired
  * node leases even when no agent of the site is left to do it.
  */
-export async function startControlService(options: { pki: PkiDirectory; site: string; natsUrl: string; heartbeatMs?: number; log: Logger }): Promise<ControlService> {
+export async function startControlService(options: {
+  pki: PkiDirectory;
+  site: string;
+  natsUrl: string;
+  heartbeatMs?: number;
+  /** Lifetime of the workload certificates it signs (default 24 h). */
+  workloadTtlMs?: number;
+  log: Logger;
+}): Promise<ControlService> {
   const { pki, site } = options;
   const issued = pki.issueIdentity(site, 'svc', 'control');
   const identity = { privateKey: readPrivateKey(issued.keyPath), chain: issued.chain, bundle: pki.loadBundle() };
@@ -28,6 +36,7 @@ export async function startControlService(options: { pki: PkiDirectory; site: st
     nc,
     authority: pki.loadSite(site),
     catalog: view,
+    ...(options.workloadTtlMs === undefined ? {} : { ttlMs: options.workloadTtlMs }),
     onIssued: (agent, workload) => options.log.info('workload certificate issued', { agent: agent.uri, identity: workload.uri }),
     onRefused: (error) => options.log.warn('workload certificate refused', { code: error.code, error: error.message }),
   });

@@ -16,8 +16,10 @@ export const DEFAULT_LEAF_TTL_MS = 24 * HOUR_MS;
 export const MAX_LEAF_TTL_MS = 30 * DAY_MS;
 export const DEFAULT_ROOT_TTL_MS = 3650 * DAY_MS;
 export const DEFAULT_SITE_CA_TTL_MS = 365 * DAY_MS;
-// Tolerates clock skew between the signer and a verifier that runs slightly behind.
+// Tolerates clock skew between the signer and a verifier that runs slightly behind; a tenth of a
+// short lifetime at most, so half-life renewal stays meaningful for short-lived certificates.
 const BACKDATE_MS = 60_000;
+const backdate = (ttlMs: number): number => Math.min(BACKDATE_MS, ttlMs / 10);
 
 /** The trust domain's root: its key stays wherever `meridian ca init` ran. */
 export interface RootAuthority extends KeyedCertificate {
@@ -131,7 +133,7 @@ export class SiteAuthority {
       subjectKey: csr.publicKey,
       commonName: identity.name,
       organization: this.trustDomain,
-      notBefore: new Date(now.getTime() - BACKDATE_MS),
+      notBefore: new Date(now.getTime() - backdate(ttlMs)),
       notAfter: capToIssuer(now.getTime() + ttlMs, this.certificate, now),
       uris: [identity.uri],
       usages: ['client', 'server'],

@@ -21,12 +21,12 @@ export interface MeshFixture {
 
 const quiet = (component: string) => jsonLogger(component, process.env.MERIDIAN_TEST_LOGS === '1' ? undefined : () => undefined);
 
-export async function startMesh(sites: readonly string[]): Promise<MeshFixture> {
+export async function startMesh(sites: readonly string[], options: { workloadTtlMs?: number } = {}): Promise<MeshFixture> {
   const fed = await startSecureFederation(sites);
   const dir = mkdtempSync(join(tmpdir(), 'meridian-mesh-'));
   fileScope.after(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
   for (const site of sites) {
-    const control = await startControlService({ pki: fed.pki, site, natsUrl: fed.nats.site(site).url, heartbeatMs: 500, log: quiet(`control:${site}`) });
+    const control = await startControlService({ pki: fed.pki, site, natsUrl: fed.nats.site(site).url, heartbeatMs: 500, ...options, log: quiet(`control:${site}`) });
     fileScope.after(() => control.stop());
   }
   const passwordFile = (site: string): string => {
