@@ -52,8 +52,10 @@ export function relayH2(
   });
   // 'close' settles every outcome; rstCode tells a refusal from a failure.
   stream.on('error', () => undefined);
+  // Cancel only a response the caller abandoned: a RST_STREAM after a complete response would count
+  // against the peer's rapid-reset protection, which then tears the whole session down (GOAWAY).
   res.once('close', () => {
-    if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+    if (!complete && !stream.readableEnded && !stream.closed) stream.close(constants.NGHTTP2_CANCEL);
   });
   return new Promise((resolve) => {
     stream.once('close', () => {
