@@ -33,9 +33,12 @@ async function openKv(site: string, bucket: string): Promise<KV> {
   return new Kvm(jetstream(client(site), { timeout: 2000 })).open(bucket);
 }
 
-/** Creates `bucket` with its stream placed in `site`'s own cluster. */
+/**
+ * Creates `bucket` with its stream placed in `site`'s own cluster. Right after a heal or a
+ * restart the meta leader may still count a site's peer as offline, so placement is retried.
+ */
 async function createKvIn(site: string, bucket: string): Promise<KV> {
-  return new Kvm(jetstream(client(site), { timeout: 5000 })).create(bucket, { placement: { cluster: site, tags: [] } });
+  return eventually(() => new Kvm(jetstream(client(site), { timeout: 5000 })).create(bucket, { placement: { cluster: site, tags: [] } }), { timeoutMs: 20_000, intervalMs: 250 });
 }
 
 interface Gatewayz {
