@@ -140,7 +140,8 @@ export class Registrar implements LocalRegistry {
   async #beat(): Promise<void> {
     if (this.#writer === undefined) return;
     try {
-      await this.#writer.renewLease(this.#options.node.node, this.leaseTtlMs);
+      // A lease that was reaped under us (a stall past the TTL) took our instances with it: rewrite them.
+      if (!(await this.#writer.renewLease(this.#options.node.node, this.leaseTtlMs))) this.#resync = true;
       if (!this.#resync) return;
       this.#resync = false;
       for (const registration of this.#registrations.values()) await this.#put(registration.instance);

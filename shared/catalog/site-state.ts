@@ -53,11 +53,11 @@ export class SiteState {
    * A node is dead when its lease was not renewed within its TTL while its site kept talking:
    * silence from the whole site is a partition (entries turn stale), not a death.
    */
-  nodeExpired(node: string, now: number, siteStale: boolean): boolean {
+  nodeExpired(node: string, now: number, siteStale: boolean, ttlFactor = 1): boolean {
     if (siteStale) return false;
     const record = this.leases.get(node);
     if (record === undefined) return this.warm;
-    return now - record.receivedAt > record.lease.ttlMs;
+    return now - record.receivedAt > record.lease.ttlMs * ttlFactor;
   }
 
   /** Replaces the content with another state's (a fresh replay after a restart or a snapshot). */

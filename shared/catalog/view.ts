@@ -7,6 +7,8 @@ import { SiteState } from './site-state.js';
 import { SiteWatch } from './site-watch.js';
 import type { CatalogEntry, CatalogQuery, CatalogReader, ServiceInstance, SiteView } from './types.js';
 
+const READER_LEASE_FACTOR = 2;
+
 /** Options of a federated view; defaults suit a 2 s heartbeat. */
 export interface FederatedViewOptions {
   /** Silence from a site for longer than this marks its entries stale (default 6000 ms: 3 heartbeats). */
@@ -186,7 +188,10 @@ export class FederatedView implements CatalogReader {
       const stale = ageMs > this.#staleAfterMs;
       for (const { instance } of state.instances.values()) {
         if (!matches(instance, query)) continue;
-        if (state.nodeExpired(instance.node, now, stale)) continue;
+        // Readers wait two lease lifetimes: the site's reapers delete a dead node's instances after
+        // one, and that delete is what normally removes them; this only covers sites with no reaper,
+        // without hiding a live node whose renewal was merely delayed.
+        if (state.nodeExpired(instance.node, now, stale, READER_LEASE_FACTOR)) continue;
         entries.push({ instance, stale, ageMs: Number.isFinite(ageMs) ? ageMs : -1, usable: usable(instance, stale, ageMs) });
       }
     }

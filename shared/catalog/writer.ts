@@ -22,13 +22,30 @@ export class SiteCatalogWriter {
     await this.#write(() => this.kv.delete(instanceKey(service, instanceId)));
   }
 
-  /** Renews a node's lease; its instances stay in the catalog while renewals keep coming. */
-  async renewLease(node: string, ttlMs: number): Promise<void> {
-    const lease: NodeLease = { node, ttlMs, renewedAt: new Date().toISOString() };
-    await this.#write(() => this.kv.put(leaseKey(node), JSON.stringify(lease)));
+  readonly #leaseRevisions = new Map<string, number>();
+
+  /**
+   * Renews a node's lease; its instances stay in the catalog while renewals keep coming. Returns
+   * false when the lease had been taken away meanwhile (a reaper judged the node dead, e.g. after
+   * a long stall): the caller must then write its instances again, since they were reaped too.
+   */
+  async renewLease(node: string, ttlMs: number): Promise<boolean> {
+    const lease = JSON.stringify({ node, ttlMs, renewedAt: new Date().toISOString() } satisfies NodeLease);
+    const previous = this.#leaseRevisions.get(node);
+    if (previous !== undefined) {
+      try {
+        this.#leaseRevisions.set(node, await this.kv.update(leaseKey(node), lease, previous));
+        return true;
+      } catch {
+        // Not at our last revision: reaped (or rewritten); start over below.
+      }
+    }
+    await this.#write(async () => this.#leaseRevisions.set(node, await this.kv.put(leaseKey(node), lease)));
+    return previous === undefined;
   }
 
   async removeLease(node: string): Promise<void> {
+    this.#leaseRevisions.delete(node);
     await this.#write(() => this.kv.delete(leaseKey(node)));
   }
 
