@@ -33,7 +33,11 @@ interface Call {
 }
 
 /** How an attempt on one instance ended. */
-type Attempt = { readonly kind: 'done' } | { readonly kind: 'retry' | 'failed'; readonly error: ProxyError };
+/**
+ * `again`: the instance itself is fine (its session was going away: a refused stream, a session
+ * closed under us), so the retry may use it again, on a fresh session.
+ */
+type Attempt = { readonly kind: 'done' } | { readonly kind: 'retry' | 'failed'; readonly error: ProxyError; readonly again?: boolean };
 
 /**
  * One attempt on `instance`. Connect/TLS failures and refused streams are retriable: nothing
@@ -47,7 +51,8 @@ async function attempt(deps: OutboundHttpDeps, instance: ServiceInstance, call: 
   } catch (error) {
     if (error instanceof ConnectFailure) balancer.connectFailed(instance);
     if (error instanceof ConnectFailure || error instanceof SessionGone) {
-      return { kind: 'retry', error: new ProxyError('MERIDIAN_ERR_UPSTREAM_CONNECT', `service "${call.service}": ${error.message}`, { cause: error }) };
+      const again = error instanceof SessionGone;
+      return { kind: 'retry', again, error: new ProxyError('MERIDIAN_ERR_UPSTREAM_CONNECT', `service "${call.service}": ${error.message}`, { cause: error }) };
     }
     throw error;
   }
@@ -57,7 +62,7 @@ async function attempt(deps: OutboundHttpDeps, instance: ServiceInstance, call: 
   const what = `instance ${instance.instanceId} of service "${call.service}" (site ${instance.site})`;
   if (result.retriable) {
     // A refusal is a draining peer being orderly, not a fault: no outlier penalty.
-    return { kind: 'retry', error: new ProxyError('MERIDIAN_ERR_UPSTREAM_RESET', `${what} refused the request`) };
+    return { kind: 'retry', again: true, error: new ProxyError('MERIDIAN_ERR_UPSTREAM_RESET', `${what} refused the request`) };
   }
   balancer.responded(instance, 502);
   return { kind: 'failed', error: new ProxyError('MERIDIAN_ERR_UPSTREAM_RESET', `${what} reset the request before answering`) };
@@ -83,6 +88,7 @@ async function forward(deps: OutboundHttpDeps, call: Call): Promise<ProxyError |
       if (outcome.kind === 'done') return undefined;
       last = outcome.error;
       if (outcome.kind === 'failed') return last;
+      if (outcome.again === true) tried.delete(instanceKey(instance));
     } finally {
       deps.balancer.end(instance);
     }
