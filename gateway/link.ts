@@ -38,6 +38,7 @@ export class TunnelLink {
   #closed = false;
   #retryTimer: NodeJS.Timeout | undefined;
   #pingTimer: NodeJS.Timeout | undefined;
+  #lastDialAt = 0;
   #pingInFlight = false;
 
   constructor(context: LinkContext) {
@@ -127,7 +128,12 @@ export class TunnelLink {
       const current = this.#current;
       if (this.#state === 'up' && current?.usable === true) return current;
       if (this.#state === 'down') {
-        throw new MeridianError('MERIDIAN_ERR_UNAVAILABLE', `tunnel to site ${this.site} is down since ${this.#since.toISOString()}: ${this.#lastError ?? 'unknown error'}`);
+        // A link that just went down is most often a restarting peer: wait for the next dial (and
+        // dial now rather than at the end of the backoff). One down for longer fails fast.
+        if (Date.now() - this.#since.getTime() >= this.#context.options.holdWhileDownMs) {
+          throw new MeridianError('MERIDIAN_ERR_UNAVAILABLE', `tunnel to site ${this.site} is down since ${this.#since.toISOString()}: ${this.#lastError ?? 'unknown error'}`);
+        }
+        this.#dialOnDemand();
       }
       const left = deadline - Date.now();
       if (left <= 0) throw new MeridianError('MERIDIAN_ERR_TIMEOUT', `tunnel to site ${this.site} not up within ${timeoutMs} ms`);
@@ -166,8 +172,18 @@ export class TunnelLink {
     this.#wake();
   }
 
+  /** Brings the next dial forward, at most once per initial backoff, so a burst of streams cannot hammer a dead peer. */
+  #dialOnDemand(): void {
+    if (this.#closed || this.#dialing || this.#retryTimer === undefined) return;
+    if (Date.now() - this.#lastDialAt < this.#context.options.backoffInitialMs) return;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#dial();
+  }
+
   #dial(): void {
     if (this.#closed || this.#dialing) return;
+    this.#lastDialAt = Date.now();
     const { options } = this.#context;
     let address;
     try {

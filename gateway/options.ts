@@ -16,6 +16,7 @@ export interface ResolvedGatewayOptions {
   readonly pingTimeoutMs: number;
   readonly backoffInitialMs: number;
   readonly backoffMaxMs: number;
+  readonly holdWhileDownMs: number;
   readonly onLinkChange: (link: LinkStatus) => void;
   readonly logger: Logger;
 }
@@ -32,6 +33,7 @@ export const GATEWAY_DEFAULTS = Object.freeze({
   pingTimeoutMs: 5000,
   backoffInitialMs: 100,
   backoffMaxMs: 5000,
+  holdWhileDownMs: 3000,
 });
 
 function bad(field: string, message: string): MeridianError {
@@ -62,6 +64,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     pingTimeoutMs: integer('pingTimeoutMs', options.pingTimeoutMs, GATEWAY_DEFAULTS.pingTimeoutMs, 10, 3_600_000),
     backoffInitialMs,
     backoffMaxMs: integer('backoff.maxMs', options.backoff?.maxMs, Math.max(GATEWAY_DEFAULTS.backoffMaxMs, backoffInitialMs), backoffInitialMs, 3_600_000),
+    holdWhileDownMs: integer('holdWhileDownMs', options.holdWhileDownMs, GATEWAY_DEFAULTS.holdWhileDownMs, 0, 600_000),
     onLinkChange: options.onLinkChange ?? (() => undefined),
     logger: options.logger ?? jsonLogger('gateway'),
   };

@@ -65,6 +65,12 @@ export interface GatewayOptions {
   /** A heartbeat unanswered for this long destroys the tunnel, which is then re-dialled; default 5000. */
   readonly pingTimeoutMs?: number;
   readonly backoff?: BackoffOptions;
+  /**
+   * For this long after a tunnel goes down, new streams wait (up to `connectTimeoutMs`) for the
+   * re-dial, which they bring forward, instead of failing: a peer that restarts loses no stream.
+   * Past it, streams to the site fail at once. Default 3000; 0 always fails fast.
+   */
+  readonly holdWhileDownMs?: number;
   /** Called on every change of a tunnel's state (for the status API and logs). */
   readonly onLinkChange?: (link: LinkStatus) => void;
   /** Default: JSON lines on stderr, component `gateway`. */

@@ -18,6 +18,8 @@ function tuning(transitions: LinkStatus[]): GatewayTuning {
     pingTimeoutMs: 300,
     handshakeTimeoutMs: 500,
     backoff: { initialMs: 50, maxMs: 400 },
+    // These tests watch the down state itself: streams fail at once instead of waiting for a re-dial.
+    holdWhileDownMs: 0,
     onLinkChange: (link) => transitions.push(link),
   };
 }
