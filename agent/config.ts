@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
-import { parseConfig, parseDuration } from '../shared/config/index.js';
-import { MeridianError } from '../shared/errors/index.js';
+import { DurationSchema, NameSchema, PlatformSchema, loadJsonConfig, parseDuration } from '../shared/config/index.js';
 
-const Name = Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' });
-const Duration = Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d)$' });
+const Name = NameSchema;
+const Duration = DurationSchema;
 
 /**
  * The agent's configuration file (JSON). Defaults: api on 127.0.0.1:8510, heartbeat 2s, lease
@@ -15,7 +13,7 @@ export const AgentConfigSchema = Type.Object(
     site: Name,
     region: Type.String({ minLength: 1 }),
     zone: Type.String({ minLength: 1 }),
-    platform: Type.Union([Type.Literal('kubernetes'), Type.Literal('vm'), Type.Literal('bare-metal')]),
+    platform: PlatformSchema,
     node: Name,
     nats: Type.Object(
       {
@@ -42,7 +40,7 @@ export const AgentConfigSchema = Type.Object(
           host: Type.String({ default: '127.0.0.1' }),
           inboundPort: Type.Integer({ minimum: 0, maximum: 65535, default: 15443 }),
           /** Pooled mesh sessions are rotated after this; keep it below the gateways' drain bound. */
-          maxSessionAge: Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d)$', default: '10s' }),
+          maxSessionAge: Type.String({ ...DurationSchema, default: '10s' }),
         },
         { additionalProperties: false },
       ),
@@ -74,13 +72,7 @@ export function agentTimings(config: AgentConfig): AgentTimings {
 
 /** Reads and validates an agent config file; errors name the file and every bad field. */
 export function loadAgentConfig(path: string): AgentConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new MeridianError('MERIDIAN_ERR_CONFIG_INVALID', `${path}: not readable JSON: ${(cause as Error).message}`, { cause });
-  }
-  return parseConfig(AgentConfigSchema, raw, path);
+  return loadJsonConfig(AgentConfigSchema, path);
 }
 
 /**

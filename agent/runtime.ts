@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -13,8 +12,7 @@ import {
   type NodeContext,
 } from '../shared/catalog/index.js';
 import { parseDuration } from '../shared/config/index.js';
-import { MeridianError } from '../shared/errors/index.js';
-import { TrustBundle, generatePrivateKey, parseCertificates, readPrivateKey, type MtlsIdentity } from '../shared/identity/index.js';
+import { generatePrivateKey, loadMtlsIdentity, readText, type MtlsIdentity } from '../shared/identity/index.js';
 import type { Logger } from '../shared/telemetry/index.js';
 import { startAgentApi, type AgentApi } from './api/index.js';
 import { agentTimings, type AgentConfig } from './config.js';
@@ -36,20 +34,8 @@ export interface RunningAgent {
 
 const DRAIN_MS = 10_000;
 
-function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new MeridianError('MERIDIAN_ERR_FILE_IO', `${path}: cannot read ${what}`, { cause });
-  }
-}
-
 function loadIdentity(config: AgentConfig): MtlsIdentity {
-  return {
-    privateKey: readPrivateKey(config.nats.keyFile),
-    chain: parseCertificates(readText(config.nats.certFile, 'certificate'), config.nats.certFile),
-    bundle: TrustBundle.fromPem(config.nats.trustDomain, readText(config.nats.bundleFile, 'trust bundle'), config.nats.bundleFile),
-  };
+  return loadMtlsIdentity({ keyFile: config.nats.keyFile, certFile: config.nats.certFile, bundleFile: config.nats.bundleFile, trustDomain: config.nats.trustDomain });
 }
 
 /** The NATS side: connects whenever the site's NATS answers, then attaches the view, the registrar and a lease reaper. */

@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Type, type Static } from '@sinclair/typebox';
 import { FederatedView, SiteCatalogWriter, ensureSiteBucket, siteConnectOptions, type NodeContext } from '../shared/catalog/index.js';
-import { parseConfig, parseDuration } from '../shared/config/index.js';
-import { MeridianError } from '../shared/errors/index.js';
-import { TrustBundle, parseCertificates, readPrivateKey, type MtlsIdentity } from '../shared/identity/index.js';
+import { DurationSchema, NameSchema, PlatformSchema, loadJsonConfig, parseDuration } from '../shared/config/index.js';
+import { loadMtlsIdentity, readText } from '../shared/identity/index.js';
 import type { Logger } from '../shared/telemetry/index.js';
 import { Registrar } from '../agent/index.js';
 import { GATEWAY_SERVICE } from '../shared/mesh/index.js';
@@ -12,7 +10,7 @@ import { checkLocalInstance } from './resolver.js';
 import { startGateway } from './server.js';
 import type { Gateway, GatewayResolver } from './types.js';
 
-const Name = Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' });
+const Name = NameSchema;
 
 /**
  * The gateway process's configuration file (JSON). Defaults: listen 127.0.0.1:15440, heartbeat 2s.
@@ -23,7 +21,7 @@ export const GatewayConfigSchema = Type.Object(
     site: Name,
     region: Type.String({ minLength: 1 }),
     zone: Type.String({ minLength: 1 }),
-    platform: Type.Union([Type.Literal('kubernetes'), Type.Literal('vm'), Type.Literal('bare-metal')]),
+    platform: PlatformSchema,
     name: Name,
     listen: Type.Object({ host: Type.String({ default: '127.0.0.1' }), port: Type.Integer({ minimum: 0, maximum: 65535, default: 15440 }) }, { default: {}, additionalProperties: false }),
     advertise: Type.Optional(Type.String({ minLength: 1 })),
@@ -33,20 +31,15 @@ export const GatewayConfigSchema = Type.Object(
       { url: Type.String({ pattern: '^(nats|tls)://' }), passwordFile: Type.String({ minLength: 1 }), bundleFile: Type.String({ minLength: 1 }), trustDomain: Type.String({ minLength: 1 }) },
       { additionalProperties: false },
     ),
-    heartbeat: Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d)$', default: '2s' }),
+    heartbeat: Type.String({ ...DurationSchema, default: '2s' }),
   },
   { additionalProperties: false },
 );
 export type GatewayConfig = Static<typeof GatewayConfigSchema>;
 
+/** Reads and validates a gateway config file; errors name the file and every bad field. */
 export function loadGatewayConfig(path: string): GatewayConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new MeridianError('MERIDIAN_ERR_CONFIG_INVALID', `${path}: not readable JSON: ${(cause as Error).message}`, { cause });
-  }
-  return parseConfig(GatewayConfigSchema, raw, path);
+  return loadJsonConfig(GatewayConfigSchema, path);
 }
 
 /** Routes from the site's catalog view: local instances by id, other sites' gateways by their catalog entry. */
@@ -75,9 +68,8 @@ export interface RunningGateway {
  * `meridian-gateway` (so agents and other gateways find it), and serves tunnels.
  */
 export async function startGatewayProcess(config: GatewayConfig, log: Logger): Promise<RunningGateway> {
-  const bundle = TrustBundle.fromPem(config.nats.trustDomain, readFileSync(config.nats.bundleFile, 'utf8'), config.nats.bundleFile);
-  const identity: MtlsIdentity = { privateKey: readPrivateKey(config.keyFile), chain: parseCertificates(readFileSync(config.certFile, 'utf8'), config.certFile), bundle };
-  const password = readFileSync(config.nats.passwordFile, 'utf8').trim();
+  const identity = loadMtlsIdentity({ keyFile: config.keyFile, certFile: config.certFile, bundleFile: config.nats.bundleFile, trustDomain: config.nats.trustDomain });
+  const password = readText(config.nats.passwordFile, 'NATS password').trim();
   const nc: NatsConnection = await connect({ ...siteConnectOptions({ servers: config.nats.url, site: config.site, password, identity, name: `meridian-gateway-${config.name}` }), waitOnFirstConnect: true });
   const view = new FederatedView({ sites: [config.site] });
   view.connect(nc);

@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { DurationSchema, NameSchema } from '../config/index.js';
 
-const Name = Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', description: 'lower-case DNS label' });
-const Duration = Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d)$', description: 'e.g. 500ms, 10s, 5m' });
+const Name = NameSchema;
+const Duration = DurationSchema;
 const PortRef = Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 1, maximum: 65535 })], {
   description: 'a named port of the service or a port number',
 });

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { parseConfig, parseDuration } from '../config/index.js';
+import { PlatformSchema, parseConfig, parseDuration } from '../config/index.js';
 import { DEFAULT_MAX_STALENESS, ServiceDefinitionSchema, type ServiceDefinition } from './definition.js';
 import type { NodeContext, ServiceInstance } from './types.js';
 
@@ -49,7 +49,7 @@ const InstanceSchema = Type.Object({
   site: Type.String(),
   region: Type.String(),
   zone: Type.String(),
-  platform: Type.Union([Type.Literal('kubernetes'), Type.Literal('vm'), Type.Literal('bare-metal')]),
+  platform: PlatformSchema,
   node: Type.String(),
   address: Type.String(),
   ports: Type.Record(Type.String(), Type.Integer()),

@@ -1,3 +1,4 @@
 export { parseConfig } from './validate.js';
 export type { ConfigViolation } from './validate.js';
 export { parseDuration } from './duration.js';
+export { DurationSchema, NameSchema, PlatformSchema, loadJsonConfig } from './schemas.js';

@@ -3,7 +3,8 @@ import { dirname } from 'node:path';
 import { MeridianError } from '../errors/index.js';
 import { privateKeyFromPem, privateKeyToPem } from './keys.js';
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import { parseCertificates } from './bundle.js';
+import { TrustBundle, parseCertificates } from './bundle.js';
+import type { MtlsIdentity } from './tls.js';
 
 /** Writes a private key readable by its owner only (0600, directory 0700). */
 export function writePrivateKey(path: string, key: KeyObject): void {
@@ -44,4 +45,13 @@ export function assertAbsent(path: string): void {
   if (existsSync(path)) {
     throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `${path} already exists; remove it first or use another --dir`);
   }
+}
+
+/** An mTLS identity from its files: key, certificate chain (leaf first) and the trust bundle. */
+export function loadMtlsIdentity(files: { keyFile: string; certFile: string; bundleFile: string; trustDomain: string }): MtlsIdentity {
+  return {
+    privateKey: readPrivateKey(files.keyFile),
+    chain: readCertificates(files.certFile),
+    bundle: TrustBundle.fromPem(files.trustDomain, readText(files.bundleFile, 'trust bundle'), files.bundleFile),
+  };
 }

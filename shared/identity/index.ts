@@ -20,6 +20,6 @@ export { verifyPeer, type PeerCertificates } from './verify.js';
 export { mtlsClientOptions, mtlsContextOptions, mtlsServerOptions, peerIdentity, type MtlsIdentity } from './tls.js';
 export { renewalDueAt, type RenewalPolicy } from './renewal.js';
 export { PkiDirectory } from './pki-directory.js';
-export { writePrivateKey, writeCertificates, writeText, readCertificates, readPrivateKey } from './files.js';
+export { loadMtlsIdentity, writePrivateKey, writeCertificates, writeText, readCertificates, readPrivateKey, readText } from './files.js';
 export { caCommands } from './cli.js';
 export { REPLAY_WINDOW_MS, signProof, verifyProof, type SignReply, type SignRequest } from './sign-request.js';
