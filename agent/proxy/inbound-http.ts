@@ -1,14 +1,15 @@
 import { IncomingMessage } from 'node:http';
 import { CALLER_HEADER } from '../../shared/mesh/index.js';
+import type { SpiffeId } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/telemetry/index.js';
 import type { ConnectionTracker } from './drain.js';
-import { requestAuthority, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
+import { requestAuthority, requestPath, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
 import { ProxyError, replyError } from './errors.js';
 import { forwardableRequestHeaders, parseMeshAuthority } from './headers.js';
 import type { LocalApps } from './local-apps.js';
 import { peerOf } from './peer.js';
 import { nextTraceparent, TRACEPARENT } from './trace.js';
-import type { Authorize, LocalServices } from './types.js';
+import type { Authorize, LocalServices, RequestObserver } from './types.js';
 
 /** What the inbound request handler needs. */
 export interface InboundHttpDeps {
@@ -17,6 +18,34 @@ export interface InboundHttpDeps {
   readonly apps: LocalApps;
   readonly tracker: ConnectionTracker;
   readonly logger: Logger;
+  readonly onRequest: RequestObserver | undefined;
+}
+
+/** Reports a request that reached the app once its response has closed (refusals are not app traffic). */
+function observe(
+  deps: InboundHttpDeps,
+  req: DownstreamRequest,
+  res: DownstreamResponse,
+  call: { readonly service: string; readonly caller: SpiffeId; readonly traceparent: string },
+): void {
+  const onRequest = deps.onRequest;
+  if (onRequest === undefined) return;
+  const startedAt = Date.now();
+  res.once('close', () => {
+    onRequest({
+      direction: 'inbound',
+      service: call.service,
+      peerService: call.caller.name,
+      peerSite: call.caller.site,
+      protocol: 'http',
+      method: req.method ?? '',
+      path: requestPath(req),
+      status: res.headersSent ? res.statusCode : 0,
+      durationMs: Date.now() - startedAt,
+      traceparent: call.traceparent,
+      startedAt,
+    });
+  });
 }
 
 /**
@@ -52,6 +81,7 @@ async function handle(deps: InboundHttpDeps, req: DownstreamRequest, res: Downst
     return;
   }
   const headers = { ...forwardableRequestHeaders(req.headers), [CALLER_HEADER]: caller.uri, [TRACEPARENT]: nextTraceparent(req.headers.traceparent) };
+  observe(deps, req, res, { service, caller, traceparent: headers[TRACEPARENT] });
   await deps.apps.forward({ req, res, app, service, authority, headers });
 }
 

@@ -8,7 +8,7 @@ import { SniContexts, selectAlpn } from './inbound-tls.js';
 import { assertPort, checkingInterval, interceptListeners, listen, resolveTimeouts, SILENT_LOGGER } from './listen.js';
 import { LocalApps } from './local-apps.js';
 import { attachPeer, type VerifiedPeer } from './peer.js';
-import { splice } from './splice.js';
+import { splice, tcpRecord } from './splice.js';
 import type { InboundOptions, InboundProxy, ServerTimeouts } from './types.js';
 
 const DEFAULT_MAX_STREAMS = 256;
@@ -55,6 +55,11 @@ function serveTcp(gate: Gate, socket: TLSSocket, peer: VerifiedPeer): void {
   }
   gate.tracker.addRaw(socket);
   socket.setNoDelay(true);
+  const startedAt = Date.now();
+  const onRequest = gate.options.onRequest;
+  if (onRequest !== undefined) {
+    socket.once('close', () => onRequest(tcpRecord({ direction: 'inbound', service: peer.service, peerService: peer.caller.name, peerSite: peer.caller.site, startedAt })));
+  }
   splice(socket, net.connect({ host: app.address, port: app.port, noDelay: true, allowHalfOpen: true }));
 }
 
@@ -125,7 +130,7 @@ export async function startInbound(options: InboundOptions): Promise<InboundProx
   const gate: Gate = { options, contexts: new SniContexts(options.identities), tracker: new ConnectionTracker() };
   const apps = new LocalApps({ idleMs: timeouts.idleMs });
   const server = createServer(gate, timeouts);
-  server.on('request', inboundRequestHandler({ localServices: options.localServices, authorize: options.authorize ?? (() => true), apps, tracker: gate.tracker, logger }));
+  server.on('request', inboundRequestHandler({ localServices: options.localServices, authorize: options.authorize ?? (() => true), apps, tracker: gate.tracker, logger, onRequest: options.onRequest }));
   const address = options.host ?? '127.0.0.1';
   const port = await listen(server, options.port, address);
   let closing: Promise<void> | undefined;

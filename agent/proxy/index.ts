@@ -15,6 +15,8 @@ export type {
   OutboundOptions,
   OutboundProxy,
   OutlierOptions,
+  RequestObserver,
+  RequestRecord,
   ServerTimeouts,
   UpstreamPort,
 } from './types.js';

@@ -12,6 +12,7 @@ import type { MeshPool } from './mesh-pool.js';
 import { relayH2 } from './relay.js';
 import { SessionGone } from './session-pool.js';
 import { nextTraceparent, TRACEPARENT } from './trace.js';
+import type { RequestObserver } from './types.js';
 
 /** What the outbound request handler needs. */
 export interface OutboundHttpDeps {
@@ -20,6 +21,9 @@ export interface OutboundHttpDeps {
   readonly maxAttempts: number;
   readonly tracker: ConnectionTracker;
   readonly logger: Logger;
+  /** The calling local service, for the request records. */
+  readonly service: string;
+  readonly onRequest: RequestObserver | undefined;
 }
 
 /** One request on its way into the mesh. */
@@ -30,6 +34,8 @@ interface Call {
   /** The HTTP/2 request head for the upstream (pseudo-headers included). */
   readonly headers: OutgoingHttpHeaders;
   readonly body: RequestBody;
+  /** The site of the instance last tried: the one that answered, when one did. */
+  site: string;
 }
 
 /** How an attempt on one instance ended. */
@@ -57,6 +63,7 @@ async function attempt(deps: OutboundHttpDeps, instance: ServiceInstance, call: 
     throw error;
   }
   balancer.connected(instance);
+  call.site = instance.site;
   const result = await relayH2(call.res, stream, { body: call.body, onStatus: (status) => balancer.responded(instance, status) });
   if (result.responded) return { kind: 'done' };
   const what = `instance ${instance.instanceId} of service "${call.service}" (site ${instance.site})`;
@@ -96,8 +103,30 @@ async function forward(deps: OutboundHttpDeps, call: Call): Promise<ProxyError |
   return last;
 }
 
+/** Reports the request once its response has closed. */
+function observe(deps: OutboundHttpDeps, call: Call, startedAt: number): void {
+  const onRequest = deps.onRequest;
+  if (onRequest === undefined) return;
+  call.res.once('close', () => {
+    onRequest({
+      direction: 'outbound',
+      service: deps.service,
+      peerService: call.service,
+      peerSite: call.site,
+      protocol: 'http',
+      method: call.req.method ?? '',
+      path: String(call.headers[':path']),
+      status: call.res.headersSent ? call.res.statusCode : 0,
+      durationMs: Date.now() - startedAt,
+      traceparent: String(call.headers[TRACEPARENT]),
+      startedAt,
+    });
+  });
+}
+
 /** Routes by authority `<service>.mesh`, builds the upstream head and forwards. */
 async function handle(deps: OutboundHttpDeps, req: DownstreamRequest, res: DownstreamResponse): Promise<void> {
+  const startedAt = Date.now();
   const authority = requestAuthority(req);
   const service = parseMeshAuthority(authority);
   if (authority === undefined || service === undefined) {
@@ -113,7 +142,9 @@ async function handle(deps: OutboundHttpDeps, req: DownstreamRequest, res: Downs
     ':authority': authority,
     ':scheme': 'https',
   };
-  const error = await forward(deps, { req, res, service, headers, body: new RequestBody(req, DEFAULT_REPLAY_LIMIT) });
+  const call: Call = { req, res, service, headers, body: new RequestBody(req, DEFAULT_REPLAY_LIMIT), site: '' };
+  observe(deps, call, startedAt);
+  const error = await forward(deps, call);
   if (error !== undefined) replyError(req, res, error);
 }
 

@@ -6,7 +6,8 @@ import { instanceKey, type Balancer } from './balancer.js';
 import type { ConnectionTracker } from './drain.js';
 import { connectNested, ConnectFailure } from './mesh-connect.js';
 import type { MeshPool } from './mesh-pool.js';
-import { splice } from './splice.js';
+import { splice, tcpRecord } from './splice.js';
+import type { RequestObserver } from './types.js';
 import type { MeshDialer } from '../../shared/mesh/index.js';
 
 /** What an upstream TCP port needs. */
@@ -19,6 +20,9 @@ export interface OutboundTcpDeps {
   readonly maxAttempts: number;
   readonly tracker: ConnectionTracker;
   readonly logger: Logger;
+  /** The calling local service, for the connection records. */
+  readonly caller: string;
+  readonly onRequest: RequestObserver | undefined;
 }
 
 /** Opens a nested 'meridian-tcp' session, moving to another instance when connecting fails. */
@@ -49,13 +53,17 @@ async function connectAny(deps: OutboundTcpDeps, service: string): Promise<{ soc
 
 /** A local client connected to the upstream port: pick, dial, nested TLS, pipe. */
 async function serve(deps: OutboundTcpDeps, service: string, client: Socket): Promise<void> {
+  const startedAt = Date.now();
   const { socket, instance } = await connectAny(deps, service);
   if (client.destroyed) {
     socket.destroy();
     return;
   }
   deps.balancer.begin(instance);
-  socket.once('close', () => deps.balancer.end(instance));
+  socket.once('close', () => {
+    deps.balancer.end(instance);
+    deps.onRequest?.(tcpRecord({ direction: 'outbound', service: deps.caller, peerService: service, peerSite: instance.site, startedAt }));
+  });
   splice(client, socket);
 }
 

@@ -96,8 +96,8 @@ export async function startOutbound(options: OutboundOptions): Promise<OutboundP
   const host = options.host ?? '127.0.0.1';
   const servers: Server[] = [];
   try {
-    const httpPort = await startHttp(options, { balancer, pool, maxAttempts, tracker, logger }, timeouts, servers);
-    const tcpDeps: OutboundTcpDeps = { balancer, pool, dialer: options.dialer, connectTimeoutMs, maxAttempts, tracker, logger };
+    const httpPort = await startHttp(options, { balancer, pool, maxAttempts, tracker, logger, service: options.service, onRequest: options.onRequest }, timeouts, servers);
+    const tcpDeps: OutboundTcpDeps = { balancer, pool, dialer: options.dialer, connectTimeoutMs, maxAttempts, tracker, logger, caller: options.service, onRequest: options.onRequest };
     const upstreams: UpstreamPort[] = [];
     for (const upstream of options.upstreams ?? []) {
       const server = createUpstreamServer(tcpDeps, upstream.service);

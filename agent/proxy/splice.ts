@@ -1,3 +1,4 @@
+import type { RequestRecord } from './types.js';
 import type { Duplex } from 'node:stream';
 
 /** How long a side may still flush after the other closed, before it is destroyed. */
@@ -24,4 +25,9 @@ export function splice(a: Duplex, b: Duplex): void {
   };
   a.once('close', closeOther(b));
   b.once('close', closeOther(a));
+}
+
+/** The record of a finished TCP connection: no method, path, status or trace. */
+export function tcpRecord(parts: Pick<RequestRecord, 'direction' | 'service' | 'peerService' | 'peerSite' | 'startedAt'>): RequestRecord {
+  return { ...parts, protocol: 'tcp', method: '', path: '', status: 0, durationMs: Date.now() - parts.startedAt, traceparent: '' };
 }

@@ -29,6 +29,35 @@ export interface InboundConnectionInfo {
   readonly alpn: string;
 }
 
+/**
+ * One finished request (or TCP connection) as a proxy saw it: the feed of metrics, access logs
+ * and the status API's service graph. Called once, when the downstream response has closed.
+ */
+export interface RequestRecord {
+  readonly direction: 'outbound' | 'inbound';
+  /** The local service: the caller (outbound) or the callee (inbound). */
+  readonly service: string;
+  /** The other side's service: the destination (outbound) or the verified caller (inbound). */
+  readonly peerService: string;
+  /** The other side's site: the answering instance's (outbound; '' when none answered) or the caller's (inbound). */
+  readonly peerSite: string;
+  readonly protocol: 'http' | 'tcp';
+  /** HTTP method and path; '' for TCP. */
+  readonly method: string;
+  readonly path: string;
+  /** The status sent downstream; 0 when the request was reset before a response (or for TCP). */
+  readonly status: number;
+  /** From the request's arrival to the response's close. */
+  readonly durationMs: number;
+  /** The traceparent sent on (HTTP only). */
+  readonly traceparent: string;
+  /** Epoch milliseconds of the request's arrival. */
+  readonly startedAt: number;
+}
+
+/** Receives each finished request; must be cheap and must not throw. */
+export type RequestObserver = (record: RequestRecord) => void;
+
 /** Server-side timeouts, in milliseconds. */
 export interface ServerTimeouts {
   /** TLS handshake (inbound only). Default 10 s. */
@@ -52,6 +81,8 @@ export interface InboundOptions {
   readonly localServices: LocalServices;
   readonly authorize?: Authorize;
   readonly onConnection?: (info: InboundConnectionInfo) => void;
+  /** Called for each finished request and TCP connection. */
+  readonly onRequest?: RequestObserver;
   readonly timeouts?: Partial<ServerTimeouts>;
   /** HTTP/2 streams a caller may open per connection. Default 256. */
   readonly maxConcurrentStreams?: number;
@@ -141,6 +172,8 @@ export interface OutboundOptions {
   /** Pooled sessions are rotated after this (default 10 s), so a draining gateway's streams move on within its drain bound. */
   readonly maxSessionAgeMs?: number;
   readonly timeouts?: Partial<ServerTimeouts>;
+  /** Called for each finished request and TCP connection. */
+  readonly onRequest?: RequestObserver;
   readonly logger?: Logger;
 }
 
