@@ -6,7 +6,8 @@ const Duration = DurationSchema;
 
 /**
  * The agent's configuration file (JSON). Defaults: api on 127.0.0.1:8510, heartbeat 2s, lease
- * TTL 3 heartbeats, staleness after 3 heartbeats, data dir ./meridian-data/agent.
+ * TTL 3 heartbeats, staleness after 3 heartbeats, data dir ./meridian-data/agent, status report
+ * every 2s, no access log.
  */
 export const AgentConfigSchema = Type.Object(
   {
@@ -45,6 +46,17 @@ export const AgentConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** Status reports (read by the site's control service), the access log and metrics. */
+    telemetry: Type.Optional(
+      Type.Object(
+        {
+          statusInterval: Type.Optional(Duration),
+          /** 'off' (default), 'stdout', 'stderr' or a file path (appended to): one JSON line per request. */
+          accessLog: Type.Optional(Type.String({ minLength: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     dataDir: Type.String({ default: 'meridian-data/agent' }),
     heartbeat: Type.String({ ...Duration, default: '2s' }),
     leaseTtl: Type.Optional(Duration),
@@ -57,6 +69,7 @@ export type AgentConfig = Static<typeof AgentConfigSchema>;
 /** Timings in milliseconds, derived from the config. */
 export interface AgentTimings {
   heartbeatMs: number;
+  statusIntervalMs: number;
   leaseTtlMs: number;
   staleAfterMs: number;
 }
@@ -65,6 +78,7 @@ export function agentTimings(config: AgentConfig): AgentTimings {
   const heartbeatMs = parseDuration(config.heartbeat, '/heartbeat');
   return {
     heartbeatMs,
+    statusIntervalMs: parseDuration(config.telemetry?.statusInterval ?? '2s', '/telemetry/statusInterval'),
     leaseTtlMs: config.leaseTtl === undefined ? heartbeatMs * 3 : parseDuration(config.leaseTtl, '/leaseTtl'),
     staleAfterMs: config.staleAfter === undefined ? heartbeatMs * 3 : parseDuration(config.staleAfter, '/staleAfter'),
   };
@@ -81,3 +95,9 @@ export function loadAgentConfig(path: string): AgentConfig {
  * otherwise leaves ~30 MB of semi-space resident.
  */
 export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
+
+/** The access log target of the config's `telemetry.accessLog`. */
+export function accessLogTarget(config: AgentConfig): 'off' | 'stdout' | 'stderr' | { path: string } {
+  const value = config.telemetry?.accessLog ?? 'off';
+  return value === 'off' || value === 'stdout' || value === 'stderr' ? value : { path: value };
+}

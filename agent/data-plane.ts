@@ -4,7 +4,7 @@ import type { MtlsIdentity } from '../shared/identity/index.js';
 import { GATEWAY_SERVICE, type MeshDialer, type MeshTarget } from '../shared/mesh/index.js';
 import type { Logger } from '../shared/telemetry/index.js';
 import { GatewayDialer } from '../gateway/index.js';
-import { catalogResolver, directDialer, startInbound, startOutbound, type FailoverRecord, type InboundProxy, type OutboundProxy } from './proxy/index.js';
+import { catalogResolver, directDialer, startInbound, startOutbound, type FailoverRecord, type InboundProxy, type OutboundProxy, type RequestObserver } from './proxy/index.js';
 import type { WorkloadIdentities } from './identity/index.js';
 import type { LocalRegistration } from './registration/types.js';
 
@@ -17,6 +17,8 @@ export interface DataPlaneOptions {
   readonly registrations: () => readonly LocalRegistration[];
   readonly inbound: { readonly host: string; readonly port: number };
   readonly maxSessionAgeMs: number;
+  /** Receives every finished request of the node's proxies (telemetry). */
+  readonly onRequest?: RequestObserver;
   readonly log: Logger;
 }
 
@@ -26,6 +28,8 @@ export interface DataPlane {
   /** Outbound listeners by calling service. */
   outbound(): ReadonlyMap<string, OutboundProxy>;
   failovers(): FailoverRecord[];
+  /** The workload identity each local service presents now. */
+  identities(): ReadonlyMap<string, MtlsIdentity>;
   /** Brings listeners and identities in line with the registrations (call after each change). */
   sync(): Promise<void>;
   /** A workload identity was renewed: new sessions present it, open ones run on. */
@@ -71,6 +75,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       return registration === undefined || port === undefined ? undefined : { address: registration.instance.address, port, protocol: registration.instance.protocol };
     },
     logger: options.log,
+    ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
   });
   const dialer = meshDialer(options);
   const outbound = new Map<string, OutboundProxy>();
@@ -94,6 +99,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
           upstreams: wanted.upstreams,
           maxSessionAgeMs: options.maxSessionAgeMs,
           logger: options.log,
+          ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
         }));
       }
     }
@@ -110,6 +116,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     inbound,
     outbound: () => outbound,
     failovers: () => [...outbound.values()].flatMap((o) => o.failovers()),
+    identities: () => identities,
     sync,
     renewed(service, identity) {
       identities.set(service, identity);

@@ -13,9 +13,12 @@ import {
 } from '../shared/catalog/index.js';
 import { parseDuration } from '../shared/config/index.js';
 import { generatePrivateKey, loadMtlsIdentity, readText, type MtlsIdentity } from '../shared/identity/index.js';
-import type { Logger } from '../shared/telemetry/index.js';
+import { AgentMetrics, createRegistry, type Logger } from '../shared/telemetry/index.js';
 import { startAgentApi, type AgentApi } from './api/index.js';
-import { agentTimings, type AgentConfig } from './config.js';
+import { accessLogTarget, agentTimings, type AgentConfig } from './config.js';
+import type { RequestObserver } from './proxy/index.js';
+import { RequestTelemetry, agentStatusCollector, nodeCertificates, openAccessLog } from './telemetry/index.js';
+import { catalogStatus, startStatusPublisher, type AgentStatus, type StatusPublisher } from '../shared/status/index.js';
 import { startDataPlane, type DataPlane } from './data-plane.js';
 import { followDefinitions } from './definitions.js';
 import { WorkloadIdentities, requestWorkloadCertificate } from './identity/index.js';
@@ -44,7 +47,13 @@ class NatsAttachment {
   readonly #ready: Promise<NatsConnection>;
   #reaper: { stop(): void } | undefined;
 
-  constructor(config: AgentConfig, identity: MtlsIdentity, parts: { view: FederatedView; registrar: Registrar; heartbeatMs: number; log: Logger }) {
+  #status: StatusPublisher | undefined;
+
+  constructor(
+    config: AgentConfig,
+    identity: MtlsIdentity,
+    parts: { view: FederatedView; registrar: Registrar; heartbeatMs: number; statusIntervalMs: number; collectStatus: () => AgentStatus; log: Logger },
+  ) {
     const password = readText(config.nats.passwordFile, 'NATS password').trim();
     const options = siteConnectOptions({ servers: config.nats.url, site: config.site, password, identity, name: `meridian-agent-${config.node}` });
     this.#ready = connect({ ...options, waitOnFirstConnect: true }).then(async (nc) => {
@@ -53,6 +62,13 @@ class NatsAttachment {
       parts.view.connect(nc);
       parts.registrar.attach(writer);
       this.#reaper = startLeaseReaper({ view: parts.view, writer, intervalMs: parts.heartbeatMs });
+      this.#status = startStatusPublisher({
+        nc,
+        site: config.site,
+        intervalMs: parts.statusIntervalMs,
+        collect: parts.collectStatus,
+        onError: (error) => parts.log.warn('status report failed', { error: error.message }),
+      });
       parts.log.info('attached to the site catalog', { site: config.site, nats: config.nats.url });
       return nc;
     });
@@ -64,7 +80,9 @@ class NatsAttachment {
     return this.#ready;
   }
 
-  async close(): Promise<void> {
+  /** `graceful`: the node's status record is removed (a stopped agent is not a missing one). */
+  async close(graceful: boolean): Promise<void> {
+    await this.#status?.stop({ remove: graceful });
     this.#reaper?.stop();
     await this.nc?.drain().catch(() => undefined);
   }
@@ -95,9 +113,38 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     onError: (error) => log.warn('catalog write failed', { error: error.message }),
     ...(config.mesh === undefined ? {} : { meshPort: await reservePort(config.mesh) }),
   });
-  const nats = new NatsAttachment(config, identity, { view, registrar, heartbeatMs: timings.heartbeatMs, log });
-  if (config.mesh !== undefined) dataPlane = await startNodeDataPlane({ config, node, view, registrar, identity, nats, log, meshPort: registrar.meshPort ?? 0 });
-  const api = await startAgentApi({ host: config.api.host, port: config.api.port, registry: registrar, reader: view, node, connected: () => nats.nc !== undefined && !nats.nc.isClosed() });
+  const accessLog = openAccessLog(accessLogTarget(config), (error) => log.error('access log failed; it is off until restart', { error: error.message }));
+  const certificates = { agentCertificate: identity.chain[0], dataPlane: () => dataPlane };
+  const metrics = new AgentMetrics(createRegistry({ role: 'agent', site: config.site, name: config.node }), {
+    site: config.site,
+    certificates: () => nodeCertificates(certificates),
+    catalog: () => catalogStatus(view),
+    policyVersion: () => null,
+    failovers: () => dataPlane?.failovers() ?? [],
+  });
+  const telemetry = new RequestTelemetry(config.site, { accessLog, metrics });
+  const connected = (): boolean => nats.nc !== undefined && !nats.nc.isClosed();
+  const collectStatus = agentStatusCollector({
+    ...certificates,
+    node,
+    intervalMs: timings.statusIntervalMs,
+    connected,
+    services: () => registrar.list().map((r) => r.instance.service),
+    telemetry,
+  });
+  const nats: NatsAttachment = new NatsAttachment(config, identity, { view, registrar, heartbeatMs: timings.heartbeatMs, statusIntervalMs: timings.statusIntervalMs, collectStatus, log });
+  if (config.mesh !== undefined) {
+    dataPlane = await startNodeDataPlane({ config, node, view, registrar, identity, nats, log, meshPort: registrar.meshPort ?? 0, onRequest: telemetry.observe });
+  }
+  const api = await startAgentApi({
+    host: config.api.host,
+    port: config.api.port,
+    registry: registrar,
+    reader: view,
+    node,
+    connected,
+    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+  });
   const definitions = config.definitionsDir === undefined ? undefined : await followDefinitions({ dir: config.definitionsDir, registrar, node, log });
   const snapshots = startSnapshotWriter(view, snapshotPath);
   log.info('agent started', { api: api.url, site: config.site, node: config.node, meshPort: registrar.meshPort });
@@ -115,7 +162,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       await snapshots.flush().catch((error: unknown) => log.warn('final catalog snapshot failed', { error: (error as Error).message }));
       view.close();
       await api.close();
-      await nats.close();
+      await nats.close(true);
+      await accessLog?.close();
     },
   };
 }
@@ -142,6 +190,7 @@ async function startNodeDataPlane(options: {
   nats: NatsAttachment;
   log: Logger;
   meshPort: number;
+  onRequest: RequestObserver;
 }): Promise<DataPlane> {
   // Renewals arrive through this once the data plane exists.
   const started: { plane?: DataPlane } = {};
@@ -161,6 +210,7 @@ async function startNodeDataPlane(options: {
     registrations: () => options.registrar.list(),
     inbound: { host: options.config.mesh?.host ?? '127.0.0.1', port: options.meshPort },
     maxSessionAgeMs: parseDuration(options.config.mesh?.maxSessionAge ?? '10s', '/mesh/maxSessionAge'),
+    onRequest: options.onRequest,
     log: options.log,
   });
   return started.plane;

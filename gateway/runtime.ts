@@ -3,17 +3,21 @@ import { Type, type Static } from '@sinclair/typebox';
 import { FederatedView, SiteCatalogWriter, ensureSiteBucket, siteConnectOptions, type NodeContext } from '../shared/catalog/index.js';
 import { DurationSchema, NameSchema, PlatformSchema, loadJsonConfig, parseDuration } from '../shared/config/index.js';
 import { loadMtlsIdentity, readText } from '../shared/identity/index.js';
-import type { Logger } from '../shared/telemetry/index.js';
+import { GatewayMetrics, createRegistry, serveMetrics, type Logger, type MetricsServer } from '../shared/telemetry/index.js';
 import { Registrar } from '../agent/index.js';
 import { GATEWAY_SERVICE } from '../shared/mesh/index.js';
 import { checkLocalInstance } from './resolver.js';
+import { gatewayStatusCollector, linkRecord, streamCounters } from './status-report.js';
+import { certificateStatus, startStatusPublisher } from '../shared/status/index.js';
+import type { X509Certificate } from 'node:crypto';
 import { startGateway } from './server.js';
 import type { Gateway, GatewayResolver } from './types.js';
 
 const Name = NameSchema;
 
 /**
- * The gateway process's configuration file (JSON). Defaults: listen 127.0.0.1:15440, heartbeat 2s.
+ * The gateway process's configuration file (JSON). Defaults: listen 127.0.0.1:15440, heartbeat 2s,
+ * status report every 2s.
  * `advertise` is the address other sites dial (default: the listen host).
  */
 export const GatewayConfigSchema = Type.Object(
@@ -32,6 +36,12 @@ export const GatewayConfigSchema = Type.Object(
       { additionalProperties: false },
     ),
     heartbeat: Type.String({ ...DurationSchema, default: '2s' }),
+    /** How often the gateway reports its tunnels to the site's control service (default 2s). */
+    statusInterval: Type.Optional(Type.String(DurationSchema)),
+    /** Prometheus metrics at http://<host>:<port>/metrics (host default 127.0.0.1); absent: not served. */
+    metrics: Type.Optional(
+      Type.Object({ host: Type.String({ default: '127.0.0.1' }), port: Type.Integer({ minimum: 0, maximum: 65535 }) }, { additionalProperties: false }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -53,6 +63,18 @@ export function catalogGatewayResolver(view: FederatedView, site: string): Gatew
   };
 }
 
+/** Serves the gateway's tunnel metrics when the config asks for them. */
+async function serveGatewayMetrics(config: GatewayConfig, gateway: Gateway, certificate: X509Certificate | undefined): Promise<MetricsServer | undefined> {
+  if (config.metrics === undefined) return undefined;
+  const registry = createRegistry({ role: 'gateway', site: config.site, name: config.name });
+  new GatewayMetrics(registry, {
+    links: () => gateway.links().map(linkRecord),
+    stats: () => streamCounters(gateway),
+    certificates: () => (certificate === undefined ? [] : [certificateStatus('gateway', certificate)]),
+  });
+  return serveMetrics(registry, { host: config.metrics.host, port: config.metrics.port });
+}
+
 /** Drain bound of a stopping gateway: above the agents' mesh session age (10 s), so streams move on first. */
 export const GATEWAY_DRAIN_MS = 15_000;
 
@@ -60,6 +82,8 @@ export const GATEWAY_DRAIN_MS = 15_000;
 export interface RunningGateway {
   readonly gateway: Gateway;
   readonly view: FederatedView;
+  /** Where the metrics are served, when configured. */
+  readonly metricsUrl: string | undefined;
   stop(drainMs?: number): Promise<void>;
 }
 
@@ -81,13 +105,26 @@ export async function startGatewayProcess(config: GatewayConfig, log: Logger): P
     { service: GATEWAY_SERVICE, instanceId: `${config.site}-${config.name}`, address: config.advertise ?? config.listen.host, ports: { tunnel: gateway.address.port }, protocol: 'tcp' },
     { kind: 'api' },
   );
+  const statusIntervalMs = parseDuration(config.statusInterval ?? '2s', '/statusInterval');
+  const status = startStatusPublisher({
+    nc,
+    site: config.site,
+    intervalMs: statusIntervalMs,
+    collect: gatewayStatusCollector({ gateway, name: config.name, region: config.region, platform: config.platform, intervalMs: statusIntervalMs, certificate: () => identity.chain[0] }),
+    onError: (error) => log.warn('status report failed', { error: error.message }),
+  });
+  const metrics = await serveGatewayMetrics(config, gateway, identity.chain[0]);
   log.info('gateway started', { site: config.site, address: `${gateway.address.address}:${gateway.address.port}` });
   return {
     gateway,
     view,
+    metricsUrl: metrics?.url,
     // The catalog entry stays: a restarted gateway re-registers the same instance, so peers keep
     // their address; one that does not come back leaves the catalog when its lease expires.
     async stop(drainMs = GATEWAY_DRAIN_MS) {
+      // Like its catalog entry, the status record stays: a restarted gateway overwrites it.
+      await status.stop();
+      await metrics?.close();
       await registrar.stop({ deregister: false });
       await gateway.drain(drainMs);
       view.close();

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { CatalogEntry, CatalogReader, NodeContext } from '../../shared/catalog/index.js';
-import { MeridianError, isMeridianError } from '../../shared/errors/index.js';
+import { MeridianError, errorResponse } from '../../shared/errors/index.js';
 import type { LocalRegistry } from '../registration/types.js';
 import { toBlocking, toCatalogQuery, type CatalogQueryString } from './query.js';
 
@@ -13,6 +13,8 @@ export interface AgentApiOptions {
   readonly node: NodeContext;
   /** Whether the agent currently reaches its site's NATS. */
   readonly connected: () => boolean;
+  /** Prometheus exposition of the agent's metrics, served at `/metrics`. */
+  readonly metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
 /** A running agent API. */
@@ -51,10 +53,9 @@ function summarize(entries: CatalogEntry[]): Record<string, unknown>[] {
 export async function startAgentApi(options: AgentApiOptions): Promise<AgentApi> {
   // Keep-alive outlasts clients' idle pools, so a reused connection is never closed under a request.
   const app = Fastify({ bodyLimit: BODY_LIMIT, requestTimeout: 90_000, connectionTimeout: 90_000, keepAliveTimeout: 65_000, return503OnClosing: true });
-  app.setErrorHandler((error: Error & { validation?: unknown; statusCode?: number }, _request, reply) => {
-    if (isMeridianError(error)) return reply.status(error.statusCode).send(error.toJSON());
-    const status = error.statusCode !== undefined && error.statusCode < 500 ? error.statusCode : 500;
-    return reply.status(status).send({ code: status < 500 ? 'MERIDIAN_ERR_BAD_ARGUMENT' : 'MERIDIAN_ERR_INTERNAL', message: error.message });
+  app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
+    const { status, body } = errorResponse(error);
+    return reply.status(status).send(body);
   });
   registerRoutes(app, options);
   await app.listen({ host: options.host, port: options.port });
@@ -86,6 +87,13 @@ function registerRoutes(app: FastifyInstance, options: AgentApiOptions): void {
   });
   app.get('/v1/instances/stream', (request: FastifyRequest<{ Querystring: CatalogQueryString }>, reply) => streamInstances(request, reply, reader));
   app.get('/v1/local', () => ({ registrations: registry.list() }));
+  const { metrics } = options;
+  if (metrics !== undefined) {
+    app.get('/metrics', async (_request, reply) => {
+      const { contentType, body } = await metrics();
+      return reply.type(contentType).header('cache-control', 'no-store').send(body);
+    });
+  }
   app.post('/v1/services', async (request, reply) => reply.status(201).send(await registry.register(request.body, { kind: 'api' })));
   app.delete('/v1/services/:instanceId', async (request: FastifyRequest<{ Params: { instanceId: string } }>, reply) => {
     if (!(await registry.deregister(request.params.instanceId))) {

@@ -15,6 +15,8 @@ interface Tier {
 interface Selection {
   readonly entries: readonly CatalogEntry[];
   readonly skipped: readonly string[];
+  /** Instances of the skipped tiers: none means the service simply runs elsewhere, some means they all failed. */
+  readonly bypassed: number;
 }
 
 /** Identifies an instance federation-wide: ids are unique within their site's catalog only. */
@@ -88,7 +90,7 @@ export class Balancer {
       throw new ProxyError('MERIDIAN_ERR_NO_HEALTHY_UPSTREAM', `no usable instance of service "${service}": ${why}`);
     }
     const chosen = this.leastRequest(selection.entries).instance;
-    this.noteFailover(service, chosen, selection.skipped);
+    this.noteFailover(service, chosen, selection);
     return chosen;
   }
 
@@ -139,17 +141,20 @@ export class Balancer {
 
   private select(tiers: readonly Tier[], exclude: ReadonlySet<string>): Selection | undefined {
     const skipped: string[] = [];
+    let bypassed = 0;
     for (const tier of tiers) {
       const live = tier.entries.filter((e) => routable(e) && !exclude.has(instanceKey(e.instance)) && !this.health.isEjected(instanceKey(e.instance)));
-      if (live.length > 0) return { entries: live, skipped };
+      if (live.length > 0) return { entries: live, skipped, bypassed };
       skipped.push(this.describe(tier, exclude));
+      bypassed += tier.entries.length;
     }
     // Panic mode: every routable instance is ejected. Trying one beats failing every request
     // until an ejection ends (Envoy's panic threshold, at 0%).
     const ejected = tiers.map((tier) => tier.entries.filter((e) => routable(e) && !exclude.has(instanceKey(e.instance))));
     const index = ejected.findIndex((entries) => entries.length > 0);
     const entries = ejected[index];
-    return entries === undefined ? undefined : { entries, skipped: skipped.slice(0, index) };
+    const bypassedBefore = tiers.slice(0, index).reduce((sum, tier) => sum + tier.entries.length, 0);
+    return entries === undefined ? undefined : { entries, skipped: skipped.slice(0, index), bypassed: bypassedBefore };
   }
 
   private describe(tier: Tier, exclude: ReadonlySet<string>): string {
@@ -173,12 +178,12 @@ export class Balancer {
     return load(second) < load(first) ? second : first;
   }
 
-  private noteFailover(service: string, chosen: ServiceInstance, skipped: readonly string[]): void {
+  private noteFailover(service: string, chosen: ServiceInstance, selection: Selection): void {
     if (chosen.site === this.locality.site) {
       this.failing.delete(service);
       return;
     }
     const since = this.failing.get(service)?.since ?? new Date(this.now()).toISOString();
-    this.failing.set(service, { service, fromSite: this.locality.site, toSite: chosen.site, reason: skipped.join('; '), since });
+    this.failing.set(service, { service, fromSite: this.locality.site, toSite: chosen.site, reason: selection.skipped.join('; '), since, degraded: selection.bypassed > 0 });
   }
 }

@@ -127,6 +127,8 @@ export interface FailoverRecord {
   readonly reason: string;
   /** ISO time the service started failing over. */
   readonly since: string;
+  /** True when nearer instances exist but none is usable (a real failover); false when the service only runs farther away. */
+  readonly degraded: boolean;
 }
 
 /** Options of the instance chooser. */

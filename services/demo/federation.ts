@@ -1,8 +1,9 @@
-import type { X509Certificate } from 'node:crypto';
+import { randomBytes, type X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAgent, type AgentConfig, type RunningAgent } from '../../agent/index.js';
+import { parseDuration } from '../../shared/config/index.js';
 import { PkiDirectory, type IssuedCertificate } from '../../shared/identity/index.js';
 import { freePort, type SuperclusterHandle } from '../../shared/servers/index.js';
 import { jsonLogger, type Logger } from '../../shared/telemetry/index.js';
@@ -21,6 +22,8 @@ export interface RunningSite extends DemoSite {
   readonly gateway: IssuedFiles;
   readonly gatewayProcess: RunningGateway;
   readonly agent: RunningAgent;
+  /** The site control service's status API (any site answers for the federation). */
+  readonly statusUrl: string;
   /** The site's example app: its port, and the outbound listener it calls the mesh through. */
   readonly workload: { readonly service: string; readonly kind: 'http' | 'grpc'; readonly port: number; readonly outbound: { host: string; port: number } };
 }
@@ -30,8 +33,14 @@ export interface DemoFederation {
   readonly pki: PkiDirectory;
   readonly nats: SuperclusterHandle;
   readonly sites: readonly RunningSite[];
+  /** The bearer token of every site's status API, and the file holding it (0600). */
+  readonly statusToken: string;
+  readonly statusTokenFile: string;
   stop(): Promise<void>;
 }
+
+/** How often the demo's processes report their status: short, so a fresh demo is healthy within seconds. */
+const STATUS_INTERVAL = '1s';
 
 /**
  * Brings the demo up the way an operator would: create the trust domain, issue each site's
@@ -49,9 +58,12 @@ export async function startDemoFederation(log: (line: string) => void): Promise<
     const { pki, setups, nats } = await startLocalSites({ dir: join(dir, 'pki'), trustDomain: DEMO_TRUST_DOMAIN, sites: DEMO_SITES.map((s) => s.name) });
     stops.push(() => nats.stop());
     log(`trust domain ${DEMO_TRUST_DOMAIN}: root CA in ${pki.dir}; ${setups.size} site CAs, NATS identities and site credentials`);
+    const statusToken = randomBytes(24).toString('base64url');
+    const statusTokenFile = join(dir, 'status-token');
+    writeFileSync(statusTokenFile, `${statusToken}\n`, { mode: 0o600 });
     const sites: RunningSite[] = [];
-    for (const site of DEMO_SITES) sites.push(await startSite({ site, pki, nats, setup: setupOf(setups, site.name), dir, stops }));
-    return { pki, nats, sites, stop };
+    for (const site of DEMO_SITES) sites.push(await startSite({ site, pki, nats, setup: setupOf(setups, site.name), dir, stops, statusToken }));
+    return { pki, nats, sites, statusToken, statusTokenFile, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -80,12 +92,22 @@ async function startSite(options: {
   setup: SiteNatsSetup;
   dir: string;
   stops: (() => Promise<void>)[];
+  statusToken: string;
 }): Promise<RunningSite> {
   const { site, pki, nats } = options;
   const natsUrl = nats.site(site.name).url;
   const passwordFile = join(options.dir, `${site.name}.nats-password`);
   writeFileSync(passwordFile, options.setup.password, { mode: 0o600 });
-  const control = await startControlService({ pki, site: site.name, natsUrl, heartbeatMs: 1000, log: quiet(`control:${site.name}`) });
+  const control = await startControlService({
+    pki,
+    site: site.name,
+    region: site.region,
+    platform: site.platform,
+    natsUrl,
+    heartbeatMs: 1000,
+    status: { intervalMs: parseDuration(STATUS_INTERVAL, 'status interval'), api: { port: 0, tokens: [options.statusToken] } },
+    log: quiet(`control:${site.name}`),
+  });
   options.stops.push(() => control.stop());
   const gatewayFiles = pki.issueIdentity(site.name, 'gateway', 'gw-1');
   const gateway = await startGatewayProcess(
@@ -95,6 +117,7 @@ async function startSite(options: {
       keyFile: gatewayFiles.keyPath, certFile: gatewayFiles.certPath,
       nats: { url: natsUrl, passwordFile, bundleFile: pki.bundlePath, trustDomain: DEMO_TRUST_DOMAIN },
       heartbeat: '1s',
+      statusInterval: STATUS_INTERVAL,
     },
     quiet(`gateway:${site.name}`),
   );
@@ -111,7 +134,7 @@ async function startSite(options: {
     { service: workload.service, ports: { [workload.kind]: app.port }, protocol: workload.kind, version: '1.0.0', export: true, outbound: { http: outbound.port }, ...(workload.kind === 'http' ? { check } : {}) },
     { kind: 'api' },
   );
-  return { ...site, natsUrl, monitorUrl: nats.site(site.name).monitorUrl, siteCa: pki.loadSiteCertificate(site.name), gateway: gatewayFiles, gatewayProcess: gateway, agent, workload: { ...workload, port: app.port, outbound } };
+  return { ...site, natsUrl, monitorUrl: nats.site(site.name).monitorUrl, siteCa: pki.loadSiteCertificate(site.name), gateway: gatewayFiles, gatewayProcess: gateway, agent, statusUrl: control.status.api?.url ?? '', workload: { ...workload, port: app.port, outbound } };
 }
 
 async function startSiteAgent(options: { site: DemoSite; pki: PkiDirectory; natsUrl: string; passwordFile: string; dir: string; stops: (() => Promise<void>)[] }): Promise<RunningAgent> {
@@ -129,6 +152,7 @@ async function startSiteAgent(options: { site: DemoSite; pki: PkiDirectory; nats
     dataDir: join(options.dir, 'agents', site.name),
     heartbeat: '1s',
     mesh: { host: '127.0.0.1', inboundPort: 0, maxSessionAge: '10s' },
+    telemetry: { statusInterval: STATUS_INTERVAL, accessLog: join(options.dir, 'logs', `access-${site.name}.jsonl`) },
   };
   const agent = await startAgent(config, quiet(`agent:${site.name}`));
   options.stops.push(() => agent.stop());

@@ -3,22 +3,26 @@ import { waitForShutdown } from '../../shared/cli/index.js';
 import { renderInstances, type InstanceRow } from '../../agent/index.js';
 import { startDemoFederation, type DemoFederation } from './federation.js';
 import { checkCrossSiteCatalog, crossSiteCall, firstCrossSiteCall, type CallResult } from './smoke.js';
-import { collectStatus, problems, renderStatus } from './status.js';
+import { renderFederationStatus } from '../status/index.js';
+import { dashboardUrl, statusCommand, waitForHealthy } from './status.js';
 
 const SMOKE_DEADLINE_MS = 60_000;
 const log = (line: string): void => console.log(`[demo] ${line}`);
 
 const { values } = parseArgs({ options: { smoke: { type: 'boolean', default: false } }, strict: true });
 
-async function printStatus(federation: DemoFederation): Promise<string[]> {
-  const status = await collectStatus(federation.sites);
-  console.log(`\n${renderStatus(status)}\n`);
+/** Prints the federated catalog and the federation status (once healthy, or after `timeoutMs`); returns its errors. */
+async function printStatus(federation: DemoFederation, timeoutMs: number): Promise<string[]> {
   const first = federation.sites[0];
   if (first !== undefined) {
     const body = (await (await fetch(`${first.agent.api.url}/v1/instances`)).json()) as { instances: InstanceRow[] };
-    console.log(`federated catalog, as ${first.name}'s agent sees it (bin/meridian services --agent ${first.agent.api.url}):\n${renderInstances(body.instances)}\n`);
+    console.log(`\nfederated catalog, as ${first.name}'s agent sees it (bin/meridian services --agent ${first.agent.api.url}):\n${renderInstances(body.instances)}\n`);
   }
-  return problems(status);
+  const status = await waitForHealthy(federation, timeoutMs);
+  console.log(`federation status (${statusCommand(federation)}):\n${renderFederationStatus(status)}\n`);
+  const errors = status.problems.filter((p) => p.severity === 'error').map((p) => p.message);
+  if (status.sites.length < federation.sites.length) errors.push(`status lists ${status.sites.length} of ${federation.sites.length} sites`);
+  return errors;
 }
 
 async function smoke(federation: DemoFederation): Promise<number> {
@@ -28,7 +32,7 @@ async function smoke(federation: DemoFederation): Promise<number> {
     log(`catalog: ${at.name}'s agent sees ${from.workload.service} of ${from.name} as usable (${(await checkCrossSiteCatalog(from, at)).toFixed(0)} ms)`);
   }
   for (const [from, to] of [[eu, onprem], [eu, us], [us, onprem]] as const) logCall(await firstCrossSiteCall(from, to));
-  const found = await printStatus(federation);
+  const found = await printStatus(federation, 20_000);
   for (const problem of found) log(`UNHEALTHY ${problem}`);
   log(found.length === 0 ? 'smoke: federation healthy' : 'smoke: federation unhealthy');
   return found.length === 0 ? 0 : 1;
@@ -60,8 +64,11 @@ async function untilInterrupted(federation: DemoFederation): Promise<number> {
   if (eu !== undefined && us !== undefined && onprem !== undefined) {
     for (const [from, to] of [[eu, onprem], [eu, us], [us, onprem]] as const) logCall(await firstCrossSiteCall(from, to));
   }
-  await printStatus(federation);
+  await printStatus(federation, 10_000);
   const stopTraffic = driveTraffic(federation);
+  // Tests and scripts wait for this exact line.
+  console.log(`dashboard: ${dashboardUrl(federation)}`);
+  log(`status: ${statusCommand(federation)}`);
   log('running with cross-site traffic; press Ctrl-C to stop');
   await waitForShutdown();
   stopTraffic();

@@ -1,73 +1,35 @@
-import { renderTable } from '../../shared/cli/index.js';
-import type { RunningSite } from './federation.js';
+import { fetchFederationStatus, type FederationStatus } from '../status/index.js';
+import type { DemoFederation, RunningSite } from './federation.js';
 
-/** What the demo reports per site; the status API issue grows this into the federation status. */
-export interface SiteStatus {
-  readonly site: string;
-  readonly region: string;
-  readonly platform: string;
-  readonly nats: string;
-  /** Remote sites whose NATS gateway link is up, in both directions. */
-  readonly linkedSites: readonly string[];
-  readonly jetstreamMetaLeader: string | undefined;
-  readonly siteCaExpires: string;
-  readonly gatewayCertExpires: string;
-  /** Instances in the site agent's federated view, and how many are usable. */
-  readonly catalogInstances: number;
-  readonly catalogUsable: number;
+/** The federation status as `site`'s control service answers it (default: the first site). */
+export function demoStatus(federation: DemoFederation, site: RunningSite | undefined = federation.sites[0]): Promise<FederationStatus> {
+  if (site === undefined) throw new Error('the demo has no site');
+  return fetchFederationStatus({ url: site.statusUrl, token: federation.statusToken });
 }
 
-interface Gatewayz {
-  outbound_gateways?: Record<string, unknown>;
-  inbound_gateways?: Record<string, unknown>;
-}
-
-interface Jsz {
-  meta_cluster?: { leader?: string };
-}
-
-async function monitor<T>(site: RunningSite, path: string): Promise<T> {
-  const response = await fetch(`${site.monitorUrl}${path}`, { signal: AbortSignal.timeout(2000) });
-  return (await response.json()) as T;
-}
-
-/** Reads each site's NATS monitoring endpoints and certificate expiries. */
-export async function collectStatus(sites: readonly RunningSite[]): Promise<SiteStatus[]> {
-  return Promise.all(
-    sites.map(async (site) => {
-      const [gatewayz, jsz] = await Promise.all([monitor<Gatewayz>(site, '/gatewayz'), monitor<Jsz>(site, '/jsz')]);
-      const outbound = Object.keys(gatewayz.outbound_gateways ?? {});
-      const inbound = new Set(Object.keys(gatewayz.inbound_gateways ?? {}));
-      return {
-        site: site.name,
-        region: site.region,
-        platform: site.platform,
-        nats: site.natsUrl,
-        linkedSites: outbound.filter((name) => inbound.has(name)).sort(),
-        jetstreamMetaLeader: jsz.meta_cluster?.leader,
-        siteCaExpires: new Date(site.siteCa.validTo).toISOString(),
-        gatewayCertExpires: new Date(site.gateway.certificate.validTo).toISOString(),
-        catalogInstances: site.agent.view.query().length,
-        catalogUsable: site.agent.view.query().filter((e) => e.usable).length,
-      };
-    }),
-  );
-}
-
-/** Problems that make the federation unhealthy, each naming the site. */
-export function problems(status: readonly SiteStatus[]): string[] {
-  const found: string[] = [];
-  for (const site of status) {
-    const missing = status.map((s) => s.site).filter((s) => s !== site.site && !site.linkedSites.includes(s));
-    if (missing.length > 0) found.push(`${site.site}: no NATS gateway link to ${missing.join(', ')}`);
-    if (site.jetstreamMetaLeader === undefined) found.push(`${site.site}: no JetStream meta leader`);
-    if (site.catalogUsable < status.length) found.push(`${site.site}: its agent sees ${site.catalogUsable} usable instances of ${status.length}`);
+/**
+ * Polls until the federation reports healthy with every site reachable, or `timeoutMs` passes;
+ * resolves with the last status either way (a fresh federation needs a few report intervals).
+ */
+export async function waitForHealthy(federation: DemoFederation, timeoutMs: number): Promise<FederationStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await demoStatus(federation);
+    // Every pair of sites with traffic has its tunnel reported (gateways report once per interval).
+    const pairs = new Set(status.traffic.filter((t) => t.fromSite !== t.toSite).map((t) => `${t.fromSite}>${t.toSite}`));
+    const linked = [...pairs].every((pair) => status.links.some((l) => `${l.fromSite}>${l.toSite}` === pair));
+    const complete = status.sites.length === federation.sites.length && status.sites.every((s) => s.reachable && s.agents.up > 0 && s.gateways.up > 0) && linked;
+    if ((status.healthy && complete) || Date.now() > deadline) return status;
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  return found;
 }
 
-export function renderStatus(status: readonly SiteStatus[]): string {
-  const header = ['site', 'region', 'platform', 'nats', 'linked sites', 'catalog (usable/seen)', 'site CA expires', 'gateway cert expires'];
-  const rows = status.map((s) => [s.site, s.region, s.platform, s.nats, s.linkedSites.join(',') || '-', `${s.catalogUsable}/${s.catalogInstances}`, s.siteCaExpires.slice(0, 16), s.gatewayCertExpires.slice(0, 16)]);
-  return renderTable(header, rows);
+/** The command that prints the status from a shell while the demo runs. */
+export function statusCommand(federation: DemoFederation): string {
+  return `bin/meridian status --url ${federation.sites[0]?.statusUrl ?? ''} --token-file ${federation.statusTokenFile}`;
+}
+
+/** The dashboard of the first site; the token travels in the fragment, which browsers never send. */
+export function dashboardUrl(federation: DemoFederation): string {
+  return `${federation.sites[0]?.statusUrl ?? ''}/dashboard#token=${federation.statusToken}`;
 }

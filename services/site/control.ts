@@ -3,12 +3,33 @@ import { FederatedView, SiteCatalogWriter, deriveSiteNatsPassword, ensureSiteBuc
 import { readPrivateKey, type PkiDirectory } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/telemetry/index.js';
 import { startSigner } from '../signer/index.js';
+import { MERIDIAN_VERSION } from '../../shared/config/index.js';
+import { certificateStatus } from '../../shared/status/index.js';
+import { startFederationStatus, type FederationStatusService } from '../status/index.js';
 
 /** A running site control service. */
 export interface ControlService {
   readonly view: FederatedView;
+  readonly status: FederationStatusService;
   stop(): Promise<void>;
 }
+
+/** The status side of a control service. */
+export interface ControlStatusOptions {
+  /** Serve the status API; absent: the control service still reports and follows the others. */
+  readonly api?: {
+    readonly host?: string;
+    readonly port: number;
+    readonly tokens: readonly string[];
+    /** Serve HTTPS with the control service's identity; trust-domain client certificates are then accepted too. */
+    readonly tls?: boolean;
+  };
+  /** How often every reporter of the site writes its status. Default 2 s. */
+  readonly intervalMs?: number;
+}
+
+/** Default status report interval of the site's processes. */
+export const STATUS_INTERVAL_MS = 2_000;
 
 /**
  * The site's control service: it holds the site CA key, signs the node agents' workload
@@ -20,6 +41,9 @@ export async function startControlService(options: {
   site: string;
   natsUrl: string;
   heartbeatMs?: number;
+  region?: string;
+  platform?: string;
+  status?: ControlStatusOptions;
   /** Lifetime of the workload certificates it signs (default 24 h). */
   workloadTtlMs?: number;
   log: Logger;
@@ -41,11 +65,30 @@ export async function startControlService(options: {
     onRefused: (error) => options.log.warn('workload certificate refused', { code: error.code, error: error.message }),
   });
   const reaper = startLeaseReaper({ view, writer, intervalMs: options.heartbeatMs ?? 2000 });
+  const siteCa = pki.loadSiteCertificate(site);
+  const leaf = issued.chain[0];
+  const api = options.status?.api;
+  const status = await startFederationStatus({
+    nc,
+    site,
+    region: options.region ?? 'unknown',
+    platform: options.platform ?? 'unknown',
+    view,
+    certificates: () => [certificateStatus('site-ca', siteCa), ...(leaf === undefined ? [] : [certificateStatus('workload', leaf)])],
+    intervalMs: options.status?.intervalMs ?? STATUS_INTERVAL_MS,
+    version: MERIDIAN_VERSION,
+    log: options.log,
+    ...(api === undefined
+      ? {}
+      : { api: { port: api.port, ...(api.host === undefined ? {} : { host: api.host }), access: { tokens: api.tokens, ...(api.tls === true ? { bundle: identity.bundle } : {}) }, ...(api.tls === true ? { tls: identity } : {}) } }),
+  });
   await nc.flush();
-  options.log.info('control service started', { site });
+  options.log.info('control service started', { site, status: status.api?.url });
   return {
     view,
+    status,
     async stop() {
+      await status.stop();
       reaper.stop();
       signer.stop();
       view.close();

@@ -1,5 +1,6 @@
 
 import { connect } from '@nats-io/transport-node';
+import { ensureStatusBucket } from '../../shared/status/index.js';
 import { deriveSiteNatsPassword, ensureSiteBucket, siteAuthorizationConfig, siteConnectOptions } from '../../shared/catalog/index.js';
 import { readPrivateKey, type PkiDirectory } from '../../shared/identity/index.js';
 import type { NatsTlsOptions } from '../../shared/servers/index.js';
@@ -34,9 +35,8 @@ export function prepareSiteNats(pki: PkiDirectory, site: string): SiteNatsSetup 
   };
 }
 
-
 /**
- * Creates the site's catalog bucket as the site's control service, at bootstrap: a site cut off
+ * Creates the site's catalog and status buckets as the site's control service, at bootstrap: a site cut off
  * from the others cannot create buckets later (JetStream's meta group spans all sites).
  */
 export async function bootstrapSiteCatalog(options: { pki: PkiDirectory; site: string; setup: SiteNatsSetup; url: string }): Promise<void> {
@@ -45,6 +45,7 @@ export async function bootstrapSiteCatalog(options: { pki: PkiDirectory; site: s
   const nc = await connect(siteConnectOptions({ servers: options.url, site: options.site, user: 'control', password: options.setup.controlPassword, identity }));
   try {
     await ensureSiteBucket(nc, options.site);
+    await ensureStatusBucket(nc, options.site);
   } finally {
     await nc.close();
   }

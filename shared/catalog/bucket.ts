@@ -6,30 +6,45 @@ import { bucketName } from './layout.js';
 
 const API_TIMEOUT_MS = 5000;
 
+/** Where and how a per-site KV bucket is made. */
+export interface SiteBucketSpec {
+  readonly bucket: string;
+  readonly site: string;
+  readonly description: string;
+  readonly replicas?: number;
+  /** How long to retry while the supercluster's meta leader settles. Default 20 s. */
+  readonly deadlineMs?: number;
+}
+
 /**
- * Creates (or opens) a site's catalog bucket in the site's own cluster. Run it when the site is
- * bootstrapped: JetStream's meta group spans all sites, so a site cut off from the others cannot
- * create buckets, but keeps writing to the ones it has.
+ * Creates (or opens) a KV bucket of a site in the site's own cluster, so the site keeps writing
+ * while cut off. Run it when the site is bootstrapped: JetStream's meta group spans all sites,
+ * so a site cut off from the others cannot create buckets, but keeps writing to the ones it has.
  */
-export async function ensureSiteBucket(nc: NatsConnection, site: string, options: { replicas?: number; deadlineMs?: number } = {}): Promise<KV> {
-  const deadline = Date.now() + (options.deadlineMs ?? 20_000);
+export async function ensureKvBucket(nc: NatsConnection, spec: SiteBucketSpec): Promise<KV> {
+  const deadline = Date.now() + (spec.deadlineMs ?? 20_000);
   for (let delay = 200; ; delay = Math.min(delay * 2, 2000)) {
     try {
-      return await new Kvm(jetstream(nc, { timeout: API_TIMEOUT_MS })).create(bucketName(site), {
+      return await new Kvm(jetstream(nc, { timeout: API_TIMEOUT_MS })).create(spec.bucket, {
         history: 1,
-        replicas: options.replicas ?? 1,
+        replicas: spec.replicas ?? 1,
         // A standalone server (a one-node site) has no cluster name to place on.
-        ...(nc.info?.cluster === undefined ? {} : { placement: { cluster: site, tags: [] } }),
-        description: `Meridian catalog of site ${site}`,
+        ...(nc.info?.cluster === undefined ? {} : { placement: { cluster: spec.site, tags: [] } }),
+        description: spec.description,
       });
     } catch (cause) {
       // Right after a supercluster forms, the meta leader may not know every site's peer yet.
       if (Date.now() + delay > deadline) {
-        throw new MeridianError('MERIDIAN_ERR_CATALOG_UNAVAILABLE', `cannot create or open the catalog bucket ${bucketName(site)}: ${(cause as Error).message}`, { cause });
+        throw new MeridianError('MERIDIAN_ERR_CATALOG_UNAVAILABLE', `cannot create or open the bucket ${spec.bucket}: ${(cause as Error).message}`, { cause });
       }
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
+}
+
+/** Creates (or opens) a site's catalog bucket (see {@link ensureKvBucket}). */
+export async function ensureSiteBucket(nc: NatsConnection, site: string, options: { replicas?: number; deadlineMs?: number } = {}): Promise<KV> {
+  return ensureKvBucket(nc, { bucket: bucketName(site), site, description: `Meridian catalog of site ${site}`, ...options });
 }
 
 /** Opens a site's catalog bucket without creating it (any site may read any bucket). */

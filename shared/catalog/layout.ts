@@ -10,6 +10,13 @@ export function bucketName(site: string): string {
   return `${BUCKET_PREFIX}${site}`;
 }
 
+/** A site's status reports sit beside its catalog (see shared/status); named here, with the catalog's, for the site's NATS permissions. */
+export const STATUS_BUCKET_PREFIX = 'status-';
+
+export function statusBucketName(site: string): string {
+  return `${STATUS_BUCKET_PREFIX}${site}`;
+}
+
 export function siteOfStream(stream: string): string | undefined {
   const prefix = `KV_${BUCKET_PREFIX}`;
   return stream.startsWith(prefix) ? stream.slice(prefix.length) : undefined;

@@ -1,7 +1,7 @@
 import { hkdfSync, type KeyObject } from 'node:crypto';
 import type { ConnectionOptions } from '@nats-io/transport-node';
 import { mtlsClientOptions, type MtlsIdentity } from '../identity/index.js';
-import { bucketName } from './layout.js';
+import { bucketName, statusBucketName } from './layout.js';
 
 /** The NATS user of a site: every agent of the site connects as it. */
 export function siteNatsUser(site: string): string {
@@ -29,16 +29,15 @@ export function deriveSiteNatsPassword(siteCaKey: KeyObject, trustDomain: string
 }
 
 /**
- * The nats-server `authorization` block of a site: its user may read every site's catalog but
- * write only its own bucket (NATS enforces it on the subject, before anything reaches JetStream).
+ * The nats-server `authorization` block of a site: its user may read every site's catalog and
+ * status reports but write only its own buckets (NATS enforces it on the subject, before anything reaches JetStream).
  * NATS wildcards match whole tokens only, hence the generic `*` on read-only API subjects.
  */
 export function siteAuthorizationConfig(site: string, passwords: { agent: string; control: string }): string {
-  const bucket = bucketName(site);
+  // The catalog and the status reports: each site writes only its own buckets of both.
+  const buckets = [bucketName(site), statusBucketName(site)];
   const publish = [
-    `$KV.${bucket}.>`,
-    `$JS.API.STREAM.CREATE.KV_${bucket}`,
-    `$JS.API.STREAM.UPDATE.KV_${bucket}`,
+    ...buckets.flatMap((bucket) => [`$KV.${bucket}.>`, `$JS.API.STREAM.CREATE.KV_${bucket}`, `$JS.API.STREAM.UPDATE.KV_${bucket}`]),
     '$JS.API.INFO',
     '$JS.API.STREAM.NAMES',
     '$JS.API.STREAM.LIST',

@@ -18,6 +18,12 @@ export class SiteState {
   lastHeardAt: number | undefined;
   lastRevision = 0;
   warm = false;
+  /**
+   * Transit time of the latest lease renewal: its writer's clock at the write to ours at arrival
+   * (includes the clock offset across machines). Undefined until one arrives live: renewals
+   * replayed after a (re)start are old, so a replaced state does not carry this over.
+   */
+  syncLagMs: number | undefined;
 
   constructor(readonly site: string) {}
 
@@ -43,7 +49,10 @@ export class SiteState {
 
   #applyLease(node: string, entry: KvEntry, receivedAt: number): void {
     try {
-      this.leases.set(node, { lease: entry.json<NodeLease>(), revision: entry.revision, receivedAt });
+      const lease = entry.json<NodeLease>();
+      this.leases.set(node, { lease, revision: entry.revision, receivedAt });
+      const writtenAt = Date.parse(lease.renewedAt);
+      if (Number.isFinite(writtenAt)) this.syncLagMs = Math.max(0, receivedAt - writtenAt);
     } catch {
       this.leases.delete(node);
     }

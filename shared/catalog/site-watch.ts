@@ -1,4 +1,4 @@
-import type { KvEntry } from '@nats-io/kv';
+import type { KV, KvEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { openSiteBucket } from './bucket.js';
 
@@ -28,6 +28,8 @@ export class SiteWatch {
     private readonly nc: NatsConnection,
     readonly site: string,
     private readonly handlers: SiteWatchHandlers,
+    /** Opens the site's bucket to follow: its catalog by default (the status board follows another). */
+    private readonly open: (nc: NatsConnection, site: string, timeoutMs: number) => Promise<KV> = openSiteBucket,
   ) {}
 
   start(): void {
@@ -55,7 +57,7 @@ export class SiteWatch {
   }
 
   async #watchOnce(): Promise<void> {
-    const kv = await openSiteBucket(this.nc, this.site, 3000);
+    const kv = await this.open(this.nc, this.site, 3000);
     const resume = this.handlers.resumeFrom();
     const initial = resume === 0;
     if (initial && (await kv.status()).values === 0) this.handlers.warm();

@@ -81,6 +81,8 @@ export interface SiteView {
   /** Milliseconds since anything was received from the site; undefined if never. */
   readonly ageMs: number | undefined;
   readonly stale: boolean;
+  /** Transit time of the site's latest lease renewal seen live (see SiteState.syncLagMs). */
+  readonly syncLagMs: number | undefined;
 }
 
 /** The read side every consumer (agent API, proxies, status) uses: local memory, never the WAN. */

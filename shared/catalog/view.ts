@@ -202,7 +202,7 @@ export class FederatedView implements CatalogReader {
     const now = this.#now();
     return [...this.#states.values()].map((state) => {
       const ageMs = state.lastHeardAt === undefined ? undefined : Math.max(0, now - state.lastHeardAt);
-      return { site: state.site, instances: state.instances.size, ageMs, stale: ageMs === undefined || ageMs > this.#staleAfterMs };
+      return { site: state.site, instances: state.instances.size, ageMs, stale: ageMs === undefined || ageMs > this.#staleAfterMs, syncLagMs: state.syncLagMs };
     });
   }
 

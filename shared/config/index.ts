@@ -2,3 +2,4 @@ export { parseConfig } from './validate.js';
 export type { ConfigViolation } from './validate.js';
 export { parseDuration } from './duration.js';
 export { DurationSchema, NameSchema, PlatformSchema, loadJsonConfig } from './schemas.js';
+export { MERIDIAN_VERSION } from './version.js';

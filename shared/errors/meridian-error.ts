@@ -70,6 +70,10 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_NO_HEALTHY_UPSTREAM: 503,
   /** Data plane, inbound: the SNI's service has no app on this node any more. */
   MERIDIAN_ERR_SERVICE_NOT_LOCAL: 503,
+  /** Status API: no valid token or client certificate. */
+  MERIDIAN_ERR_UNAUTHORIZED: 401,
+  /** `meridian status`: the federation answered and is unhealthy (the CLI's exit status says so too). */
+  MERIDIAN_ERR_UNHEALTHY: 503,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -30,3 +30,5 @@ export type {
   RedisServerOptions,
   RedisServerHandle,
 } from './types.js';
+export { startPrometheus, renderPrometheusConfig } from './prometheus.js';
+export type { PrometheusHandle, PrometheusOptions, PrometheusSample, PrometheusTarget, PrometheusTargetHealth } from './prometheus.js';

@@ -1,1 +1,19 @@
 export { jsonLogger, type Logger } from './log.js';
+export {
+  AgentMetrics,
+  ControlMetrics,
+  GatewayMetrics,
+  createRegistry,
+  REQUEST_DURATION_BUCKETS,
+  type AgentMetricsOptions,
+  type GatewayMetricsSources,
+  type GatewayStatsSample,
+  type LinkSample,
+  type MetricsRole,
+  type RegistryLabels,
+  type RegistryOptions,
+  type RequestSample,
+  type StateSources,
+} from './metrics.js';
+export type { CatalogSample, CertificateSample, FailoverSample } from './collectors.js';
+export { serveMetrics, type MetricsServer, type ServeMetricsOptions } from './serve.js';

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { startAgent, type AgentConfig, type RunningAgent } from '../../agent/index.js';
 import { startGatewayProcess, type RunningGateway } from '../../gateway/runtime.js';
 import { jsonLogger } from '../../shared/telemetry/index.js';
-import { startControlService } from '../../services/site/index.js';
+import { startControlService, type ControlService } from '../../services/site/index.js';
+import { parseDuration } from '../../shared/config/index.js';
 import { fileScope } from '../harness/index.js';
 import { startSecureFederation, type SecureFederation } from '../catalog/fixtures.js';
 
@@ -13,6 +14,7 @@ export interface MeshFixture {
   readonly fed: SecureFederation;
   readonly dir: string;
   readonly gateways: Map<string, RunningGateway>;
+  readonly controls: Map<string, ControlService>;
   /** Starts an agent with a data plane on `site` (node name `node`). */
   agent(site: string, node: string, options?: { definitionsDir?: string }): Promise<RunningAgent>;
   /** Starts (or restarts, on the same port) a site's gateway. */
@@ -21,12 +23,33 @@ export interface MeshFixture {
 
 const quiet = (component: string) => jsonLogger(component, process.env.MERIDIAN_TEST_LOGS === '1' ? undefined : () => undefined);
 
-export async function startMesh(sites: readonly string[], options: { workloadTtlMs?: number } = {}): Promise<MeshFixture> {
+/** Options of {@link startMesh}. */
+export interface MeshOptions {
+  readonly workloadTtlMs?: number;
+  /** Status reports of every process (default every 2 s) and the control services' status API (default none). */
+  readonly status?: { readonly interval: string; readonly api?: { readonly tokens: readonly string[]; readonly tls?: boolean } };
+}
+
+export async function startMesh(sites: readonly string[], options: MeshOptions = {}): Promise<MeshFixture> {
   const fed = await startSecureFederation(sites);
   const dir = mkdtempSync(join(tmpdir(), 'meridian-mesh-'));
   fileScope.after(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
+  const statusInterval = options.status?.interval ?? '2s';
+  const controls = new Map<string, ControlService>();
   for (const site of sites) {
-    const control = await startControlService({ pki: fed.pki, site, natsUrl: fed.nats.site(site).url, heartbeatMs: 500, ...options, log: quiet(`control:${site}`) });
+    const api = options.status?.api;
+    const control = await startControlService({
+      pki: fed.pki,
+      site,
+      region: `region-${site}`,
+      platform: 'vm',
+      natsUrl: fed.nats.site(site).url,
+      heartbeatMs: 500,
+      status: { intervalMs: parseDuration(statusInterval, 'status interval'), ...(api === undefined ? {} : { api: { port: 0, ...api } }) },
+      ...(options.workloadTtlMs === undefined ? {} : { workloadTtlMs: options.workloadTtlMs }),
+      log: quiet(`control:${site}`),
+    });
+    controls.set(site, control);
     fileScope.after(() => control.stop());
   }
   const passwordFile = (site: string): string => {
@@ -44,6 +67,7 @@ export async function startMesh(sites: readonly string[], options: { workloadTtl
         keyFile: files.keyPath, certFile: files.certPath,
         nats: { url: fed.nats.site(site).url, passwordFile: passwordFile(site), bundleFile: fed.pki.bundlePath, trustDomain: 'acme.internal' },
         heartbeat: '500ms',
+        statusInterval,
       },
       quiet(`gateway:${site}`),
     );
@@ -64,11 +88,12 @@ export async function startMesh(sites: readonly string[], options: { workloadTtl
       leaseTtl: '3s',
       staleAfter: '3s',
       mesh: { host: '127.0.0.1', inboundPort: 0, maxSessionAge: '500ms' },
+      telemetry: { statusInterval },
       ...(options.definitionsDir === undefined ? {} : { definitionsDir: options.definitionsDir }),
     };
     const running = await startAgent(config, quiet(`agent:${node}`));
     fileScope.after(() => running.stop());
     return running;
   };
-  return { fed, dir, gateways, agent, startGateway };
+  return { fed, dir, gateways, controls, agent, startGateway };
 }

@@ -46,6 +46,7 @@ describe('locality failover through the outbound proxy', () => {
       toSite: 'eu2',
       reason: 'no usable instance in site eu (1 critical)',
       since: undefined,
+      degraded: true,
     });
     assert.ok(Date.now() - Date.parse(record?.since ?? '') < 5000);
   });

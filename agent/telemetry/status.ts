@@ -1,0 +1,49 @@
+import type { X509Certificate } from 'node:crypto';
+import type { NodeContext } from '../../shared/catalog/index.js';
+import { certificateStatus, type AgentStatus, type CertificateStatus } from '../../shared/status/index.js';
+import type { DataPlane } from '../data-plane.js';
+import type { RequestTelemetry } from './hub.js';
+
+/** What an agent's status record is made of. */
+export interface AgentStatusSources {
+  readonly node: NodeContext;
+  readonly intervalMs: number;
+  readonly agentCertificate: X509Certificate | undefined;
+  readonly connected: () => boolean;
+  readonly services: () => readonly string[];
+  readonly dataPlane: () => DataPlane | undefined;
+  readonly telemetry: RequestTelemetry;
+}
+
+/** The node's certificates: its agent identity and every workload identity it holds. */
+export function nodeCertificates(sources: Pick<AgentStatusSources, 'agentCertificate' | 'dataPlane'>): CertificateStatus[] {
+  const workloads = [...(sources.dataPlane()?.identities().values() ?? [])].flatMap((identity) => {
+    const leaf = identity.chain[0];
+    return leaf === undefined ? [] : [certificateStatus('workload', leaf)];
+  });
+  const agent = sources.agentCertificate === undefined ? [] : [certificateStatus('agent', sources.agentCertificate)];
+  return [...agent, ...workloads];
+}
+
+/** Builds the agent's status record at each report tick. */
+export function agentStatusCollector(sources: AgentStatusSources): () => AgentStatus {
+  const startedAt = new Date().toISOString();
+  const { node } = sources;
+  return () => ({
+    kind: 'agent',
+    name: node.node,
+    site: node.site,
+    region: node.region,
+    platform: node.platform,
+    at: '',
+    startedAt,
+    intervalMs: sources.intervalMs,
+    certificates: nodeCertificates(sources),
+    policyVersion: null,
+    natsConnected: sources.connected(),
+    services: [...new Set(sources.services())].sort(),
+    traffic: sources.telemetry.meter.snapshot(),
+    failovers: sources.dataPlane()?.failovers() ?? [],
+    rejections: sources.telemetry.rejections,
+  });
+}

@@ -1,0 +1,105 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { FederatedView } from '../../shared/catalog/index.js';
+import { ControlMetrics, createRegistry, type Logger } from '../../shared/telemetry/index.js';
+import {
+  StatusBoard,
+  catalogStatus,
+  reportAgeMs,
+  startStatusPublisher,
+  openStatusBucket,
+  type CertificateStatus,
+  type StatusPublisher,
+} from '../../shared/status/index.js';
+import { federationStatus } from './aggregate.js';
+import { startStatusApi, type StatusApi, type StatusApiOptions } from './api.js';
+import type { FederationStatus } from './schema.js';
+
+/** Records of the own site silent this long are removed: a crashed node that never came back. */
+export const PRUNE_AFTER_MS = 10 * 60 * 1000;
+
+/** Options of {@link startFederationStatus}. */
+export interface FederationStatusOptions {
+  readonly nc: NatsConnection;
+  readonly site: string;
+  readonly region: string;
+  readonly platform: string;
+  readonly view: FederatedView;
+  /** The control service's own certificates (site CA, its identity). */
+  readonly certificates: () => readonly CertificateStatus[];
+  readonly intervalMs: number;
+  /** Serve the status API; absent: the service only reports and follows. */
+  readonly api?: Omit<StatusApiOptions, 'status' | 'version'>;
+  readonly version: string;
+  readonly log: Logger;
+}
+
+/** A control service's status side. */
+export interface FederationStatusService {
+  readonly board: StatusBoard;
+  readonly api: StatusApi | undefined;
+  status(): FederationStatus;
+  stop(): Promise<void>;
+}
+
+/** Deletes the own site's records that stopped long ago; the site's control service owns its bucket's hygiene. */
+async function prune(options: FederationStatusOptions, board: StatusBoard): Promise<void> {
+  const now = Date.now();
+  const dead = board.entries().filter((e) => e.record.site === options.site && e.record.kind !== 'control' && reportAgeMs(e, now) > PRUNE_AFTER_MS);
+  if (dead.length === 0) return;
+  const kv = await openStatusBucket(options.nc, options.site, 3_000);
+  for (const entry of dead) await kv.delete(entry.key);
+}
+
+/**
+ * Reports this control service (its site's catalog as seen from here, its certificates), follows
+ * every site's status bucket, and serves the federation status computed from both.
+ */
+export async function startFederationStatus(options: FederationStatusOptions): Promise<FederationStatusService> {
+  const { site, view } = options;
+  const board = new StatusBoard(options.nc, { onError: (s, error) => options.log.warn('status watch interrupted', { site: s, error: error.message }) });
+  board.start([site]);
+  const startedAt = new Date().toISOString();
+  const publisher: StatusPublisher = startStatusPublisher({
+    nc: options.nc,
+    site,
+    intervalMs: options.intervalMs,
+    collect: () => ({
+      kind: 'control',
+      name: site,
+      site,
+      region: options.region,
+      platform: options.platform,
+      at: '',
+      startedAt,
+      intervalMs: options.intervalMs,
+      certificates: options.certificates(),
+      policyVersion: null,
+      catalog: catalogStatus(view),
+    }),
+    onError: (error) => options.log.warn('status report failed', { error: error.message }),
+  });
+  const pruner = setInterval(() => {
+    prune(options, board).catch((error: unknown) => options.log.warn('status prune failed', { error: (error as Error).message }));
+  }, options.intervalMs * 10);
+  pruner.unref();
+  const status = (): FederationStatus => federationStatus({ site, entries: board.entries(), catalog: catalogStatus(view), now: Date.now() });
+  const metrics = new ControlMetrics(createRegistry({ role: 'control', site, name: site }), {
+    certificates: options.certificates,
+    catalog: () => catalogStatus(view),
+    policyVersion: () => null,
+  });
+  const exposition = async (): Promise<{ contentType: string; body: string }> => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() });
+  const api = options.api === undefined ? undefined : await startStatusApi({ ...options.api, status, metrics: exposition, version: options.version });
+  return {
+    board,
+    api,
+    status,
+    async stop() {
+      clearInterval(pruner);
+      await api?.close();
+      // The record stays: a control service that stopped is exactly what the others must see.
+      await publisher.stop();
+      board.close();
+    },
+  };
+}
