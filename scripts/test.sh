@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, type-checks, lints, then runs every test file
-# with Node's test runner against real nats-server / redis-server processes.
+# with Node's test runner against real nats-server / redis-server / prometheus processes and a
+# headless Chromium (the dashboard test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh nats-server redis-server
+bash scripts/setup.sh nats-server redis-server prometheus chromium
 
 rm -rf dist
 npx tsc -p .

@@ -16,7 +16,7 @@ export interface MeshFixture {
   readonly gateways: Map<string, RunningGateway>;
   readonly controls: Map<string, ControlService>;
   /** Starts an agent with a data plane on `site` (node name `node`). */
-  agent(site: string, node: string, options?: { definitionsDir?: string }): Promise<RunningAgent>;
+  agent(site: string, node: string, options?: { definitionsDir?: string; accessLog?: string }): Promise<RunningAgent>;
   /** Starts (or restarts, on the same port) a site's gateway. */
   startGateway(site: string, port?: number): Promise<RunningGateway>;
 }
@@ -68,6 +68,7 @@ export async function startMesh(sites: readonly string[], options: MeshOptions =
         nats: { url: fed.nats.site(site).url, passwordFile: passwordFile(site), bundleFile: fed.pki.bundlePath, trustDomain: 'acme.internal' },
         heartbeat: '500ms',
         statusInterval,
+        metrics: { host: '127.0.0.1', port: 0 },
       },
       quiet(`gateway:${site}`),
     );
@@ -76,7 +77,7 @@ export async function startMesh(sites: readonly string[], options: MeshOptions =
     return gateway;
   };
   for (const site of sites) await startGateway(site);
-  const agent = async (site: string, node: string, options: { definitionsDir?: string } = {}): Promise<RunningAgent> => {
+  const agent = async (site: string, node: string, options: { definitionsDir?: string; accessLog?: string } = {}): Promise<RunningAgent> => {
     const files = fed.pki.identityPaths(site, 'agent', node);
     fed.identity(site, node);
     const config: AgentConfig = {
@@ -88,7 +89,7 @@ export async function startMesh(sites: readonly string[], options: MeshOptions =
       leaseTtl: '3s',
       staleAfter: '3s',
       mesh: { host: '127.0.0.1', inboundPort: 0, maxSessionAge: '500ms' },
-      telemetry: { statusInterval },
+      telemetry: { statusInterval, ...(options.accessLog === undefined ? {} : { accessLog: options.accessLog }) },
       ...(options.definitionsDir === undefined ? {} : { definitionsDir: options.definitionsDir }),
     };
     const running = await startAgent(config, quiet(`agent:${node}`));
