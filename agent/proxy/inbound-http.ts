@@ -1,14 +1,13 @@
-import { IncomingMessage } from 'node:http';
-import { CALLER_HEADER } from '../../shared/mesh/index.js';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import type { SpiffeId } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/telemetry/index.js';
 import type { ConnectionTracker } from './drain.js';
 import { requestAuthority, requestPath, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
 import { ProxyError, replyError } from './errors.js';
-import { forwardableRequestHeaders, parseMeshAuthority } from './headers.js';
+import { parseMeshAuthority } from './headers.js';
 import type { LocalApps } from './local-apps.js';
 import { peerOf } from './peer.js';
-import { nextTraceparent, TRACEPARENT } from './trace.js';
+import { nextTraceparent } from './trace.js';
 import type { Authorize, LocalServices, RequestObserver } from './types.js';
 
 /** What the inbound request handler needs. */
@@ -21,7 +20,7 @@ export interface InboundHttpDeps {
   readonly onRequest: RequestObserver | undefined;
 }
 
-/** Reports a request that reached the app once its response has closed (refusals are not app traffic). */
+/** Reports a request from a verified caller once its response has closed, refusals (421, 403) included. */
 function observe(
   deps: InboundHttpDeps,
   req: DownstreamRequest,
@@ -48,6 +47,13 @@ function observe(
   });
 }
 
+/** Whether a request's authority names `service`: the common exact `<service>.mesh` without a regex. */
+function namesService(authority: string | undefined, service: string): boolean {
+  if (authority === undefined) return false;
+  const exact = authority.length === service.length + 5 && authority.startsWith(service) && authority.endsWith('.mesh');
+  return exact || parseMeshAuthority(authority) === service;
+}
+
 /**
  * Checks one request against its connection's verified identity and hands it to the local
  * app: the authority must name the SNI's service (else 421, so a session for one service
@@ -61,8 +67,10 @@ async function handle(deps: InboundHttpDeps, req: DownstreamRequest, res: Downst
     return;
   }
   const { service, caller } = peer;
+  const traceparent = nextTraceparent(req.headers.traceparent);
+  observe(deps, req, res, { service, caller, traceparent });
   const authority = requestAuthority(req);
-  if (authority === undefined || parseMeshAuthority(authority) !== service) {
+  if (authority === undefined || !namesService(authority, service)) {
     const message = `authority "${String(authority)}" does not name service "${service}" of this TLS session (expected ${service}.mesh)`;
     replyError(req, res, new ProxyError('MERIDIAN_ERR_MISDIRECTED', message));
     return;
@@ -80,18 +88,31 @@ async function handle(deps: InboundHttpDeps, req: DownstreamRequest, res: Downst
     replyError(req, res, new ProxyError('MERIDIAN_ERR_UPSTREAM_PROTOCOL', `service "${service}" speaks tcp: call it through an upstream TCP port`));
     return;
   }
-  const headers = { ...forwardableRequestHeaders(req.headers), [CALLER_HEADER]: caller.uri, [TRACEPARENT]: nextTraceparent(req.headers.traceparent) };
-  observe(deps, req, res, { service, caller, traceparent: headers[TRACEPARENT] });
-  await deps.apps.forward({ req, res, app, service, authority, headers });
+  await deps.apps.forward({ req, res, app, service, authority, caller: caller.uri, traceparent });
+}
+
+/**
+ * Counts an HTTP/1.1 request on its connection for the drain; false when the drain already
+ * ended that connection: the request is not taken (a caller retries a request on a reused
+ * connection that closed unanswered), as an answer could no longer be sent anyway.
+ */
+function trackHttp1(deps: InboundHttpDeps, req: IncomingMessage, res: ServerResponse): boolean {
+  const socket = req.socket;
+  if (socket.writableEnded) {
+    socket.destroy();
+    return false;
+  }
+  deps.tracker.requestStarted(socket);
+  res.once('close', () => deps.tracker.requestFinished(socket));
+  // Draining: tell the caller not to reuse this connection, rather than racing its next request.
+  if (deps.tracker.isDraining) res.shouldKeepAlive = false;
+  return true;
 }
 
 /** The listener's 'request' handler, for HTTP/1.1 and HTTP/2 alike. */
 export function inboundRequestHandler(deps: InboundHttpDeps): (req: DownstreamRequest, res: DownstreamResponse) => void {
   return (req, res) => {
-    if (req instanceof IncomingMessage) {
-      deps.tracker.requestStarted(req.socket);
-      res.once('close', () => deps.tracker.requestFinished(req.socket));
-    }
+    if (req instanceof IncomingMessage && res instanceof ServerResponse && !trackHttp1(deps, req, res)) return;
     handle(deps, req, res).catch((error: unknown) => {
       deps.logger.error('inbound request failed', { error: String(error) });
       replyError(req, res, new ProxyError('MERIDIAN_ERR_UPSTREAM_RESET', 'internal proxy error'));

@@ -1,22 +1,26 @@
-import http, { type OutgoingHttpHeaders } from 'node:http';
+import http from 'node:http';
 import http2, { type ClientHttp2Session } from 'node:http2';
 import net from 'node:net';
-import { RequestBody } from './body.js';
+import { CALLER_HEADER } from '../../shared/mesh/index.js';
+import { DEFAULT_REPLAY_LIMIT, RequestBody } from './body.js';
 import { requestPath, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
 import { ProxyError, replyError } from './errors.js';
+import { forwardableRequestHeaders, h1RequestHead } from './headers.js';
 import { relayH1, relayH2, type RelayResult } from './relay.js';
 import { SessionGone, SessionPool } from './session-pool.js';
+import { TRACEPARENT } from './trace.js';
 import type { LocalService } from './types.js';
 
-/** A request on its way to a local app, already checked and with its headers rewritten. */
+/** A request on its way to a local app, already checked against the caller's verified identity. */
 export interface AppRequest {
   readonly req: DownstreamRequest;
   readonly res: DownstreamResponse;
   readonly app: LocalService;
   readonly service: string;
   readonly authority: string;
-  /** End-to-end headers, identity headers already replaced by the verified caller. */
-  readonly headers: OutgoingHttpHeaders;
+  /** The verified caller's SPIFFE ID: the app's CALLER_HEADER, replacing any identity header the request carried. */
+  readonly caller: string;
+  readonly traceparent: string;
 }
 
 function hostPort(app: LocalService): string {
@@ -70,22 +74,34 @@ export class LocalApps {
     await this.h2c.close(graceMs);
   }
 
-  private forwardH1(request: AppRequest): Promise<RelayResult> {
-    const { req, res, app } = request;
-    const upstream = http.request({
-      agent: this.agent,
-      host: app.address,
-      port: app.port,
-      method: req.method,
-      path: requestPath(req),
-      headers: { ...request.headers, host: request.authority },
-    });
-    return relayH1(req, res, upstream);
+  /**
+   * HTTP/1.1 apps: one request per keep-alive connection. A request that met a pooled
+   * connection the app had just closed (its own keep-alive timeout) is sent once more, when
+   * its body can be replayed.
+   */
+  private async forwardH1(request: AppRequest): Promise<RelayResult> {
+    const body = new RequestBody(request.req, DEFAULT_REPLAY_LIMIT);
+    const result = await relayH1(request.res, this.requestH1(request), { body });
+    return result.retriable ? relayH1(request.res, this.requestH1(request), { body }) : result;
+  }
+
+  private requestH1(request: AppRequest): http.ClientRequest {
+    const { req, app } = request;
+    const headers = h1RequestHead(req, ['host', request.authority, CALLER_HEADER, request.caller, TRACEPARENT, request.traceparent]);
+    return http.request({ agent: this.agent, host: app.address, port: app.port, method: req.method, path: requestPath(req), headers, setHost: false });
   }
 
   private async forwardH2(request: AppRequest): Promise<RelayResult> {
     const { req, res, app } = request;
-    const headers = { ...request.headers, ':method': req.method, ':path': requestPath(req), ':authority': request.authority, ':scheme': 'http' };
+    const headers = {
+      ...forwardableRequestHeaders(req.headers),
+      [CALLER_HEADER]: request.caller,
+      [TRACEPARENT]: request.traceparent,
+      ':method': req.method,
+      ':path': requestPath(req),
+      ':authority': request.authority,
+      ':scheme': 'http',
+    };
     const stream = await this.h2c.open(hostPort(app), app, headers).catch((error: unknown) => {
       // The pooled session died unnoticed (the app restarted): nothing was sent, open a fresh one.
       if (error instanceof SessionGone) return this.h2c.open(hostPort(app), app, headers);

@@ -1,4 +1,4 @@
-import { IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { IncomingMessage } from 'node:http';
 import type { ServiceInstance } from '../../shared/catalog/index.js';
 import type { Logger } from '../../shared/telemetry/index.js';
 import { instanceKey, type Balancer } from './balancer.js';
@@ -6,12 +6,10 @@ import { DEFAULT_REPLAY_LIMIT, RequestBody } from './body.js';
 import type { ConnectionTracker } from './drain.js';
 import { requestAuthority, requestPath, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
 import { ProxyError, replyError } from './errors.js';
-import { forwardableRequestHeaders, parseMeshAuthority } from './headers.js';
-import { ConnectFailure } from './mesh-connect.js';
+import { parseMeshAuthority } from './headers.js';
 import type { MeshPool } from './mesh-pool.js';
-import { relayH2 } from './relay.js';
-import { SessionGone } from './session-pool.js';
-import { nextTraceparent, TRACEPARENT } from './trace.js';
+import { attempt, type Call } from './outbound-attempt.js';
+import { nextTraceparent } from './trace.js';
 import type { RequestObserver } from './types.js';
 
 /** What the outbound request handler needs. */
@@ -24,55 +22,6 @@ export interface OutboundHttpDeps {
   /** The calling local service, for the request records. */
   readonly service: string;
   readonly onRequest: RequestObserver | undefined;
-}
-
-/** One request on its way into the mesh. */
-interface Call {
-  readonly req: DownstreamRequest;
-  readonly res: DownstreamResponse;
-  readonly service: string;
-  /** The HTTP/2 request head for the upstream (pseudo-headers included). */
-  readonly headers: OutgoingHttpHeaders;
-  readonly body: RequestBody;
-  /** The site of the instance last tried: the one that answered, when one did. */
-  site: string;
-}
-
-/** How an attempt on one instance ended. */
-/**
- * `again`: the instance itself is fine (its session was going away: a refused stream, a session
- * closed under us), so the retry may use it again, on a fresh session.
- */
-type Attempt = { readonly kind: 'done' } | { readonly kind: 'retry' | 'failed'; readonly error: ProxyError; readonly again?: boolean };
-
-/**
- * One attempt on `instance`. Connect/TLS failures and refused streams are retriable: nothing
- * reached the application, so even a POST may go elsewhere. Any other failure is final.
- */
-async function attempt(deps: OutboundHttpDeps, instance: ServiceInstance, call: Call): Promise<Attempt> {
-  const { balancer } = deps;
-  let stream;
-  try {
-    stream = await deps.pool.open(instance, call.headers);
-  } catch (error) {
-    if (error instanceof ConnectFailure) balancer.connectFailed(instance);
-    if (error instanceof ConnectFailure || error instanceof SessionGone) {
-      const again = error instanceof SessionGone;
-      return { kind: 'retry', again, error: new ProxyError('MERIDIAN_ERR_UPSTREAM_CONNECT', `service "${call.service}": ${error.message}`, { cause: error }) };
-    }
-    throw error;
-  }
-  balancer.connected(instance);
-  call.site = instance.site;
-  const result = await relayH2(call.res, stream, { body: call.body, onStatus: (status) => balancer.responded(instance, status) });
-  if (result.responded) return { kind: 'done' };
-  const what = `instance ${instance.instanceId} of service "${call.service}" (site ${instance.site})`;
-  if (result.retriable) {
-    // A refusal is a draining peer being orderly, not a fault: no outlier penalty.
-    return { kind: 'retry', again: true, error: new ProxyError('MERIDIAN_ERR_UPSTREAM_RESET', `${what} refused the request`) };
-  }
-  balancer.responded(instance, 502);
-  return { kind: 'failed', error: new ProxyError('MERIDIAN_ERR_UPSTREAM_RESET', `${what} reset the request before answering`) };
 }
 
 /** Tries up to `maxAttempts` instances; resolves with the error to answer, or undefined when answered. */
@@ -115,16 +64,16 @@ function observe(deps: OutboundHttpDeps, call: Call, startedAt: number): void {
       peerSite: call.site,
       protocol: 'http',
       method: call.req.method ?? '',
-      path: String(call.headers[':path']),
+      path: call.path,
       status: call.res.headersSent ? call.res.statusCode : 0,
       durationMs: Date.now() - startedAt,
-      traceparent: String(call.headers[TRACEPARENT]),
+      traceparent: call.traceparent,
       startedAt,
     });
   });
 }
 
-/** Routes by authority `<service>.mesh`, builds the upstream head and forwards. */
+/** Routes by authority `<service>.mesh` and forwards. */
 async function handle(deps: OutboundHttpDeps, req: DownstreamRequest, res: DownstreamResponse): Promise<void> {
   const startedAt = Date.now();
   const authority = requestAuthority(req);
@@ -134,15 +83,16 @@ async function handle(deps: OutboundHttpDeps, req: DownstreamRequest, res: Downs
     replyError(req, res, new ProxyError('MERIDIAN_ERR_BAD_AUTHORITY', message));
     return;
   }
-  const headers: OutgoingHttpHeaders = {
-    ...forwardableRequestHeaders(req.headers),
-    [TRACEPARENT]: nextTraceparent(req.headers.traceparent),
-    ':method': req.method,
-    ':path': requestPath(req),
-    ':authority': authority,
-    ':scheme': 'https',
+  const call: Call = {
+    req,
+    res,
+    service,
+    authority,
+    path: requestPath(req),
+    traceparent: nextTraceparent(req.headers.traceparent),
+    body: new RequestBody(req, DEFAULT_REPLAY_LIMIT),
+    site: '',
   };
-  const call: Call = { req, res, service, headers, body: new RequestBody(req, DEFAULT_REPLAY_LIMIT), site: '' };
   observe(deps, call, startedAt);
   const error = await forward(deps, call);
   if (error !== undefined) replyError(req, res, error);

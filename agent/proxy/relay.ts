@@ -1,19 +1,23 @@
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import { constants, type ClientHttp2Stream } from 'node:http2';
+import { constants, Http2ServerResponse, type ClientHttp2Stream } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { RequestBody } from './body.js';
-import { abortResponse, finishResponse, sendHead, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
-import { forwardableResponseHeaders, h2Status } from './headers.js';
+import { abortResponse, finishResponse, sendHead, type DownstreamResponse } from './downstream.js';
+import { forwardableRawResponseHeaders, forwardableResponseHeaders, h2Status } from './headers.js';
 
 /** How one forwarding attempt ended. */
 export interface RelayResult {
   /** The upstream answered: its status went downstream (the response may still have been cut). */
   readonly responded: boolean;
   /**
-   * Nothing reached the upstream application: HTTP/2 refused the stream (RFC 9113 §8.7,
-   * e.g. a draining peer's GOAWAY) and the body can be replayed whole. Safe to retry.
+   * Nothing reached the upstream application and the body can be replayed whole: HTTP/2
+   * refused the stream (RFC 9113 §8.7, e.g. a draining peer's GOAWAY), or a reused HTTP/1.1
+   * keep-alive connection closed before any response byte. Safe to retry.
    */
   readonly retriable: boolean;
   readonly status?: number;
+  /** Why an HTTP/1.1 attempt got no response (a ConnectFailure when no connection was opened). */
+  readonly error?: Error;
 }
 
 /** Called with each upstream response status (outlier detection counts 5xx). */
@@ -71,26 +75,58 @@ export function relayH2(
   });
 }
 
-/** Forwards a request to an HTTP/1.1 app and its response back (trailers too, when chunked). */
-export function relayH1(req: DownstreamRequest, res: DownstreamResponse, upstream: ClientRequest, onStatus?: StatusObserver): Promise<RelayResult> {
-  req.pipe(upstream);
+/** The response head for the downstream: raw lines for HTTP/1.1, a header object for HTTP/2. */
+function writeResponseHead(res: DownstreamResponse, status: number, response: IncomingMessage): void {
+  if (res instanceof Http2ServerResponse) res.writeHead(status, forwardableResponseHeaders(response.headers));
+  else res.writeHead(status, forwardableRawResponseHeaders(response.rawHeaders));
+}
+
+/** Streams an upstream HTTP/1.1 response downstream; resolves once it closed, cutting the downstream one when it was incomplete. */
+function relayResponse(res: DownstreamResponse, response: IncomingMessage, status: number, resolve: (result: RelayResult) => void): void {
+  writeResponseHead(res, status, response);
+  response.pipe(res, { end: false });
+  // Trailers are rare: their header object is built only when some came.
+  response.once('end', () => finishResponse(res, response.rawTrailers.length > 0 ? forwardableResponseHeaders(response.trailers) : undefined));
+  response.on('error', () => undefined);
+  response.once('close', () => {
+    if (!response.complete) abortResponse(res);
+    resolve({ responded: true, retriable: false, status });
+  });
+}
+
+/**
+ * Forwards a request over HTTP/1.1 (a pooled mesh connection, or a local app) and its response
+ * back: body with backpressure both ways, trailers when chunked. The body starts once the
+ * request has a connection, so a failed connect consumed none of it. Before any response it
+ * tells why the attempt failed: `error` (a connect error, when no connection could be
+ * opened), and `retriable` when a reused keep-alive connection closed without a response byte
+ * (the peer had let it go: the request was not taken) and the body can be replayed whole.
+ */
+export function relayH1(res: DownstreamResponse, upstream: ClientRequest, options: { body: RequestBody; onStatus?: StatusObserver }): Promise<RelayResult> {
+  const { body, onStatus } = options;
+  let responded = false;
+  let heard = false;
+  upstream.once('socket', (socket: Socket) => {
+    if (upstream.reusedSocket) socket.once('data', () => (heard = true));
+    body.sendTo(upstream);
+  });
   res.once('close', () => {
     if (!res.writableFinished) upstream.destroy();
   });
   return new Promise((resolve) => {
-    // Resolving twice is harmless; 'on' (not 'once') so a second error can't go unhandled.
-    upstream.on('error', () => resolve({ responded: false, retriable: false }));
+    // 'on', not 'once': a second error must not go unhandled; resolving twice is harmless.
+    upstream.on('error', (error) => {
+      if (responded) return;
+      const retriable = upstream.reusedSocket && !heard && body.replayable;
+      if (retriable) body.detach();
+      resolve({ responded: false, retriable, error });
+    });
     upstream.once('response', (response: IncomingMessage) => {
+      responded = true;
       const status = response.statusCode ?? 502;
+      body.commit();
       onStatus?.(status);
-      sendHead(res, status, forwardableResponseHeaders(response.headers), false);
-      response.pipe(res, { end: false });
-      response.once('end', () => finishResponse(res, forwardableResponseHeaders(response.trailers)));
-      response.on('error', () => undefined);
-      response.once('close', () => {
-        if (!response.complete) abortResponse(res);
-        resolve({ responded: true, retriable: false, status });
-      });
+      relayResponse(res, response, status, resolve);
     });
   });
 }

@@ -2,6 +2,7 @@ import type { X509Certificate } from 'node:crypto';
 import type { CatalogEntry, Protocol } from '../../shared/catalog/index.js';
 import type { MtlsIdentity, SpiffeId } from '../../shared/identity/index.js';
 import type { MeshDialer } from '../../shared/mesh/index.js';
+import type { FailoverStatus } from '../../shared/status/index.js';
 import type { Logger } from '../../shared/telemetry/index.js';
 import type { Balancer } from './balancer.js';
 
@@ -119,17 +120,8 @@ export interface OutlierOptions {
   readonly maxEjectionMs: number;
 }
 
-/** Why calls to a service left the local site (shown by the status API). */
-export interface FailoverRecord {
-  readonly service: string;
-  readonly fromSite: string;
-  readonly toSite: string;
-  readonly reason: string;
-  /** ISO time the service started failing over. */
-  readonly since: string;
-  /** True when nearer instances exist but none is usable (a real failover); false when the service only runs farther away. */
-  readonly degraded: boolean;
-}
+/** Why calls to a service left the local site: the status report's record, as the balancer keeps it. */
+export type FailoverRecord = FailoverStatus;
 
 /** Options of the instance chooser. */
 export interface BalancerOptions {

@@ -36,7 +36,17 @@ export interface DemoFederation {
   /** The bearer token of every site's status API, and the file holding it (0600). */
   readonly statusToken: string;
   readonly statusTokenFile: string;
+  /** Where the agents write their access logs (`access-<site>.jsonl`). */
+  readonly logDir: string;
   stop(): Promise<void>;
+}
+
+const STOP_STEP_MS = 20_000;
+
+function withTimeout(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }
 
 /** How often the demo's processes report their status: short, so a fresh demo is healthy within seconds. */
@@ -51,8 +61,10 @@ const STATUS_INTERVAL = '1s';
 export async function startDemoFederation(log: (line: string) => void): Promise<DemoFederation> {
   const dir = mkdtempSync(join(tmpdir(), 'meridian-demo-'));
   const stops: (() => Promise<void>)[] = [() => Promise.resolve(rmSync(dir, { recursive: true, force: true }))];
+  // Each step is bounded: a component that hangs on stop must not keep the demo from exiting
+  // (the server registry still kills every NATS server it started when the process exits).
   const stop = async (): Promise<void> => {
-    for (const step of stops.splice(0).reverse()) await step().catch(() => undefined);
+    for (const step of stops.splice(0).reverse()) await withTimeout(step(), STOP_STEP_MS).catch(() => undefined);
   };
   try {
     const { pki, setups, nats } = await startLocalSites({ dir: join(dir, 'pki'), trustDomain: DEMO_TRUST_DOMAIN, sites: DEMO_SITES.map((s) => s.name) });
@@ -63,7 +75,7 @@ export async function startDemoFederation(log: (line: string) => void): Promise<
     writeFileSync(statusTokenFile, `${statusToken}\n`, { mode: 0o600 });
     const sites: RunningSite[] = [];
     for (const site of DEMO_SITES) sites.push(await startSite({ site, pki, nats, setup: setupOf(setups, site.name), dir, stops, statusToken }));
-    return { pki, nats, sites, statusToken, statusTokenFile, stop };
+    return { pki, nats, sites, statusToken, statusTokenFile, logDir: join(dir, 'logs'), stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { waitForShutdown } from '../../shared/cli/index.js';
 import { renderInstances, type InstanceRow } from '../../agent/index.js';
-import { startDemoFederation, type DemoFederation } from './federation.js';
+import { startDemoFederation, type DemoFederation, type RunningSite } from './federation.js';
 import { checkCrossSiteCatalog, crossSiteCall, firstCrossSiteCall, type CallResult } from './smoke.js';
 import { renderFederationStatus } from '../status/index.js';
 import { dashboardUrl, statusCommand, waitForHealthy } from './status.js';
@@ -18,11 +18,18 @@ async function printStatus(federation: DemoFederation, timeoutMs: number): Promi
     const body = (await (await fetch(`${first.agent.api.url}/v1/instances`)).json()) as { instances: InstanceRow[] };
     console.log(`\nfederated catalog, as ${first.name}'s agent sees it (bin/meridian services --agent ${first.agent.api.url}):\n${renderInstances(body.instances)}\n`);
   }
-  const status = await waitForHealthy(federation, timeoutMs);
+  const status = await waitForHealthy(federation, callPairs(federation).length, timeoutMs);
   console.log(`federation status (${statusCommand(federation)}):\n${renderFederationStatus(status)}\n`);
   const errors = status.problems.filter((p) => p.severity === 'error').map((p) => p.message);
   if (status.sites.length < federation.sites.length) errors.push(`status lists ${status.sites.length} of ${federation.sites.length} sites`);
   return errors;
+}
+
+/** The cross-site calls the demo makes: HTTP→HTTP, HTTP→gRPC and gRPC→HTTP, each between two sites. */
+function callPairs(federation: DemoFederation): [RunningSite, RunningSite][] {
+  const [eu, us, onprem] = federation.sites;
+  if (eu === undefined || us === undefined || onprem === undefined) throw new Error('demo topology needs three sites');
+  return [[eu, onprem], [eu, us], [us, onprem]];
 }
 
 async function smoke(federation: DemoFederation): Promise<number> {
@@ -31,7 +38,7 @@ async function smoke(federation: DemoFederation): Promise<number> {
   for (const [from, at] of [[onprem, eu], [eu, us], [us, onprem]] as const) {
     log(`catalog: ${at.name}'s agent sees ${from.workload.service} of ${from.name} as usable (${(await checkCrossSiteCatalog(from, at)).toFixed(0)} ms)`);
   }
-  for (const [from, to] of [[eu, onprem], [eu, us], [us, onprem]] as const) logCall(await firstCrossSiteCall(from, to));
+  for (const [from, to] of callPairs(federation)) logCall(await firstCrossSiteCall(from, to));
   const found = await printStatus(federation, 20_000);
   for (const problem of found) log(`UNHEALTHY ${problem}`);
   log(found.length === 0 ? 'smoke: federation healthy' : 'smoke: federation unhealthy');
@@ -44,11 +51,9 @@ function logCall(result: CallResult): void {
 
 /** Cross-site traffic once a second (bounded by the demo's lifetime), with a summary every 10 s. */
 function driveTraffic(federation: DemoFederation): () => void {
-  const [eu, us, onprem] = federation.sites;
-  if (eu === undefined || us === undefined || onprem === undefined) return () => undefined;
   const counts = { ok: 0, failed: 0 };
   const tick = setInterval(() => {
-    for (const [from, to] of [[eu, onprem], [eu, us], [us, onprem]] as const) {
+    for (const [from, to] of callPairs(federation)) {
       crossSiteCall(from, to).then(() => counts.ok++, () => counts.failed++);
     }
   }, 1000);
@@ -60,15 +65,13 @@ function driveTraffic(federation: DemoFederation): () => void {
 }
 
 async function untilInterrupted(federation: DemoFederation): Promise<number> {
-  const [eu, us, onprem] = federation.sites;
-  if (eu !== undefined && us !== undefined && onprem !== undefined) {
-    for (const [from, to] of [[eu, onprem], [eu, us], [us, onprem]] as const) logCall(await firstCrossSiteCall(from, to));
-  }
+  for (const [from, to] of callPairs(federation)) logCall(await firstCrossSiteCall(from, to));
   await printStatus(federation, 10_000);
   const stopTraffic = driveTraffic(federation);
   // Tests and scripts wait for this exact line.
   console.log(`dashboard: ${dashboardUrl(federation)}`);
   log(`status: ${statusCommand(federation)}`);
+  log(`access logs (JSON lines, one per request at each end): ${federation.logDir}/access-<site>.jsonl`);
   log('running with cross-site traffic; press Ctrl-C to stop');
   await waitForShutdown();
   stopTraffic();
@@ -82,7 +85,7 @@ async function main(): Promise<number> {
     process.exit(1);
   }, SMOKE_DEADLINE_MS) : undefined;
   const federation = await startDemoFederation(log);
-  log(`3 sites up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${federation.sites.map((s) => `${s.name} (${s.platform})`).join(', ')}`);
+  log(`3 sites up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${federation.sites.map((s) => `${s.name} (${s.platform}, NATS ${s.natsUrl})`).join(', ')}`);
   try {
     return values.smoke ? await smoke(federation) : await untilInterrupted(federation);
   } finally {
@@ -92,12 +95,12 @@ async function main(): Promise<number> {
   }
 }
 
+// Exit explicitly once stopped: a socket some client left open must not keep the demo alive
+// (stdout and stderr are synchronous on Linux pipes and files, so nothing printed is lost).
 main().then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => process.exit(code),
   (error: unknown) => {
     console.error('[demo] failed:', error);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );

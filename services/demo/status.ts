@@ -8,16 +8,19 @@ export function demoStatus(federation: DemoFederation, site: RunningSite | undef
 }
 
 /**
- * Polls until the federation reports healthy with every site reachable, or `timeoutMs` passes;
- * resolves with the last status either way (a fresh federation needs a few report intervals).
+ * Polls until the federation reports healthy with every site reachable and at least
+ * `crossSiteEdges` cross-site traffic edges (the calls the demo made), each with its tunnel, or
+ * until `timeoutMs` passes; resolves with the last status either way (a fresh federation needs a
+ * few report intervals).
  */
-export async function waitForHealthy(federation: DemoFederation, timeoutMs: number): Promise<FederationStatus> {
+export async function waitForHealthy(federation: DemoFederation, crossSiteEdges: number, timeoutMs: number): Promise<FederationStatus> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const status = await demoStatus(federation);
     // Every pair of sites with traffic has its tunnel reported (gateways report once per interval).
-    const pairs = new Set(status.traffic.filter((t) => t.fromSite !== t.toSite).map((t) => `${t.fromSite}>${t.toSite}`));
-    const linked = [...pairs].every((pair) => status.links.some((l) => `${l.fromSite}>${l.toSite}` === pair));
+    const crossSite = status.traffic.filter((t) => t.fromSite !== t.toSite);
+    const pairs = new Set(crossSite.map((t) => `${t.fromSite}>${t.toSite}`));
+    const linked = crossSite.length >= crossSiteEdges && [...pairs].every((pair) => status.links.some((l) => `${l.fromSite}>${l.toSite}` === pair));
     const complete = status.sites.length === federation.sites.length && status.sites.every((s) => s.reachable && s.agents.up > 0 && s.gateways.up > 0) && linked;
     if ((status.healthy && complete) || Date.now() > deadline) return status;
     await new Promise((resolve) => setTimeout(resolve, 500));

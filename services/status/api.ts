@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { errorResponse } from '../../shared/errors/index.js';
 import { mtlsContextOptions, type MtlsIdentity } from '../../shared/identity/index.js';
 import { assertAccess, authorize, type StatusAccess } from './access.js';
-import { dashboardPage } from './dashboard.js';
+import { DASHBOARD_CSP, dashboardPage } from './dashboard.js';
 import { openApiDocument, STATUS_SECTIONS, type StatusSection } from './openapi.js';
 import type { FederationStatus } from './schema.js';
 
@@ -35,7 +35,8 @@ function createApp(options: StatusApiOptions): FastifyInstance {
       ? null
       : // Client certificates are asked for, not required: a token over TLS is accepted too.
         { ...mtlsContextOptions(options.tls), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' as const, maxVersion: 'TLSv1.3' as const };
-  return Fastify({ https, bodyLimit: 1024, requestTimeout: 30_000, connectionTimeout: 30_000, keepAliveTimeout: 65_000, return503OnClosing: true });
+  // forceCloseConnections: a dashboard's keep-alive connection must not hold a stopping control service.
+  return Fastify({ https, bodyLimit: 1024, requestTimeout: 30_000, connectionTimeout: 30_000, keepAliveTimeout: 65_000, return503OnClosing: true, forceCloseConnections: true });
 }
 
 const noStore = (reply: FastifyReply): FastifyReply => reply.header('cache-control', 'no-store');
@@ -68,7 +69,7 @@ function registerRoutes(app: FastifyInstance, options: StatusApiOptions): void {
   app.get('/openapi.json', () => document);
   // The page holds no data: it reads the token from the URL fragment, which browsers never send.
   app.get('/dashboard', (_request, reply) =>
-    reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'").send(page),
+    reply.type('text/html; charset=utf-8').header('content-security-policy', DASHBOARD_CSP).header('cache-control', 'no-store').send(page),
   );
   app.get('/', (_request, reply) => reply.redirect('/dashboard'));
 }

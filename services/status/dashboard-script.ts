@@ -133,8 +133,8 @@ export const DASHBOARD_SCRIPT = String.raw`
 
   function renderFailovers(failovers, now) {
     const rows = failovers.map((f) => el('tr', {}, [
-      el('td', { text: f.service }), el('td', { text: f.fromSite + ' → ' + f.toSite }), el('td', { text: f.reason }),
-      el('td', { class: 'num', text: duration(now - Date.parse(f.since)) }), el('td', { text: f.reportedBy.join(', ') }),
+      el('td', { text: f.service }), el('td', { text: f.fromSite + ' → ' + f.toSite + (f.degraded ? ' (FAILOVER)' : ' (runs elsewhere)') }), el('td', { class: 'wrap', text: f.reason }),
+      el('td', { class: 'num', text: duration(now - Date.parse(f.since)) }), el('td', { class: 'wrap', text: f.reportedBy.join(', ') }),
     ]));
     byId('failovers').replaceChildren(...(rows.length > 0 ? rows : [el('tr', {}, [el('td', { colspan: 5, class: 'none', text: 'none: every service is served from its own site' })])]));
   }
@@ -143,7 +143,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     const sorted = [...certs].sort((a, b) => a.site.localeCompare(b.site) || ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role));
     const rows = sorted.map((c) => el('tr', { title: c.identity + ' (not after ' + c.notAfter + ')' }, [
       el('td', { text: c.site }), el('td', { text: c.role }),
-      el('td', { class: 'num' + (c.expiresInMs <= 0 ? ' bad' : ''), text: c.expiresInMs <= 0 ? 'expired' : duration(c.expiresInMs) }), el('td', { text: c.identity }),
+      el('td', { class: 'num' + (c.expiresInMs <= 0 ? ' bad' : ''), text: c.expiresInMs <= 0 ? 'expired' : duration(c.expiresInMs) }), el('td', { class: 'wrap', text: c.identity }),
     ]));
     byId('certificates').replaceChildren(...(rows.length > 0 ? rows : [el('tr', {}, [el('td', { colspan: 4, class: 'none', text: 'no certificate reported' })])]));
   }

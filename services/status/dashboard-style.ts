@@ -47,9 +47,11 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .state.unknown { background: #6e7781; }
 .err-text { color: var(--bad); font-size: 12px; margin-left: 6px; }
 .graph-row { display: flex; flex-wrap: wrap; gap: 20px; align-items: flex-start; }
-.graph-row > div { flex: 2 1 560px; min-width: 0; }
-.graph-row > aside { flex: 1 1 340px; }
-svg#graph { background: var(--card); border: 1px solid var(--line); border-radius: 6px; width: 100%; height: auto; }
+.graph-row > div { flex: 0 1 auto; min-width: 0; }
+.graph-row > aside { flex: 1 1 420px; min-width: 0; }
+/* Long reasons and SPIFFE IDs wrap rather than push the aside under the graph. */
+td.wrap { white-space: normal; overflow-wrap: anywhere; }
+svg#graph { background: var(--card); border: 1px solid var(--line); border-radius: 6px; max-width: 100%; height: auto; }
 svg .column { fill: #f0f3f7; stroke: var(--line); }
 svg .column-title { font-weight: 700; font-size: 13px; fill: var(--text); }
 svg .node rect { fill: #fff; stroke: #1d2330; stroke-width: 1.2; }

@@ -50,7 +50,7 @@ const BODY = `
       <div class="legend"><span class="cross">- - - cross-site</span> (through the gateways' mTLS tunnels) · <span class="local">—— same site</span> · labels: requests per second</div>
     </div>
     <aside>
-      <h2>Failovers</h2>
+      <h2>Served from another site</h2>
       <table>
         <thead><tr><th>Service</th><th>From → to</th><th>Reason</th><th>Since</th><th>Reported by</th></tr></thead>
         <tbody id="failovers"></tbody>

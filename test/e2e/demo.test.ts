@@ -40,8 +40,11 @@ it('npm run demo -- --smoke brings up three sites, checks them, prints the statu
   assert.match(output, /^catalog\s+eu-k8s-node-1-catalog-\d+\s+eu-k8s\s+eu-west\s+kubernetes\s+127\.0\.0\.1:\d+\s+passing\s+fresh\s+1\.0\.0$/m);
   assert.match(output, /^6 instance\(s\), 6 usable$/m);
   for (const [site, platform] of [['eu-k8s', 'kubernetes'], ['us-vm', 'vm'], ['onprem', 'bare-metal']]) {
-    assert.match(output, new RegExp(`^${site}\\s+\\S+\\s+${platform}\\s+nats://127\\.0\\.0\\.1:\\d+\\s+\\S+,\\S+\\s+6/6`, 'm'));
+    assert.match(output, new RegExp(`^${site}\\s+\\S+\\s+${platform}\\s+yes\\s+1/1\\s+1/1$`, 'm'));
   }
+  assert.match(output, /^federation HEALTHY \(answered by eu-k8s/m);
+  for (const link of ['eu-k8s → onprem', 'eu-k8s → us-vm', 'us-vm → onprem']) assert.match(output, new RegExp(`^${link}\\s+gw-1\\s+up\\s+\\d`, 'm'));
+  assert.match(output, /^catalog@eu-k8s\s+ledger@onprem\s+cross-site\s/m);
   assert.match(output, /smoke: federation healthy/);
   const ports = [...new Set([...output.matchAll(/nats:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1])))];
   assert.equal(ports.length, 3);

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { describe, it } from 'node:test';
 import { h1, h2, h2c } from './clients.js';
 import { startHttpApp } from './apps.js';
 import { startCaller, startNode, TestCatalog, TestPki } from './mesh.js';
+import type { InboundProxy } from '../../agent/proxy/index.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -12,6 +14,22 @@ async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> 
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await sleep(5);
   }
+}
+
+/** 300 requests from 6 workers; after the 60th, `node` starts draining (3 s bound). The statuses, 0 for a failed request. */
+async function drainUnderLoad(node: InboundProxy | undefined, send: () => Promise<{ status: number }>): Promise<number[]> {
+  const statuses: number[] = [];
+  let draining: Promise<void> | undefined;
+  const worker = async (): Promise<void> => {
+    while (statuses.length < 300) {
+      const reply = await send().catch(() => ({ status: 0 }));
+      statuses.push(reply.status);
+      if (statuses.length === 60) draining = node?.close(3000);
+    }
+  };
+  await Promise.all(Array.from({ length: 6 }, worker));
+  await draining;
+  return statuses;
 }
 
 describe('drain on close()', () => {
@@ -83,23 +101,35 @@ describe('drain on close()', () => {
     const web = await startCaller(pki, catalog, { site: 'eu', service: 'web' });
     const session = await h2c(web.httpPort ?? 0);
     try {
-      const statuses: number[] = [];
-      let draining: Promise<void> | undefined;
-      const worker = async (): Promise<void> => {
-        while (statuses.length < 300) {
-          const reply = await h2(session, { ':authority': 'payments.mesh', ':method': 'POST' }, Buffer.from('x')).catch(() => ({ status: 0 }));
-          statuses.push(reply.status);
-          if (statuses.length === 60) draining = nodes[1]?.close(3000);
-        }
-      };
-      await Promise.all(Array.from({ length: 6 }, worker));
-      await draining;
+      const statuses = await drainUnderLoad(nodes[1], () => h2(session, { ':authority': 'payments.mesh', ':method': 'POST' }, Buffer.from('x')));
       assert.deepEqual(
         statuses.filter((s) => s !== 200),
         [],
       );
     } finally {
       session.close();
+      await web.close(500);
+      for (const node of nodes) await node.close(500);
+      for (const app of apps) await app.kill();
+    }
+  });
+
+  it('an instance draining under HTTP/1.1 load costs no request: pooled connections it closes are retried', async () => {
+    const catalog = new TestCatalog();
+    const apps = [await startHttpApp('a', 'http'), await startHttpApp('b', 'http')];
+    const nodes = await Promise.all(apps.map((app) => startNode(pki, 'eu', { payments: { address: '127.0.0.1', port: app.port, protocol: 'http' } })));
+    nodes.forEach((node, i) => catalog.add({ service: 'payments', instanceId: `payments-${i}`, site: 'eu', meshPort: node.port }));
+    const web = await startCaller(pki, catalog, { site: 'eu', service: 'web' });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 6 });
+    try {
+      const statuses = await drainUnderLoad(nodes[1], () => h1(web.httpPort ?? 0, { host: 'payments.mesh', method: 'POST', body: Buffer.from('x'), agent }));
+      assert.deepEqual(
+        statuses.filter((s) => s !== 200),
+        [],
+      );
+      assert.equal(apps.reduce((sum, app) => sum + app.hits, 0), statuses.length, 'every request reached an app exactly once');
+    } finally {
+      agent.destroy();
       await web.close(500);
       for (const node of nodes) await node.close(500);
       for (const app of apps) await app.kill();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import type { InboundConnectionInfo, InboundProxy } from '../../agent/proxy/index.js';
+import type { InboundConnectionInfo, InboundProxy, RequestRecord } from '../../agent/proxy/index.js';
 import type { SpiffeId } from '../../shared/identity/index.js';
 import { meshServerName } from '../../shared/mesh/index.js';
 import { startEchoApp, startHttpApp, type Seen, type TestApp } from './apps.js';
@@ -13,6 +13,9 @@ describe('inbound listener: who may reach which service', () => {
   const pki = new TestPki();
   const connections: InboundConnectionInfo[] = [];
   const decisions: [string, string][] = [];
+  const records: RequestRecord[] = [];
+  /** The records of refusals, as telemetry sees them: status, callee, caller. */
+  const refusals = (): [number, string, string, string][] => records.filter((r) => r.status >= 400).map((r) => [r.status, r.service, r.peerService, r.peerSite]);
   let payments: TestApp;
   let ledger: TestApp;
   let echo: { port: number; close: () => Promise<void> };
@@ -34,7 +37,7 @@ describe('inbound listener: who may reach which service', () => {
         ledger: { address: '127.0.0.1', port: ledger.port, protocol: 'http2' },
         cache: { address: '127.0.0.1', port: echo.port, protocol: 'tcp' },
       },
-      { authorize, onConnection: (info) => connections.push(info) },
+      { authorize, onConnection: (info) => connections.push(info), onRequest: (record) => records.push(record) },
     );
   });
   after(async () => {
@@ -78,6 +81,8 @@ describe('inbound listener: who may reach which service', () => {
     socket.on('data', (chunk: Buffer) => (raw += chunk.toString()));
     await once(socket, 'close');
     assert.match(raw, /^HTTP\/1\.1 421 /);
+    // Refusals are reported with the verified caller, so telemetry counts them per caller.
+    assert.deepEqual(refusals(), [[421, 'payments', 'web', 'eu'], [421, 'payments', 'web', 'eu']]);
   });
 
   it('fails the handshake for an unknown SNI, and for none', async () => {
@@ -115,6 +120,7 @@ describe('inbound listener: who may reach which service', () => {
     const tcp = await mtlsConnect(node.port, intruder, { servername: meshServerName('cache'), alpn: 'meridian-tcp' });
     assert.equal(await refusedAfterHandshake(tcp), true);
     assert.deepEqual(decisions.at(-1), [spiffe('eu', 'intruder'), 'cache']);
+    assert.deepEqual(refusals().at(-1), [403, 'ledger', 'intruder', 'eu']);
   });
 
   it('pipes ALPN meridian-tcp to the TCP app', async () => {

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { InboundConnectionInfo, InboundProxy, OutboundProxy } from '../../agent/proxy/index.js';
 import { startHttpApp, type TestApp } from './apps.js';
-import { h1, waitUntil } from './clients.js';
+import { h1, h2, h2c, waitUntil } from './clients.js';
 import { startCaller, startNode, TestCatalog, TestPki } from './mesh.js';
 
-describe('nested-TLS session pool', () => {
+describe('nested-TLS HTTP/2 session pool', () => {
   const pki = new TestPki();
   const catalog = new TestCatalog();
   const connections: InboundConnectionInfo[] = [];
@@ -25,22 +25,35 @@ describe('nested-TLS session pool', () => {
     await app.kill();
   });
 
+  // HTTP/2 from the app (h2c) rides the HTTP/2 sessions; HTTP/1.1 passes through (passthrough.test.ts).
   it('reuses one session for sequential calls', async () => {
-    for (let i = 0; i < 10; i++) assert.equal((await h1(web.httpPort ?? 0, { host: 'payments.mesh' })).status, 200);
+    const session = await h2c(web.httpPort ?? 0);
+    try {
+      for (let i = 0; i < 10; i++) assert.equal((await h2(session, { ':authority': 'payments.mesh' })).status, 200);
+    } finally {
+      session.close();
+    }
     assert.equal(connections.length, 1);
   });
 
   it('opens another session when the ones it has are saturated', async () => {
-    // One held request at a time, so each saturation check sees the previous ones in flight.
-    const replies = [];
-    for (let i = 1; i <= 5; i++) {
-      replies.push(h1(web.httpPort ?? 0, { host: 'payments.mesh', path: '/hold' }));
-      await waitUntil(() => app.held === i, `request ${i} held`);
+    const session = await h2c(web.httpPort ?? 0);
+    try {
+      // One held request at a time, so each saturation check sees the previous ones in flight.
+      const replies = [];
+      for (let i = 1; i <= 5; i++) {
+        replies.push(h2(session, { ':authority': 'payments.mesh', ':path': '/hold' }));
+        await waitUntil(() => app.held === i, `request ${i} held`);
+      }
+      app.release();
+      assert.ok((await Promise.all(replies)).every((r) => r.status === 200));
+    } finally {
+      session.close();
     }
-    app.release();
-    assert.ok((await Promise.all(replies)).every((r) => r.status === 200));
     // 5 concurrent streams at 2 per session: the first session plus two more.
     assert.equal(connections.length, 3);
     assert.ok(connections.every((c) => c.alpn === 'h2' && c.caller.name === 'web'));
+    assert.equal((await h1(web.httpPort ?? 0, { host: 'payments.mesh' })).status, 200);
+    assert.equal(connections.at(-1)?.alpn, 'http/1.1', 'HTTP/1.1 takes its own connections');
   });
 });

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { forwardableRequestHeaders, forwardableResponseHeaders, parseMeshAuthority } from '../../agent/proxy/headers.js';
+import {
+  forwardableRawRequestHeaders,
+  forwardableRawResponseHeaders,
+  forwardableRequestHeaders,
+  forwardableResponseHeaders,
+  parseMeshAuthority,
+} from '../../agent/proxy/headers.js';
 import { nextTraceparent } from '../../agent/proxy/index.js';
 
 describe('mesh authority', () => {
@@ -32,6 +38,23 @@ describe('forwarded headers', () => {
     });
     assert.deepEqual(out, { te: 'trailers', 'content-type': 'application/grpc', cookie: 'a=1' });
     assert.deepEqual(forwardableResponseHeaders({ ':status': '200', connection: 'close', 'set-cookie': ['a=1', 'b=2'] }), { 'set-cookie': ['a=1', 'b=2'] });
+  });
+
+  it('filters raw HTTP/1.1 header lines the same way, whatever their case, keeping order and repeats', () => {
+    const raw = [
+      'Host', 'payments.mesh',
+      'Connection', 'keep-alive, X-Secret-Hop',
+      'X-Secret-Hop', '1',
+      'X-Meridian-Caller', 'spoofed',
+      'X-MERIDIAN-CALLER-SITE', 'spoofed',
+      'Traceparent', `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`,
+      'TE', 'trailers',
+      'Cookie', 'a=1',
+      'Cookie', 'b=2',
+    ];
+    assert.deepEqual(forwardableRawRequestHeaders(raw, 'keep-alive, X-Secret-Hop'), ['te', 'trailers', 'Cookie', 'a=1', 'Cookie', 'b=2']);
+    const response = ['Content-Length', '2', 'Connection', 'x-hop', 'X-Hop', '1', 'Keep-Alive', 'timeout=5', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'];
+    assert.deepEqual(forwardableRawResponseHeaders(response), ['Content-Length', '2', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2']);
   });
 });
 
