@@ -32,13 +32,13 @@ async function statusAt(site: string): Promise<FederationStatus> {
   return response.body as FederationStatus;
 }
 
-/** A federation where every reporter has reported and the cross-site tunnel east → west carries traffic. */
+/** A federation where every reporter has reported, including the 6 calls east → west of before(), and the tunnel that carried them. */
 const settled = (s: FederationStatus): boolean =>
   s.healthy &&
   s.sites.length === 3 &&
   s.sites.every((site) => site.reachable && site.agents.up === 1 && site.gateways.up === 1) &&
   s.links.some((l) => l.fromSite === 'east' && l.toSite === 'west') &&
-  s.traffic.some((t) => t.fromService === 'frontend' && t.toService === 'payments');
+  s.traffic.some((t) => t.fromService === 'frontend' && t.toService === 'payments' && t.requests >= 6);
 
 before(async () => {
   mesh = await startMesh(SITES, { status: { interval: '300ms', api: { tokens: [TOKEN] } } });
