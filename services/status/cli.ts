@@ -23,7 +23,7 @@ function clientOptions(args: ParsedArgs): StatusClientOptions {
   const url = optionalString(args, 'url') ?? process.env.MERIDIAN_STATUS_URL;
   if (url === undefined || url === '') throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `--url (or MERIDIAN_STATUS_URL) is required\nusage: ${status.usage}`);
   const secret = token(args);
-  const files = { caFile: optionalString(args, 'ca-file'), certFile: optionalString(args, 'cert-file'), keyFile: optionalString(args, 'key-file') };
+  const files = { caFile: optionalString(args, 'ca-file'), trustDomain: optionalString(args, 'trust-domain'), certFile: optionalString(args, 'cert-file'), keyFile: optionalString(args, 'key-file') };
   return {
     url,
     ...(secret === undefined ? {} : { token: secret }),
@@ -36,11 +36,12 @@ export const status: Command = {
   group: 'status',
   name: '',
   summary: "the federation's status from any site's control service (exit 1 when unhealthy)",
-  usage: 'meridian status --url <status API url> [--token-file <file>] [--ca-file <bundle> [--cert-file <cert> --key-file <key>]] [--json]',
+  usage: 'meridian status --url <status API url> [--token-file <file>] [--ca-file <bundle> --trust-domain <td> [--cert-file <cert> --key-file <key>]] [--json]',
   options: {
     url: { type: 'string' },
     'token-file': { type: 'string' },
     'ca-file': { type: 'string' },
+    'trust-domain': { type: 'string' },
     'cert-file': { type: 'string' },
     'key-file': { type: 'string' },
     json: { type: 'boolean', default: false },

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import http from 'node:http';
 import { MeridianError } from '../../shared/errors/index.js';
+import { spiffeServerCheck, TrustBundle } from '../../shared/identity/index.js';
 import type { FederationStatus } from './schema.js';
 
 /** How `meridian status` reaches a control service's status API. */
@@ -10,6 +11,8 @@ export interface StatusClientOptions {
   readonly token?: string;
   /** For https: the trust bundle to verify the server with; a client certificate and key to authenticate with. */
   readonly caFile?: string;
+  /** With `caFile`: the server must present a control service identity of this trust domain. */
+  readonly trustDomain?: string;
   readonly certFile?: string;
   readonly keyFile?: string;
   readonly timeoutMs?: number;
@@ -23,10 +26,22 @@ function readFile(path: string, what: string): Buffer {
   }
 }
 
+/**
+ * With a trust bundle, the server is checked as a SPIFFE identity (a site control service of the
+ * trust domain), never by host name: control services are addressed by IP as often as by name.
+ */
+function serverCheck(options: StatusClientOptions): https.RequestOptions {
+  if (options.caFile === undefined) return {};
+  if (options.trustDomain === undefined) throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', '--trust-domain is required with --ca-file');
+  const pem = readFile(options.caFile, 'CA bundle');
+  const bundle = TrustBundle.fromPem(options.trustDomain, pem.toString('utf8'), options.caFile);
+  return { ca: pem, checkServerIdentity: spiffeServerCheck(bundle, (peer) => peer.kind === 'svc' && peer.name === 'control') };
+}
+
 function tlsOptions(options: StatusClientOptions): https.RequestOptions {
   return {
     minVersion: 'TLSv1.3',
-    ...(options.caFile === undefined ? {} : { ca: readFile(options.caFile, 'CA bundle') }),
+    ...serverCheck(options),
     ...(options.certFile === undefined ? {} : { cert: readFile(options.certFile, 'client certificate') }),
     ...(options.keyFile === undefined ? {} : { key: readFile(options.keyFile, 'client key') }),
   };

@@ -17,7 +17,7 @@ export {
 } from './authority.js';
 export { createSiteAuthority, issueLocalIdentity } from './issue-local.js';
 export { verifyPeer, type PeerCertificates } from './verify.js';
-export { mtlsClientOptions, mtlsContextOptions, mtlsServerOptions, peerIdentity, type MtlsIdentity } from './tls.js';
+export { mtlsClientOptions, mtlsContextOptions, mtlsServerOptions, peerIdentity, spiffeServerCheck, type MtlsIdentity } from './tls.js';
 export { renewalDueAt, type RenewalPolicy } from './renewal.js';
 export { PkiDirectory } from './pki-directory.js';
 export { loadMtlsIdentity, writePrivateKey, writeCertificates, writeText, readCertificates, readPrivateKey, readText } from './files.js';

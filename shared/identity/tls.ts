@@ -54,14 +54,19 @@ export function mtlsClientOptions(
   return {
     ...mtlsContextOptions(identity),
     rejectUnauthorized: true,
-    checkServerIdentity: (_host, cert) => {
-      try {
-        const peer = verifyPeer(peerCertificatesFromLegacy(cert), identity.bundle, 'server');
-        return expect(peer) ? undefined : new Error(`server identity ${peer.uri} is not the expected peer`);
-      } catch (error) {
-        return error as Error;
-      }
-    },
+    checkServerIdentity: spiffeServerCheck(identity.bundle, expect),
+  };
+}
+
+/** A TLS client's `checkServerIdentity`: the server must hold a valid SPIFFE identity of `bundle` that `expect` accepts (host names play no part). */
+export function spiffeServerCheck(bundle: TrustBundle, expect: (peer: SpiffeId) => boolean): (host: string, cert: PeerCertificate) => Error | undefined {
+  return (_host, cert) => {
+    try {
+      const peer = verifyPeer(peerCertificatesFromLegacy(cert), bundle, 'server');
+      return expect(peer) ? undefined : new Error(`server identity ${peer.uri} is not the expected peer`);
+    } catch (error) {
+      return error as Error;
+    }
   };
 }
 
