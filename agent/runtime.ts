@@ -13,7 +13,7 @@ import {
 } from '../shared/catalog/index.js';
 import { parseDuration } from '../shared/config/index.js';
 import { generatePrivateKey, loadMtlsIdentity, readText, type MtlsIdentity } from '../shared/identity/index.js';
-import { AgentMetrics, createRegistry, type Logger } from '../shared/telemetry/index.js';
+import { AgentMetrics, createRegistry, exposition, type Logger } from '../shared/telemetry/index.js';
 import { startAgentApi, type AgentApi } from './api/index.js';
 import { accessLogTarget, agentTimings, type AgentConfig } from './config.js';
 import type { RequestObserver } from './proxy/index.js';
@@ -143,7 +143,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     reader: view,
     node,
     connected,
-    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    metrics: () => exposition(metrics.registry),
   });
   const definitions = config.definitionsDir === undefined ? undefined : await followDefinitions({ dir: config.definitionsDir, registrar, node, log });
   const snapshots = startSnapshotWriter(view, snapshotPath);

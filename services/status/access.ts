@@ -1,7 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { MeridianError } from '../../shared/errors/index.js';
-import { peerIdentity, type SpiffeId, type TrustBundle } from '../../shared/identity/index.js';
+import { bearerTokenMatches, peerIdentity, type SpiffeId, type TrustBundle } from '../../shared/identity/index.js';
 
 /** Who may read the status API: bearer tokens, and (over TLS) client certificates of the trust domain. */
 export interface StatusAccess {
@@ -12,8 +11,6 @@ export interface StatusAccess {
 
 /** The minimum token length: a guessable token is refused when the API starts. */
 export const MIN_TOKEN_LENGTH = 16;
-
-const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
 /** Checks the access settings once, at start-up. */
 export function assertAccess(access: StatusAccess): void {
@@ -38,18 +35,10 @@ function certificateCaller(socket: unknown, bundle: TrustBundle | undefined): Sp
   }
 }
 
-/** Compares digests in constant time, so a token can't be guessed byte by byte from response times. */
-function tokenMatches(header: string | undefined, tokens: readonly string[]): boolean {
-  const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
-  if (match?.[1] === undefined) return false;
-  const offered = digest(match[1]);
-  return tokens.reduce((ok, token) => timingSafeEqual(offered, digest(token)) || ok, false);
-}
-
 /** Throws MERIDIAN_ERR_UNAUTHORIZED unless the request carries a valid token or client certificate. */
 export function authorize(access: StatusAccess, request: { headers: Record<string, string | string[] | undefined>; socket: unknown }): void {
   if (certificateCaller(request.socket, access.bundle) !== undefined) return;
   const header = request.headers.authorization;
-  if (tokenMatches(Array.isArray(header) ? header[0] : header, access.tokens)) return;
+  if (bearerTokenMatches(Array.isArray(header) ? header[0] : header, access.tokens)) return;
   throw new MeridianError('MERIDIAN_ERR_UNAUTHORIZED', 'the status API needs "Authorization: Bearer <token>" or a client certificate of the trust domain');
 }

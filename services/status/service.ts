@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { FederatedView } from '../../shared/catalog/index.js';
-import { ControlMetrics, createRegistry, type Logger } from '../../shared/telemetry/index.js';
+import { ControlMetrics, createRegistry, exposition, type Logger } from '../../shared/telemetry/index.js';
 import {
   StatusBoard,
   catalogStatus,
@@ -88,8 +88,7 @@ export async function startFederationStatus(options: FederationStatusOptions): P
     catalog: () => catalogStatus(view),
     policyVersion: () => null,
   });
-  const exposition = async (): Promise<{ contentType: string; body: string }> => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() });
-  const api = options.api === undefined ? undefined : await startStatusApi({ ...options.api, status, metrics: exposition, version: options.version });
+  const api = options.api === undefined ? undefined : await startStatusApi({ ...options.api, status, metrics: () => exposition(metrics.registry), version: options.version });
   return {
     board,
     api,

@@ -23,3 +23,4 @@ export { PkiDirectory } from './pki-directory.js';
 export { loadMtlsIdentity, writePrivateKey, writeCertificates, writeText, readCertificates, readPrivateKey, readText } from './files.js';
 export { caCommands } from './cli.js';
 export { REPLAY_WINDOW_MS, signProof, verifyProof, type SignReply, type SignRequest } from './sign-request.js';
+export { bearerTokenMatches } from './bearer.js';

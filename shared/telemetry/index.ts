@@ -16,4 +16,4 @@ export {
   type StateSources,
 } from './metrics.js';
 export type { CatalogSample, CertificateSample, FailoverSample } from './collectors.js';
-export { serveMetrics, type MetricsServer, type ServeMetricsOptions } from './serve.js';
+export { exposition, serveMetrics, type MetricsServer, type ServeMetricsOptions } from './serve.js';

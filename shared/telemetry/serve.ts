@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { bearerTokenMatches } from '../identity/index.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -40,7 +40,7 @@ export async function serveMetrics(registry: Registry, options: ServeMetricsOpti
   if (bearerToken !== undefined && bearerToken === '') {
     throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', 'serveMetrics: bearerToken must not be empty');
   }
-  const checkToken = bearerToken === undefined ? undefined : tokenChecker(bearerToken);
+  const checkToken = bearerToken === undefined ? undefined : (header: string | undefined): boolean => bearerTokenMatches(header, [bearerToken]);
   const server = createServer((req, res) => void answer(registry, checkToken, req, res));
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;
@@ -57,6 +57,11 @@ export async function serveMetrics(registry: Registry, options: ServeMetricsOpti
   };
 }
 
+/** A registry's metrics in the Prometheus text format, with its content type (for any HTTP server). */
+export async function exposition(registry: Registry): Promise<{ contentType: string; body: string }> {
+  return { contentType: registry.contentType, body: await registry.metrics() };
+}
+
 async function answer(registry: Registry, checkToken: ((header: string | undefined) => boolean) | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?', 1)[0];
   if (path !== '/metrics') return reply(res, 404, 'not found: metrics are served at /metrics\n');
@@ -69,8 +74,8 @@ async function answer(registry: Registry, checkToken: ((header: string | undefin
     return reply(res, 401, 'a valid bearer token is required\n');
   }
   try {
-    const body = await registry.metrics();
-    res.setHeader('content-type', registry.contentType);
+    const { contentType, body } = await exposition(registry);
+    res.setHeader('content-type', contentType);
     res.end(req.method === 'HEAD' ? undefined : body);
   } catch (err) {
     reply(res, 500, `collecting metrics failed: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -81,16 +86,6 @@ function reply(res: ServerResponse, status: number, text: string): void {
   res.statusCode = status;
   res.setHeader('content-type', 'text/plain; charset=utf-8');
   res.end(text);
-}
-
-/** Compares digests, so neither the token's length nor its bytes leak through timing. */
-function tokenChecker(token: string): (header: string | undefined) => boolean {
-  const expected = createHash('sha256').update(token).digest();
-  return (header) => {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-    if (!match?.[1]) return false;
-    return timingSafeEqual(createHash('sha256').update(match[1]).digest(), expected);
-  };
 }
 
 function trackSockets(server: Server): Set<Socket> {
