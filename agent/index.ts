@@ -1,4 +1,3 @@
-export { agentCommands, renderInstances, type InstanceRow } from './cli.js';
 export { AGENT_NODE_FLAGS, AgentConfigSchema, agentTimings, loadAgentConfig, type AgentConfig } from './config.js';
 export { startAgent, type RunningAgent } from './runtime.js';
 export { Registrar, type RegistrarOptions } from './registration/registrar.js';

@@ -19,8 +19,8 @@ import { accessLogTarget, agentTimings, type AgentConfig } from './config.js';
 import type { RequestObserver } from './proxy/index.js';
 import { RequestTelemetry, agentStatusCollector, nodeCertificates, openAccessLog } from './telemetry/index.js';
 import { catalogStatus, startStatusPublisher, type AgentStatus, type StatusPublisher } from '../shared/status/index.js';
-import { startDataPlane, type DataPlane } from './data-plane.js';
-import { followDefinitions } from './definitions.js';
+import { startDataPlane, type DataPlane } from './proxy/data-plane.js';
+import { followDefinitions } from './registration/follow-definitions.js';
 import { WorkloadIdentities, requestWorkloadCertificate } from './identity/index.js';
 import { Registrar } from './registration/registrar.js';
 

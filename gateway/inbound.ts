@@ -2,14 +2,11 @@ import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type Ser
 import type { TLSSocket } from 'node:tls';
 import { MeridianError } from '../shared/errors/index.js';
 import { peerIdentity, type SpiffeId, type TrustBundle } from '../shared/identity/index.js';
-import { TARGET_INSTANCE_HEADER } from '../shared/mesh/index.js';
+import { TARGET_INSTANCE_HEADER, parseConnectRequest, SESSION_WINDOW, REASON_HEADER, headerSafe, refuseWithError } from '../shared/mesh/index.js';
 import { sessionRole, streamRoute, type PeerRole } from './authorize.js';
-import { parseConnectRequest } from './connect-request.js';
 import { routeLocal } from './local-route.js';
 import type { ResolvedGatewayOptions } from './options.js';
-import { SESSION_WINDOW } from './peer-session.js';
 import { routeRemote, type LinkRegistry } from './remote-route.js';
-import { REASON_HEADER, headerSafe, refuseWithError } from './status.js';
 
 /** An accepted session and its peer, verified once at the handshake and kept for every stream. */
 export interface InboundSession {

@@ -1,18 +1,15 @@
 /**
- * The east-west gateway: HTTP/2 CONNECT tunnels over TLS 1.3 between sites, and the dialer node
- * agents use to reach them. See shared/mesh/types.ts for the path a cross-site call takes.
+ * The east-west gateway: HTTP/2 CONNECT tunnels over TLS 1.3 between sites. The tunnel protocol
+ * and the agents' dialer live in shared/mesh; this role serves them and keeps the links.
  */
 export { startGateway } from './server.js';
-export { GatewayDialer } from './dialer.js';
 export { checkLocalInstance, staticResolver, type RoutableInstance, type StaticResolverInput } from './resolver.js';
 export { GATEWAY_DEFAULTS } from './options.js';
-export { REASON_HEADER } from './status.js';
-export { relay, type RelayCounters } from './relay.js';
+export { GatewayConfigSchema, loadGatewayConfig, type GatewayConfig } from './config.js';
+export { GATEWAY_DRAIN_MS, catalogGatewayResolver, startGatewayProcess, type RunningGateway } from './runtime.js';
 export type {
   BackoffOptions,
   Gateway,
-  GatewayAddress,
-  GatewayDialerOptions,
   GatewayOptions,
   GatewayResolver,
   GatewayStats,

@@ -1,8 +1,7 @@
 import { MeridianError } from '../shared/errors/index.js';
 import type { MtlsIdentity } from '../shared/identity/index.js';
-import type { MeshTarget } from '../shared/mesh/index.js';
+import { type MeshTarget, PeerSession, requestWithRetry, type ConnectAnswer } from '../shared/mesh/index.js';
 import type { ResolvedGatewayOptions } from './options.js';
-import { PeerSession, isRetryable, type ConnectAnswer } from './peer-session.js';
 import type { LinkState, LinkStatus } from './types.js';
 
 /** What a tunnel needs from its gateway. */
@@ -57,14 +56,7 @@ export class TunnelLink {
    * is being dialled; fails fast with the last error while it is down.
    */
   async open(target: MeshTarget, timeoutMs: number, signal?: AbortSignal): Promise<ConnectAnswer> {
-    let answer;
-    try {
-      answer = await (await this.#acquire(timeoutMs)).request(target, timeoutMs, signal);
-    } catch (error) {
-      // The remote gateway went away under this request without processing it: once more on its replacement.
-      if (!isRetryable(error)) throw error;
-      answer = await (await this.#acquire(timeoutMs)).request(target, timeoutMs, signal);
-    }
+    const answer = await requestWithRetry(() => this.#acquire(timeoutMs), target, timeoutMs, signal);
     this.#streams += 1;
     answer.stream.once('close', () => {
       this.#streams -= 1;

@@ -1,9 +1,6 @@
 import type { ServerHttp2Stream } from 'node:http2';
 import { connect } from 'node:net';
-import type { MeshTarget } from '../shared/mesh/index.js';
-import { describeTarget } from './connect-request.js';
-import { relay, type RelayCounters } from './relay.js';
-import { refuse } from './status.js';
+import { type MeshTarget, describeTarget, pipe, type PipeCounters, refuse } from '../shared/mesh/index.js';
 import type { GatewayResolver } from './types.js';
 
 /** What delivering a stream to an instance of the gateway's own site needs. */
@@ -11,7 +8,7 @@ export interface LocalRouteContext {
   readonly resolver: GatewayResolver;
   readonly connectTimeoutMs: number;
   /** `aToB`: bytes from the caller to the instance; `bToA`: back. */
-  readonly counters: RelayCounters;
+  readonly counters: PipeCounters;
 }
 
 /**
@@ -53,7 +50,7 @@ export async function routeLocal(stream: ServerHttp2Stream, target: MeshTarget, 
         return;
       }
       stream.respond({ ':status': 200 });
-      return relay(stream, socket, context.counters);
+      return pipe(stream, socket, context.counters);
     }));
   });
 }

@@ -1,5 +1,4 @@
 import { MeridianError } from '../shared/errors/index.js';
-import { verifyPeer, type MtlsIdentity, type SpiffeId } from '../shared/identity/index.js';
 import { jsonLogger, type Logger } from '../shared/telemetry/index.js';
 import type { GatewayOptions, GatewayResolver, LinkStatus } from './types.js';
 
@@ -69,25 +68,4 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     logger: options.logger ?? jsonLogger('gateway'),
   };
   return Object.freeze(resolved);
-}
-
-/**
- * The SPIFFE ID an identity presents, checked by the same rules a peer applies, so a gateway
- * started with a wrong or expired credential fails at start and not at its first handshake.
- * `where` names the option in errors (e.g. "startGateway: identity").
- */
-export function ownIdentity(identity: MtlsIdentity, where: string, kind?: SpiffeId['kind']): SpiffeId {
-  const fail = (message: string, cause?: unknown): MeridianError =>
-    new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `${where}: ${message}`, { cause, details: { field: where } });
-  const [leaf, ...intermediates] = identity.chain;
-  if (leaf === undefined) throw fail('has an empty certificate chain');
-  let id: SpiffeId;
-  try {
-    id = verifyPeer({ leaf, intermediates }, identity.bundle, 'server');
-    verifyPeer({ leaf, intermediates }, identity.bundle, 'client');
-  } catch (cause) {
-    throw fail((cause as Error).message, cause);
-  }
-  if (kind !== undefined && id.kind !== kind) throw fail(`must be a ${kind} identity (got ${id.uri})`);
-  return id;
 }

@@ -1,11 +1,9 @@
 import type { ServerHttp2Stream } from 'node:http2';
 import { MeridianError } from '../shared/errors/index.js';
 import type { MtlsIdentity } from '../shared/identity/index.js';
-import type { MeshTarget } from '../shared/mesh/index.js';
+import { type MeshTarget, abortStream, pipe, REASON_HEADER, refuseWithError } from '../shared/mesh/index.js';
 import { TunnelLink } from './link.js';
 import type { ResolvedGatewayOptions } from './options.js';
-import { abortStream, relay } from './relay.js';
-import { REASON_HEADER, refuseWithError } from './status.js';
 import type { LinkStatus } from './types.js';
 
 /** The tunnels of one gateway, one per remote site, dialled on first use and kept until drain. */
@@ -71,5 +69,5 @@ export async function routeRemote(stream: ServerHttp2Stream, target: MeshTarget,
   }
   stream.respond({ ':status': answer.status, ...(answer.reason === undefined ? {} : { [REASON_HEADER]: answer.reason }) });
   const tunnel = link;
-  await relay(stream, answer.stream, { aToB: (n) => tunnel.countOut(n), bToA: (n) => tunnel.countIn(n) });
+  await pipe(stream, answer.stream, { aToB: (n) => tunnel.countOut(n), bToA: (n) => tunnel.countIn(n) });
 }

@@ -1,7 +1,6 @@
 import type { ServiceInstance } from '../shared/catalog/types.js';
-import type { MeshTarget } from '../shared/mesh/index.js';
-import { describeTarget } from './connect-request.js';
-import type { GatewayAddress, GatewayResolver, LocalEndpoint, LocalRefusal } from './types.js';
+import { describeTarget, type GatewayAddress, type MeshTarget } from '../shared/mesh/index.js';
+import type { GatewayResolver, LocalEndpoint, LocalRefusal } from './types.js';
 
 /** The catalog fields the gateway's delivery rules read. */
 export type RoutableInstance = Pick<ServiceInstance, 'service' | 'instanceId' | 'site' | 'address' | 'meshPort' | 'exported' | 'health'>;

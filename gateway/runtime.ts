@@ -1,10 +1,9 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { Type, type Static } from '@sinclair/typebox';
-import { FederatedView, SiteCatalogWriter, ensureSiteBucket, siteConnectOptions, type NodeContext } from '../shared/catalog/index.js';
-import { DurationSchema, NameSchema, PlatformSchema, loadJsonConfig, parseDuration } from '../shared/config/index.js';
+import { FederatedView, LeaseRegistrar, SiteCatalogWriter, ensureSiteBucket, siteConnectOptions, parseServiceDefinition, toInstance, usableGateway, type NodeContext, type ServiceInstance } from '../shared/catalog/index.js';
+import { parseDuration } from '../shared/config/index.js';
+import type { GatewayConfig } from './config.js';
 import { loadMtlsIdentity, readText } from '../shared/identity/index.js';
 import { GatewayMetrics, createRegistry, serveMetrics, type Logger, type MetricsServer } from '../shared/telemetry/index.js';
-import { Registrar } from '../agent/index.js';
 import { GATEWAY_SERVICE } from '../shared/mesh/index.js';
 import { checkLocalInstance } from './resolver.js';
 import { gatewayStatusCollector, linkRecord, streamCounters } from './status-report.js';
@@ -13,54 +12,21 @@ import type { X509Certificate } from 'node:crypto';
 import { startGateway } from './server.js';
 import type { Gateway, GatewayResolver } from './types.js';
 
-const Name = NameSchema;
-
-/**
- * The gateway process's configuration file (JSON). Defaults: listen 127.0.0.1:15440, heartbeat 2s,
- * status report every 2s.
- * `advertise` is the address other sites dial (default: the listen host).
- */
-export const GatewayConfigSchema = Type.Object(
-  {
-    site: Name,
-    region: Type.String({ minLength: 1 }),
-    zone: Type.String({ minLength: 1 }),
-    platform: PlatformSchema,
-    name: Name,
-    listen: Type.Object({ host: Type.String({ default: '127.0.0.1' }), port: Type.Integer({ minimum: 0, maximum: 65535, default: 15440 }) }, { default: {}, additionalProperties: false }),
-    advertise: Type.Optional(Type.String({ minLength: 1 })),
-    keyFile: Type.String({ minLength: 1 }),
-    certFile: Type.String({ minLength: 1 }),
-    nats: Type.Object(
-      { url: Type.String({ pattern: '^(nats|tls)://' }), passwordFile: Type.String({ minLength: 1 }), bundleFile: Type.String({ minLength: 1 }), trustDomain: Type.String({ minLength: 1 }) },
-      { additionalProperties: false },
-    ),
-    heartbeat: Type.String({ ...DurationSchema, default: '2s' }),
-    /** How often the gateway reports its tunnels to the site's control service (default 2s). */
-    statusInterval: Type.Optional(Type.String(DurationSchema)),
-    /** Prometheus metrics at http://<host>:<port>/metrics (host default 127.0.0.1); absent: not served. */
-    metrics: Type.Optional(
-      Type.Object({ host: Type.String({ default: '127.0.0.1' }), port: Type.Integer({ minimum: 0, maximum: 65535 }) }, { additionalProperties: false }),
-    ),
-  },
-  { additionalProperties: false },
-);
-export type GatewayConfig = Static<typeof GatewayConfigSchema>;
-
-/** Reads and validates a gateway config file; errors name the file and every bad field. */
-export function loadGatewayConfig(path: string): GatewayConfig {
-  return loadJsonConfig(GatewayConfigSchema, path);
-}
-
 /** Routes from the site's catalog view: local instances by id, other sites' gateways by their catalog entry. */
 export function catalogGatewayResolver(view: FederatedView, site: string): GatewayResolver {
   return {
     localInstance: (target) => checkLocalInstance(target, view.query({ service: target.service, site }).find((e) => e.instance.instanceId === target.instanceId)?.instance),
-    gatewayFor: (remote) => {
-      const entry = view.query({ service: GATEWAY_SERVICE, site: remote }).find((e) => e.usable && e.instance.ports.tunnel !== undefined);
-      return entry === undefined ? undefined : { address: entry.instance.address, port: entry.instance.ports.tunnel ?? 0 };
-    },
+    gatewayFor: (remote) => usableGateway(view, remote),
   };
+}
+
+/** The gateway's own catalog entry (`meridian-gateway`, port `tunnel`): agents and other sites' gateways dial it. */
+function gatewayInstance(config: GatewayConfig, node: NodeContext, port: number, leaseTtlMs: number): ServiceInstance {
+  const definition = parseServiceDefinition(
+    { service: GATEWAY_SERVICE, instanceId: `${config.site}-${config.name}`, address: config.advertise ?? config.listen.host, ports: { tunnel: port }, protocol: 'tcp' },
+    `gateway ${config.name}`,
+  );
+  return toInstance(definition, node, { leaseTtlMs });
 }
 
 /** Serves the gateway's tunnel metrics when the config asks for them. */
@@ -99,12 +65,9 @@ export async function startGatewayProcess(config: GatewayConfig, log: Logger): P
   view.connect(nc);
   const gateway = await startGateway({ identity, resolver: catalogGatewayResolver(view, config.site), host: config.listen.host, port: config.listen.port, logger: log });
   const node: NodeContext = { site: config.site, region: config.region, zone: config.zone, platform: config.platform, node: `gateway-${config.name}` };
-  const registrar = new Registrar({ node, heartbeatMs: parseDuration(config.heartbeat, '/heartbeat'), onError: (error) => log.warn('catalog write failed', { error: error.message }) });
+  const registrar = new LeaseRegistrar({ node, heartbeatMs: parseDuration(config.heartbeat, '/heartbeat'), onError: (error) => log.warn('catalog write failed', { error: error.message }) });
   registrar.attach(new SiteCatalogWriter(await ensureSiteBucket(nc, config.site), config.site));
-  await registrar.register(
-    { service: GATEWAY_SERVICE, instanceId: `${config.site}-${config.name}`, address: config.advertise ?? config.listen.host, ports: { tunnel: gateway.address.port }, protocol: 'tcp' },
-    { kind: 'api' },
-  );
+  await registrar.put(gatewayInstance(config, node, gateway.address.port, registrar.leaseTtlMs));
   const statusIntervalMs = parseDuration(config.statusInterval ?? '2s', '/statusInterval');
   const status = startStatusPublisher({
     nc,

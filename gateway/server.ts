@@ -2,12 +2,12 @@ import { once } from 'node:events';
 import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { MeridianError } from '../shared/errors/index.js';
-import { mtlsContextOptions, mtlsServerOptions, type MtlsIdentity, type SpiffeId } from '../shared/identity/index.js';
+import { mtlsContextOptions, mtlsServerOptions, ownIdentity, type MtlsIdentity, type SpiffeId } from '../shared/identity/index.js';
 import { admitSession, handleStream, type InboundContext, type InboundCounters, type InboundSession } from './inbound.js';
-import { ownIdentity, resolveGatewayOptions, type ResolvedGatewayOptions } from './options.js';
-import { MAX_HEADER_LIST_SIZE, STREAM_WINDOW } from './peer-session.js';
+import { resolveGatewayOptions, type ResolvedGatewayOptions } from './options.js';
+import { MAX_HEADER_LIST_SIZE, STREAM_WINDOW, type GatewayAddress } from '../shared/mesh/index.js';
 import { LinkRegistry } from './remote-route.js';
-import type { Gateway, GatewayAddress, GatewayOptions, GatewayStats, LinkStatus } from './types.js';
+import type { Gateway, GatewayOptions, GatewayStats, LinkStatus } from './types.js';
 
 /**
  * Starts an east-west gateway: one TLS 1.3 port speaking HTTP/2 only, serving classic CONNECT

@@ -1,12 +1,7 @@
-import type { MeshTarget } from '../shared/mesh/index.js';
+import type { GatewayAddress, MeshTarget } from '../shared/mesh/index.js';
 import type { MtlsIdentity, SpiffeId } from '../shared/identity/index.js';
 import type { Logger } from '../shared/telemetry/index.js';
 
-/** A host and port to dial or listen on (IPv4, IPv6 or a host name). */
-export interface GatewayAddress {
-  readonly address: string;
-  readonly port: number;
-}
 
 /** Where the gateway delivers a stream for an instance of its own site: the destination agent's mTLS inbound port. */
 export interface LocalEndpoint {
@@ -134,18 +129,4 @@ export interface Gateway {
   drain(timeoutMs: number): Promise<void>;
   /** `drain(0)`: cuts every open stream at once. */
   close(): Promise<void>;
-}
-
-/** Options of {@link GatewayDialer}. */
-export interface GatewayDialerOptions {
-  /** The site's own gateway. */
-  readonly gateway: GatewayAddress;
-  /** The node agent's credential: `spiffe://<td>/site/<site>/agent/<node>`. */
-  readonly identity: MtlsIdentity;
-  /** The agent's site: the gateway must present a `gateway` identity of exactly this site. */
-  readonly expectSite: string;
-  /** Bound for the TLS handshake; default 5000. */
-  readonly handshakeTimeoutMs?: number;
-  /** Bound for the gateway's answer to a CONNECT (it includes the far side's connect); default 10000. */
-  readonly responseTimeoutMs?: number;
 }

@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh nats-server redis-server nginx wrk
 npx tsc -p .
-exec node dist/test/bench/main.js "$@"
+exec node dist/dev/bench/main.js "$@"

@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh nats-server
 npx tsc -p .
-exec node dist/services/demo/main.js "$@"
+exec node dist/dev/demo/main.js "$@"

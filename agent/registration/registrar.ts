@@ -1,4 +1,4 @@
-import { parseServiceDefinition, toInstance, type NodeContext, type ServiceDefinition, type ServiceInstance, type SiteCatalogWriter } from '../../shared/catalog/index.js';
+import { LeaseRegistrar, parseServiceDefinition, toInstance, type NodeContext, type ServiceDefinition, type ServiceInstance, type SiteCatalogWriter } from '../../shared/catalog/index.js';
 import { MeridianError } from '../../shared/errors/index.js';
 import { startHealthCheck, type HealthCheckHandle } from '../health/index.js';
 import type { LocalRegistration, LocalRegistry, RegistrationSource } from './types.js';
@@ -29,17 +29,14 @@ function describe(source: RegistrationSource): string {
 }
 
 /**
- * This node's services in the catalog. It renews the node lease on every heartbeat, writes
- * health flips at once, and rewrites everything after NATS was unreachable, so the site's bucket
- * converges on what the node really runs.
+ * This node's services: validated definitions with their source and health checks, kept in the
+ * catalog through the node's lease (shared/catalog's LeaseRegistrar), so health flips are written
+ * at once and everything is rewritten after NATS was unreachable.
  */
 export class Registrar implements LocalRegistry {
   readonly #registrations = new Map<string, Registration>();
   readonly #options: RegistrarOptions;
-  readonly leaseTtlMs: number;
-  #heartbeat: NodeJS.Timeout | undefined;
-  #resync = true;
-  #writer: SiteCatalogWriter | undefined;
+  readonly #lease: LeaseRegistrar;
 
   /** The mesh port stamped on this node's instances, if the node runs a data plane. */
   get meshPort(): number | undefined {
@@ -48,7 +45,17 @@ export class Registrar implements LocalRegistry {
 
   constructor(options: RegistrarOptions) {
     this.#options = options;
-    this.leaseTtlMs = options.leaseTtlMs ?? options.heartbeatMs * 3;
+    this.#lease = new LeaseRegistrar({
+      node: options.node,
+      heartbeatMs: options.heartbeatMs,
+      ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
+      ...(options.onError === undefined ? {} : { onError: options.onError }),
+    });
+  }
+
+  /** How long the node's lease lives without renewal. */
+  get leaseTtlMs(): number {
+    return this.#lease.leaseTtlMs;
   }
 
   /**
@@ -56,10 +63,7 @@ export class Registrar implements LocalRegistry {
    * registration accepted so far (registrations are accepted, and checked, before NATS is reachable).
    */
   attach(writer: SiteCatalogWriter): void {
-    this.#writer = writer;
-    this.#resync = true;
-    void this.#beat();
-    this.#heartbeat = setInterval(() => void this.#beat(), this.#options.heartbeatMs).unref();
+    this.#lease.attach(writer);
   }
 
   async register(input: unknown, source: RegistrationSource): Promise<ServiceInstance> {
@@ -78,7 +82,7 @@ export class Registrar implements LocalRegistry {
     const registration: Registration = { instance: { ...instance, health }, source, definition, check };
     this.#registrations.set(instance.instanceId, registration);
     this.#options.onChange?.();
-    await this.#put(registration.instance);
+    await this.#lease.put(registration.instance);
     return registration.instance;
   }
 
@@ -88,7 +92,7 @@ export class Registrar implements LocalRegistry {
     registration.check?.stop();
     this.#registrations.delete(instanceId);
     this.#options.onChange?.();
-    await this.#writer?.remove(registration.instance.service, instanceId);
+    await this.#lease.remove(instanceId);
     return true;
   }
 
@@ -106,11 +110,12 @@ export class Registrar implements LocalRegistry {
 
   /** Stops checks and heartbeats; a graceful stop also deregisters everything at once. */
   async stop(options: { deregister: boolean }): Promise<void> {
-    clearInterval(this.#heartbeat);
     for (const registration of this.#registrations.values()) registration.check?.stop();
-    if (!options.deregister) return;
-    await Promise.allSettled([...this.#registrations.keys()].map((id) => this.deregister(id)));
-    await this.#writer?.removeLease(this.#options.node.node).catch((error: unknown) => this.#options.onError?.(error as Error));
+    if (options.deregister && this.#registrations.size > 0) {
+      this.#registrations.clear();
+      this.#options.onChange?.();
+    }
+    await this.#lease.stop(options);
   }
 
   #startCheck(instanceId: string, check: NonNullable<ReturnType<typeof parseServiceDefinition>['check']>, instance: ServiceInstance): HealthCheckHandle {
@@ -122,32 +127,8 @@ export class Registrar implements LocalRegistry {
         const registration = this.#registrations.get(instanceId);
         if (registration === undefined) return;
         registration.instance = { ...registration.instance, health: state, updatedAt: new Date().toISOString() };
-        void this.#put(registration.instance);
+        void this.#lease.put(registration.instance);
       },
     });
-  }
-
-  async #put(instance: ServiceInstance): Promise<void> {
-    if (this.#writer === undefined) return;
-    try {
-      await this.#writer.put(instance);
-    } catch (error) {
-      this.#resync = true;
-      this.#options.onError?.(error as Error);
-    }
-  }
-
-  async #beat(): Promise<void> {
-    if (this.#writer === undefined) return;
-    try {
-      // A lease that was reaped under us (a stall past the TTL) took our instances with it: rewrite them.
-      if (!(await this.#writer.renewLease(this.#options.node.node, this.leaseTtlMs))) this.#resync = true;
-      if (!this.#resync) return;
-      this.#resync = false;
-      for (const registration of this.#registrations.values()) await this.#put(registration.instance);
-    } catch (error) {
-      this.#resync = true;
-      this.#options.onError?.(error as Error);
-    }
   }
 }

@@ -1,7 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { NodeContext } from '../../shared/catalog/index.js';
 import { certificateStatus, type AgentStatus, type CertificateStatus } from '../../shared/status/index.js';
-import type { DataPlane } from '../data-plane.js';
+import type { DataPlane } from '../proxy/data-plane.js';
 import type { RequestTelemetry } from './hub.js';
 
 /** What an agent's status record is made of. */

@@ -1,9 +1,8 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { Type } from '@sinclair/typebox';
 import { parseConfig } from '../../shared/config/index.js';
-import type { CatalogReader } from '../../shared/catalog/index.js';
+import { type CatalogReader, signerSubject } from '../../shared/catalog/index.js';
 import { MeridianError, isMeridianError } from '../../shared/errors/index.js';
-import { signerSubject } from '../../shared/catalog/index.js';
 import {
   REPLAY_WINDOW_MS,
   parseCertificates,

@@ -1,4 +1,3 @@
 export { bootstrapSiteCatalog, prepareSiteNats, type SiteNatsSetup } from './nats-bootstrap.js';
-export { siteCommands } from './cli.js';
 export { startControlService, type ControlService } from './control.js';
-export { startLocalSites, type LocalSites } from './local-sites.js';
+export { renderTls, renderCluster, renderGateway, type NatsTlsOptions, type NatsClusterOptions, type NatsGatewayOptions, type NatsGatewayRemote } from './nats-conf.js';

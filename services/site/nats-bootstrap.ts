@@ -3,7 +3,7 @@ import { connect } from '@nats-io/transport-node';
 import { ensureStatusBucket } from '../../shared/status/index.js';
 import { deriveSiteNatsPassword, ensureSiteBucket, siteAuthorizationConfig, siteConnectOptions } from '../../shared/catalog/index.js';
 import { readPrivateKey, type PkiDirectory } from '../../shared/identity/index.js';
-import type { NatsTlsOptions } from '../../shared/servers/index.js';
+import type { NatsTlsOptions } from './nats-conf.js';
 
 /** What a site's nats-server needs: TLS with the site's `nats` identity, and the site's user. */
 export interface SiteNatsSetup {

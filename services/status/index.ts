@@ -8,4 +8,3 @@ export { MIN_TOKEN_LENGTH, type StatusAccess } from './access.js';
 export type { FederationStatus, Problem, SiteRow, LinkRow, CatalogRow, PolicyRow, CertificateRow, FailoverRow, TrafficRow } from './schema.js';
 export { renderFederationStatus } from './render.js';
 export { fetchFederationStatus, type StatusClientOptions } from './client.js';
-export { statusCommands, EXIT_UNHEALTHY } from './cli.js';

@@ -1,4 +1,4 @@
-import { renderTable } from '../../shared/cli/index.js';
+import { renderTable } from '../../shared/text/index.js';
 import type { FederationStatus } from './schema.js';
 
 const ms = (value: number | null): string => (value === null ? '-' : value < 10 ? `${value.toFixed(1)} ms` : `${Math.round(value)} ms`);

@@ -21,3 +21,5 @@ export { SiteState } from './site-state.js';
 export { startLeaseReaper } from './reaper.js';
 export { loadSnapshot, saveSnapshot, startSnapshotWriter } from './snapshot.js';
 export { controlNatsUser, deriveSiteNatsPassword, signerSubject, siteAuthorizationConfig, siteConnectOptions, siteNatsUser } from './nats-access.js';
+export { LeaseRegistrar, type LeaseRegistrarOptions } from './lease-registrar.js';
+export { usableGateway } from './gateways.js';

@@ -17,10 +17,9 @@ export {
 } from './authority.js';
 export { createSiteAuthority, issueLocalIdentity } from './issue-local.js';
 export { verifyPeer, type PeerCertificates } from './verify.js';
-export { mtlsClientOptions, mtlsContextOptions, mtlsServerOptions, peerIdentity, spiffeServerCheck, type MtlsIdentity } from './tls.js';
+export { mtlsClientOptions, mtlsContextOptions, mtlsServerOptions, ownIdentity, peerIdentity, spiffeServerCheck, type MtlsIdentity } from './tls.js';
 export { renewalDueAt, type RenewalPolicy } from './renewal.js';
 export { PkiDirectory } from './pki-directory.js';
 export { loadMtlsIdentity, writePrivateKey, writeCertificates, writeText, readCertificates, readPrivateKey, readText } from './files.js';
-export { caCommands } from './cli.js';
 export { REPLAY_WINDOW_MS, signProof, verifyProof, type SignReply, type SignRequest } from './sign-request.js';
 export { bearerTokenMatches } from './bearer.js';

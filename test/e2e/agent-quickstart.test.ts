@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { eventually, useNatsServer } from '../harness/index.js';
+import { eventually, useNatsServer } from '../support/harness.js';
 
 // The README's command, exactly as a user runs it.
 const MERIDIAN = fileURLToPath(new URL('../../../bin/meridian', import.meta.url));

@@ -7,12 +7,12 @@ import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { DEMO_SITES } from '../../services/demo/topology.js';
+import { DEMO_SITES } from '../../dev/demo/topology.js';
 import type { FederationStatus } from '../../services/status/schema.js';
-import { launchBrowser, type BrowserHandle } from '../harness/browser.js';
-import { eventually, isAlive } from '../harness/index.js';
+import { launchBrowser, type BrowserHandle } from '../support/browser.js';
+import { eventually, isAlive } from '../support/harness.js';
 
-const DEMO = fileURLToPath(new URL('../../services/demo/main.js', import.meta.url));
+const DEMO = fileURLToPath(new URL('../../dev/demo/main.js', import.meta.url));
 /** Three sites, a supercluster that elects its JetStream leader after ~8 s, then the first calls. */
 const DEMO_START_TIMEOUT_MS = 90_000;
 const DEMO_STOP_TIMEOUT_MS = 30_000;

@@ -5,9 +5,9 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { isAlive } from '../harness/index.js';
+import { isAlive } from '../support/harness.js';
 
-const DEMO = fileURLToPath(new URL('../../services/demo/main.js', import.meta.url));
+const DEMO = fileURLToPath(new URL('../../dev/demo/main.js', import.meta.url));
 
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {

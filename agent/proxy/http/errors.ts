@@ -1,0 +1,57 @@
+import { MeridianError, type ErrorCode } from '../../../shared/errors/index.js';
+import { abortResponse, isGrpcRequest, sendHead, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
+
+/** The codes a proxy answers requests with (their HTTP status is in shared/errors ERROR_STATUS). */
+export type ProxyErrorCode = Extract<
+  ErrorCode,
+  | 'MERIDIAN_ERR_BAD_AUTHORITY'
+  | 'MERIDIAN_ERR_FORBIDDEN'
+  | 'MERIDIAN_ERR_MISDIRECTED'
+  | 'MERIDIAN_ERR_SERVICE_UNKNOWN'
+  | 'MERIDIAN_ERR_UPSTREAM_CONNECT'
+  | 'MERIDIAN_ERR_UPSTREAM_RESET'
+  | 'MERIDIAN_ERR_UPSTREAM_PROTOCOL'
+  | 'MERIDIAN_ERR_NO_HEALTHY_UPSTREAM'
+  | 'MERIDIAN_ERR_SERVICE_NOT_LOCAL'
+>;
+
+/** An error a proxy answers a request with. */
+export class ProxyError extends MeridianError {
+  declare readonly code: ProxyErrorCode;
+
+  constructor(code: ProxyErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, options);
+    this.name = 'ProxyError';
+  }
+}
+
+/** gRPC status for an HTTP status (the gRPC spec's HTTP-to-gRPC mapping, plus 421 → internal). */
+function grpcStatusOf(httpStatus: number): number {
+  if (httpStatus === 403) return 7; // PERMISSION_DENIED
+  if (httpStatus === 502 || httpStatus === 503 || httpStatus === 504) return 14; // UNAVAILABLE
+  return 13; // INTERNAL
+}
+
+/**
+ * Answers a request with a proxy error: a JSON body `{ code, message }`, or for gRPC callers a
+ * trailers-only response, so their stubs see UNAVAILABLE / PERMISSION_DENIED with the message
+ * rather than a bare HTTP status. Once the head is out, the only honest signal is a reset.
+ */
+export function replyError(req: DownstreamRequest, res: DownstreamResponse, error: ProxyError): void {
+  if (res.headersSent) {
+    abortResponse(res);
+    return;
+  }
+  if (isGrpcRequest(req)) {
+    sendHead(
+      res,
+      200,
+      { 'content-type': 'application/grpc', 'grpc-status': String(grpcStatusOf(error.statusCode)), 'grpc-message': encodeURIComponent(error.message) },
+      true,
+    );
+    return;
+  }
+  const body = JSON.stringify({ code: error.code, message: error.message });
+  sendHead(res, error.statusCode, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, false);
+  res.end(body);
+}

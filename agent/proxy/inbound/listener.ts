@@ -1,0 +1,153 @@
+import http2, { type Http2SecureServer } from 'node:http2';
+import net from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { peerIdentity, type SpiffeId } from '../../../shared/identity/index.js';
+import { ConnectionTracker } from '../listener/drain.js';
+import { inboundRequestHandler } from './http.js';
+import { SniContexts, selectAlpn } from './tls.js';
+import { assertPort, checkingInterval, interceptListeners, listen, resolveTimeouts, SILENT_LOGGER } from '../listener/listen.js';
+import { LocalApps } from './local-apps.js';
+import { attachPeer, type VerifiedPeer } from './peer.js';
+import { pipe } from '../../../shared/mesh/index.js';
+import { tcpRecord } from '../records.js';
+import type { ServerTimeouts } from '../listener/listen.js';
+import type { InboundOptions, InboundProxy } from './types.js';
+
+const DEFAULT_MAX_STREAMS = 256;
+
+/** Everything a newly handshaken connection is checked against. */
+interface Gate {
+  readonly options: InboundOptions;
+  readonly contexts: SniContexts;
+  readonly tracker: ConnectionTracker;
+}
+
+/**
+ * Verifies the caller's SPIFFE identity right after the handshake, once per connection (the
+ * chain already verified against the bundle; this applies the SPIFFE rules), and refuses the
+ * connection outright when it fails. Undefined when the connection was refused.
+ */
+function verifyConnection(gate: Gate, socket: TLSSocket): VerifiedPeer | undefined {
+  const logger = gate.options.logger ?? SILENT_LOGGER;
+  const selected = gate.contexts.lookup(socket.servername);
+  if (selected === undefined) {
+    socket.destroy();
+    return undefined;
+  }
+  let caller: SpiffeId;
+  try {
+    caller = peerIdentity(socket, selected.identity.bundle, 'client');
+  } catch (error) {
+    logger.warn('inbound: caller refused', { service: selected.service, reason: (error as Error).message });
+    socket.destroy();
+    return undefined;
+  }
+  const certificate = socket.getPeerX509Certificate();
+  if (certificate !== undefined) gate.options.onConnection?.({ service: selected.service, caller, certificate, alpn: String(socket.alpnProtocol) });
+  return { service: selected.service, caller };
+}
+
+/** Raw TCP (ALPN 'meridian-tcp'): authorized once, then piped to the app's port. */
+function serveTcp(gate: Gate, socket: TLSSocket, peer: VerifiedPeer): void {
+  const authorize = gate.options.authorize ?? (() => true);
+  const app = gate.options.localServices(peer.service);
+  if (app === undefined || !authorize(peer.caller, peer.service)) {
+    socket.destroy();
+    return;
+  }
+  gate.tracker.addRaw(socket);
+  socket.setNoDelay(true);
+  const startedAt = Date.now();
+  const onRequest = gate.options.onRequest;
+  if (onRequest !== undefined) {
+    socket.once('close', () => onRequest(tcpRecord({ direction: 'inbound', service: peer.service, peerService: peer.caller.name, peerSite: peer.caller.site, startedAt })));
+  }
+  void pipe(socket, net.connect({ host: app.address, port: app.port, noDelay: true, allowHalfOpen: true }));
+}
+
+/**
+ * Routes each verified connection by ALPN: raw TCP here, HTTP/1.1 and HTTP/2 to Node's server
+ * code. This sits in front of the server's own 'secureConnection' listener because Node 20's
+ * HTTP/2 server starts an HTTP/2 session for every ALPN but http/1.1 ('unknownProtocol' only
+ * fires without ALPN and without allowHTTP1), so 'meridian-tcp' must be taken before it.
+ */
+function dispatch(gate: Gate, socket: TLSSocket, next: (socket: TLSSocket) => void): void {
+  socket.on('error', () => undefined);
+  const peer = verifyConnection(gate, socket);
+  if (peer === undefined) return;
+  attachPeer(socket, peer);
+  if (socket.alpnProtocol === 'meridian-tcp') {
+    serveTcp(gate, socket, peer);
+    return;
+  }
+  // HTTP/2 sessions are tracked from the server's 'session' event.
+  if (socket.alpnProtocol !== 'h2') gate.tracker.addHttp1(socket);
+  next(socket);
+}
+
+function createServer(gate: Gate, timeouts: ServerTimeouts): Http2SecureServer {
+  const server = http2.createSecureServer({
+    allowHTTP1: true,
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.3',
+    maxVersion: 'TLSv1.3',
+    SNICallback: gate.contexts.callback,
+    ALPNCallback: selectAlpn,
+    // Raw TCP callers may half-close (send, then FIN) and still read the answer.
+    allowHalfOpen: true,
+    handshakeTimeout: timeouts.handshakeMs,
+    noDelay: true,
+    settings: { maxConcurrentStreams: gate.options.maxConcurrentStreams ?? DEFAULT_MAX_STREAMS },
+  });
+  // The HTTP/1.1 side of the server: strict parsing is Node's default; bound the slow clients.
+  // Node reads these from the server for its allowHTTP1 path (the types don't declare them).
+  Object.assign(server, {
+    headersTimeout: timeouts.headersMs,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.idleMs,
+    connectionsCheckingInterval: checkingInterval(timeouts),
+  });
+  interceptListeners<TLSSocket>(server, 'secureConnection', (socket, next) => dispatch(gate, socket, next));
+  server.on('session', (session) => {
+    gate.tracker.addSession(session);
+    session.on('error', () => undefined);
+    session.setTimeout(timeouts.idleMs, () => session.close());
+  });
+  server.on('sessionError', () => undefined);
+  server.on('tlsClientError', (error: Error) => gate.options.logger?.warn('inbound: handshake failed', { reason: error.message }));
+  server.on('unknownProtocol', (socket) => socket.destroy());
+  return server;
+}
+
+/**
+ * Starts the node's inbound listener: one TLS 1.3 mTLS port for every local service, the SNI
+ * selecting the service and its identity. HTTP/1.1, HTTP/2 and gRPC go to the local app with
+ * the verified caller in CALLER_HEADER; ALPN 'meridian-tcp' is piped to the app's port.
+ */
+export async function startInbound(options: InboundOptions): Promise<InboundProxy> {
+  assertPort('startInbound', 'port', options.port);
+  const timeouts = resolveTimeouts('startInbound', options.timeouts);
+  const logger = options.logger ?? SILENT_LOGGER;
+  const gate: Gate = { options, contexts: new SniContexts(options.identities), tracker: new ConnectionTracker() };
+  const apps = new LocalApps({ idleMs: timeouts.idleMs });
+  const server = createServer(gate, timeouts);
+  server.on('request', inboundRequestHandler({ localServices: options.localServices, authorize: options.authorize ?? (() => true), apps, tracker: gate.tracker, logger, onRequest: options.onRequest }));
+  const address = options.host ?? '127.0.0.1';
+  const port = await listen(server, options.port, address);
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    port,
+    setIdentity: (service, identity) => gate.contexts.set(service, identity),
+    removeService: (service) => gate.contexts.remove(service),
+    close: (timeoutMs = 10_000) => {
+      closing ??= (async () => {
+        server.close();
+        await gate.tracker.drain(timeoutMs);
+        await apps.close(1_000);
+      })();
+      return closing;
+    },
+  };
+}

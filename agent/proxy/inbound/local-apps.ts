@@ -1,0 +1,113 @@
+import http from 'node:http';
+import http2, { type ClientHttp2Session } from 'node:http2';
+import net from 'node:net';
+import { CALLER_HEADER } from '../../../shared/mesh/index.js';
+import { DEFAULT_REPLAY_LIMIT, RequestBody } from '../http/body.js';
+import { requestPath, type DownstreamRequest, type DownstreamResponse } from '../http/downstream.js';
+import { ProxyError, replyError } from '../http/errors.js';
+import { forwardableRequestHeaders, h1RequestHead } from '../http/headers.js';
+import { relayH1, relayH2, type RelayResult } from '../http/response.js';
+import { SessionGone, SessionPool } from '../transport/session-pool.js';
+import { TRACEPARENT } from '../http/trace.js';
+import type { LocalService } from './types.js';
+
+/** A request on its way to a local app, already checked against the caller's verified identity. */
+export interface AppRequest {
+  readonly req: DownstreamRequest;
+  readonly res: DownstreamResponse;
+  readonly app: LocalService;
+  readonly service: string;
+  readonly authority: string;
+  /** The verified caller's SPIFFE ID: the app's CALLER_HEADER, replacing any identity header the request carried. */
+  readonly caller: string;
+  readonly traceparent: string;
+}
+
+function hostPort(app: LocalService): string {
+  return net.isIPv6(app.address) ? `[${app.address}]:${app.port}` : `${app.address}:${app.port}`;
+}
+
+/** An h2c (prior knowledge) session to a local HTTP/2 or gRPC app. */
+function connectH2c(app: LocalService): Promise<ClientHttp2Session> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`http://${hostPort(app)}`);
+    // Errors after connect are seen by the pool through 'close'; this only keeps them from crashing.
+    session.on('error', () => undefined);
+    session.once('connect', () => {
+      session.off('error', reject);
+      resolve(session);
+    });
+    session.once('error', reject);
+  });
+}
+
+/**
+ * The inbound proxy's way to the apps on this node: HTTP/1.1 apps through a keep-alive agent,
+ * HTTP/2 and gRPC apps through pooled h2c sessions; bodies and trailers streamed both ways.
+ */
+export class LocalApps {
+  private readonly agent: http.Agent;
+  private readonly h2c: SessionPool<LocalService>;
+
+  constructor(options: { idleMs: number }) {
+    this.agent = new http.Agent({ keepAlive: true, scheduling: 'lifo', timeout: options.idleMs });
+    this.h2c = new SessionPool({ connect: connectH2c, maxStreamsPerSession: 100, idleMs: options.idleMs });
+  }
+
+  /** Forwards the request and streams the answer back; a failure before the answer becomes a 502. */
+  async forward(request: AppRequest): Promise<void> {
+    const { req, res, app, service } = request;
+    let result: RelayResult;
+    try {
+      result = app.protocol === 'http' ? await this.forwardH1(request) : await this.forwardH2(request);
+    } catch (cause) {
+      replyError(req, res, new ProxyError('MERIDIAN_ERR_UPSTREAM_CONNECT', `service "${service}" app at ${hostPort(app)} is unreachable: ${String(cause)}`, { cause }));
+      return;
+    }
+    if (!result.responded) {
+      replyError(req, res, new ProxyError('MERIDIAN_ERR_UPSTREAM_RESET', `service "${service}" app at ${hostPort(app)} closed the request before answering`));
+    }
+  }
+
+  async close(graceMs: number): Promise<void> {
+    this.agent.destroy();
+    await this.h2c.close(graceMs);
+  }
+
+  /**
+   * HTTP/1.1 apps: one request per keep-alive connection. A request that met a pooled
+   * connection the app had just closed (its own keep-alive timeout) is sent once more, when
+   * its body can be replayed.
+   */
+  private async forwardH1(request: AppRequest): Promise<RelayResult> {
+    const body = new RequestBody(request.req, DEFAULT_REPLAY_LIMIT);
+    const result = await relayH1(request.res, this.requestH1(request), { body });
+    return result.retriable ? relayH1(request.res, this.requestH1(request), { body }) : result;
+  }
+
+  private requestH1(request: AppRequest): http.ClientRequest {
+    const { req, app } = request;
+    const headers = h1RequestHead(req, ['host', request.authority, CALLER_HEADER, request.caller, TRACEPARENT, request.traceparent]);
+    return http.request({ agent: this.agent, host: app.address, port: app.port, method: req.method, path: requestPath(req), headers, setHost: false });
+  }
+
+  private async forwardH2(request: AppRequest): Promise<RelayResult> {
+    const { req, res, app } = request;
+    const headers = {
+      ...forwardableRequestHeaders(req.headers),
+      [CALLER_HEADER]: request.caller,
+      [TRACEPARENT]: request.traceparent,
+      ':method': req.method,
+      ':path': requestPath(req),
+      ':authority': request.authority,
+      ':scheme': 'http',
+    };
+    const stream = await this.h2c.open(hostPort(app), app, headers).catch((error: unknown) => {
+      // The pooled session died unnoticed (the app restarted): nothing was sent, open a fresh one.
+      if (error instanceof SessionGone) return this.h2c.open(hostPort(app), app, headers);
+      throw error;
+    });
+    // No replay towards a local app: nothing retries there, so nothing is kept.
+    return relayH2(res, stream, { body: new RequestBody(req, 0) });
+  }
+}

@@ -1,0 +1,26 @@
+import type { TLSSocket } from 'node:tls';
+import type { SpiffeId } from '../../../shared/identity/index.js';
+
+/** What the inbound proxy verified about a connection, once, right after its handshake. */
+export interface VerifiedPeer {
+  /** The local service the SNI selected. */
+  readonly service: string;
+  readonly caller: SpiffeId;
+}
+
+// A symbol-keyed property on the TLS socket: Node's HTTP/2 compatibility layer hands requests a
+// proxy of the socket that forwards property reads, so both HTTP/1.1 and HTTP/2 requests reach
+// the verdict through `req.socket` without re-verifying the chain per request.
+const PEER = Symbol('meridian.proxy.peer');
+
+type Tagged = { [PEER]?: VerifiedPeer };
+
+export function attachPeer(socket: TLSSocket, peer: VerifiedPeer): void {
+  (socket as TLSSocket & Tagged)[PEER] = peer;
+}
+
+/** The verified peer of a request's connection; undefined for a socket the inbound did not verify. */
+export function peerOf(socket: unknown): VerifiedPeer | undefined {
+  if (typeof socket !== 'object' || socket === null) return undefined;
+  return (socket as Tagged)[PEER];
+}

@@ -1,0 +1,60 @@
+import tls, { type SecureContext } from 'node:tls';
+import { MeridianError } from '../../../shared/errors/index.js';
+import { mtlsContextOptions, type MtlsIdentity } from '../../../shared/identity/index.js';
+import { meshServerName } from '../../../shared/mesh/index.js';
+
+/** The protocols the inbound listener speaks, in its order of preference. */
+export const INBOUND_ALPN = ['h2', 'http/1.1', 'meridian-tcp'] as const;
+
+/** A local service's identity and the TLS context built from it. */
+export interface ServiceIdentity {
+  readonly service: string;
+  readonly identity: MtlsIdentity;
+  readonly context: SecureContext;
+}
+
+const SERVICE_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * One TLS identity per local service, chosen by the client's SNI (`meshServerName(service)`).
+ * Replacing an entry affects new handshakes only: a TLS session keeps the context it started
+ * with, so renewal never drops a connection.
+ */
+export class SniContexts {
+  private readonly byServerName = new Map<string, ServiceIdentity>();
+
+  constructor(identities: ReadonlyMap<string, MtlsIdentity>) {
+    for (const [service, identity] of identities) this.set(service, identity);
+  }
+
+  set(service: string, identity: MtlsIdentity): void {
+    if (!SERVICE_LABEL.test(service)) {
+      throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `inbound: service name "${service}" is not a lower-case DNS label`);
+    }
+    // Includes the trust bundle as CA and TLS 1.3 only: client certificates are verified
+    // against the context the SNI selected.
+    const context = tls.createSecureContext(mtlsContextOptions(identity));
+    this.byServerName.set(meshServerName(service), { service, identity, context });
+  }
+
+  remove(service: string): void {
+    this.byServerName.delete(meshServerName(service));
+  }
+
+  /** The service a handshake's SNI selected; undefined for an unknown or absent SNI. */
+  lookup(serverName: string | false | undefined | null): ServiceIdentity | undefined {
+    return typeof serverName === 'string' ? this.byServerName.get(serverName.toLowerCase()) : undefined;
+  }
+
+  /** The server's SNICallback: an unknown name fails the handshake, so no default identity leaks. */
+  readonly callback = (serverName: string, done: (error: Error | null, context?: SecureContext) => void): void => {
+    const entry = this.lookup(serverName);
+    if (entry === undefined) done(new Error(`no local service for SNI "${serverName}"`));
+    else done(null, entry.context);
+  };
+}
+
+/** The server's ALPNCallback: our preference among what the client offers; none in common fails the handshake. */
+export function selectAlpn({ protocols }: { protocols: string[] }): string | undefined {
+  return INBOUND_ALPN.find((protocol) => protocols.includes(protocol));
+}

@@ -1,0 +1,33 @@
+/**
+ * One finished request (or TCP connection) as a proxy saw it: the feed of metrics, access logs
+ * and the status API's service graph. Called once, when the downstream response has closed.
+ */
+export interface RequestRecord {
+  readonly direction: 'outbound' | 'inbound';
+  /** The local service: the caller (outbound) or the callee (inbound). */
+  readonly service: string;
+  /** The other side's service: the destination (outbound) or the verified caller (inbound). */
+  readonly peerService: string;
+  /** The other side's site: the answering instance's (outbound; '' when none answered) or the caller's (inbound). */
+  readonly peerSite: string;
+  readonly protocol: 'http' | 'tcp';
+  /** HTTP method and path; '' for TCP. */
+  readonly method: string;
+  readonly path: string;
+  /** The status sent downstream; 0 when the request was reset before a response (or for TCP). */
+  readonly status: number;
+  /** From the request's arrival to the response's close. */
+  readonly durationMs: number;
+  /** The traceparent sent on (HTTP only). */
+  readonly traceparent: string;
+  /** Epoch milliseconds of the request's arrival. */
+  readonly startedAt: number;
+}
+
+/** Receives each finished request; must be cheap and must not throw. */
+export type RequestObserver = (record: RequestRecord) => void;
+
+/** The record of a finished TCP connection: no method, path, status or trace. */
+export function tcpRecord(parts: Pick<RequestRecord, 'direction' | 'service' | 'peerService' | 'peerSite' | 'startedAt'>): RequestRecord {
+  return { ...parts, protocol: 'tcp', method: '', path: '', status: 0, durationMs: Date.now() - parts.startedAt, traceparent: '' };
+}

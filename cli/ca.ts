@@ -1,0 +1,114 @@
+import { join } from 'node:path';
+import { optionalString, requireString, type Command } from './index.js';
+import { parseDuration } from '../shared/config/index.js';
+import { MeridianError } from '../shared/errors/index.js';
+import { createCsr } from '../shared/identity/csr.js';
+import { readText, writeCertificates, writePrivateKey, writeText } from '../shared/identity/files.js';
+import { generatePrivateKey } from '../shared/identity/keys.js';
+import { PkiDirectory } from '../shared/identity/pki-directory.js';
+import { formatSpiffeId } from '../shared/identity/spiffe.js';
+import type { IdentityKind } from '../shared/identity/types.js';
+
+const DEFAULT_DIR = 'meridian-data/pki';
+const dirOption = { dir: { type: 'string' as const, default: DEFAULT_DIR } };
+const KINDS: readonly IdentityKind[] = ['svc', 'gateway', 'agent'];
+
+function pki(values: Readonly<Record<string, string | boolean | undefined>>): PkiDirectory {
+  return new PkiDirectory(typeof values.dir === 'string' ? values.dir : DEFAULT_DIR);
+}
+
+function kindOf(value: string): IdentityKind {
+  if (!KINDS.includes(value as IdentityKind)) {
+    throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `--kind must be one of ${KINDS.join(', ')} (got ${JSON.stringify(value)})`);
+  }
+  return value as IdentityKind;
+}
+
+function expiry(certificatePem: { validTo: string }): string {
+  return new Date(certificatePem.validTo).toISOString();
+}
+
+const init: Command = {
+  group: 'ca',
+  name: 'init',
+  summary: 'create the trust domain root CA',
+  usage: 'meridian ca init --trust-domain <td> [--dir <pki dir>] [--algorithm ec-p256|rsa-2048]',
+  options: { ...dirOption, 'trust-domain': { type: 'string' }, algorithm: { type: 'string', default: 'ec-p256' } },
+  run(args, io) {
+    const algorithm = String(args.values.algorithm);
+    if (algorithm !== 'ec-p256' && algorithm !== 'rsa-2048') {
+      throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `--algorithm must be ec-p256 or rsa-2048 (got ${JSON.stringify(algorithm)})`);
+    }
+    const dir = pki(args.values);
+    const root = dir.initRoot({ trustDomain: requireString(args, 'trust-domain', init), algorithm });
+    io.out(`trust domain ${root.trustDomain}: root CA created in ${dir.dir} (key 0600), expires ${expiry(root.certificate)}`);
+    io.out(`trust bundle: ${dir.bundlePath}`);
+    return 0;
+  },
+};
+
+const site: Command = {
+  group: 'ca',
+  name: 'site',
+  summary: "issue a site's intermediate CA",
+  usage: 'meridian ca site <site> [--dir <pki dir>] [--csr <site CA csr made at the site>]',
+  options: { ...dirOption, csr: { type: 'string' } },
+  run(args, io) {
+    const name = args.positionals[0];
+    if (name === undefined) throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `a site name is required\nusage: ${site.usage}`);
+    const dir = pki(args.values);
+    const csrPath = optionalString(args, 'csr');
+    if (csrPath === undefined) dir.createSite(name);
+    else dir.signSiteCsr(name, readText(csrPath, 'CSR'));
+    const authority = dir.loadSiteCertificate(name);
+    io.out(`site ${name}: CA ${dir.sitePaths(name).cert} (path length 0), expires ${expiry(authority)}`);
+    return 0;
+  },
+};
+
+const issue: Command = {
+  group: 'ca',
+  name: 'issue',
+  summary: 'issue a workload, gateway or agent certificate',
+  usage: 'meridian ca issue --site <site> --kind svc|gateway|agent --name <name> [--csr <file> --out <file>] [--ttl 24h] [--dir <pki dir>]',
+  options: { ...dirOption, site: { type: 'string' }, kind: { type: 'string' }, name: { type: 'string' }, csr: { type: 'string' }, out: { type: 'string' }, ttl: { type: 'string', default: '24h' } },
+  run(args, io) {
+    const dir = pki(args.values);
+    const siteName = requireString(args, 'site', issue);
+    const ttlMs = parseDuration(String(args.values.ttl), '--ttl');
+    const csrPath = optionalString(args, 'csr');
+    if (csrPath !== undefined) {
+      const issued = dir.signLeafCsr(siteName, readText(csrPath, 'CSR'), ttlMs);
+      const out = requireString(args, 'out', issue);
+      writeCertificates(out, issued.chain);
+      io.out(`${issued.identity.uri}: certificate chain written to ${out}, expires ${expiry(issued.certificate)}`);
+      return 0;
+    }
+    const issued = dir.issueIdentity(siteName, kindOf(requireString(args, 'kind', issue)), requireString(args, 'name', issue), ttlMs);
+    io.out(`${issued.identity.uri}: key ${issued.keyPath} (0600), certificate ${issued.certPath}, expires ${expiry(issued.certificate)}`);
+    return 0;
+  },
+};
+
+const csr: Command = {
+  group: 'ca',
+  name: 'csr',
+  summary: 'create a key and CSR where the key will live (a site CA or an identity)',
+  usage: 'meridian ca csr --trust-domain <td> --site <site> [--kind svc|gateway|agent --name <name>] --out <dir>',
+  options: { 'trust-domain': { type: 'string' }, site: { type: 'string' }, kind: { type: 'string' }, name: { type: 'string' }, out: { type: 'string' } },
+  run(args, io) {
+    const kindFlag = optionalString(args, 'kind');
+    const kind = kindFlag === undefined ? undefined : kindOf(kindFlag);
+    const siteName = requireString(args, 'site', csr);
+    const uri = formatSpiffeId(requireString(args, 'trust-domain', csr), siteName, kind, kind === undefined ? undefined : requireString(args, 'name', csr));
+    const out = requireString(args, 'out', csr);
+    const privateKey = generatePrivateKey();
+    writePrivateKey(join(out, 'key.pem'), privateKey);
+    writeText(join(out, 'request.csr'), createCsr({ privateKey, commonName: kind === undefined ? `${siteName} site CA` : String(args.values.name), uris: [uri] }));
+    io.out(`${uri}: key ${join(out, 'key.pem')} (0600), CSR ${join(out, 'request.csr')}`);
+    return 0;
+  },
+};
+
+/** `meridian ca ...`: the trust domain's certificate authority commands. */
+export const caCommands: readonly Command[] = [init, site, issue, csr];

@@ -1,0 +1,15 @@
+import { runCli } from './index.js';
+import { agentCommands } from './agent.js';
+import { caCommands } from './ca.js';
+import { gatewayCommands } from './gateway.js';
+import { siteCommands } from './site.js';
+import { statusCommands } from './status.js';
+
+/** The `meridian` entry point: one file per command group, each parsing into its role's config. */
+const commands = [...caCommands, ...siteCommands, ...agentCommands, ...gatewayCommands, ...statusCommands];
+
+const code = await runCli(commands, process.argv.slice(2), {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+});
+process.exitCode = code;

@@ -1,0 +1,160 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AGENT_NODE_FLAGS, type AgentConfig } from '../../../agent/index.js';
+import type { GatewayConfig } from '../../../gateway/index.js';
+import { ensureSiteBucket } from '../../../shared/catalog/index.js';
+import { freePort } from '../../../test/support/servers/index.js';
+import { jsonLogger } from '../../../shared/telemetry/index.js';
+import { startControlService, type ControlService } from '../../../services/site/index.js';
+import { startBenchFederation, type BenchFederation } from '../catalog/federation.js';
+import { startProcess, type BenchProcess } from './processes.js';
+import { waitForMesh } from './mesh-ready.js';
+
+const CLI = fileURLToPath(new URL('../../../cli/main.js', import.meta.url));
+const START_TIMEOUT_MS = 30_000;
+/** Same-site destination service (on agent a-2) and cross-site one (on agent b-1, exported). */
+export const SAME_SITE_SERVICE = 'echo-a';
+export const CROSS_SITE_SERVICE = 'echo-b';
+
+/** The benchmark's mesh: 2 sites, a gateway process per site, agent processes a-1 (caller), a-2 and b-1 (destinations). */
+export interface BenchMesh {
+  /** The calling service's outbound HTTP listener on agent a-1 (routes by Host `<service>.mesh`). */
+  readonly outboundPort: number;
+  readonly agents: { readonly caller: BenchProcess; readonly sameSite: BenchProcess; readonly crossSite: BenchProcess };
+  readonly gateways: { readonly a: BenchProcess; readonly b: BenchProcess };
+  readonly readySeconds: number;
+  /** Stops every process by PID (SIGTERM, so --cpu-prof profiles get written), the control services, NATS, and removes temp dirs. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startBenchMesh}. */
+export interface BenchMeshOptions {
+  readonly appPort: number;
+  /** Extra node flags for the agent and gateway processes (e.g. --cpu-prof). */
+  readonly execArgv?: readonly string[];
+}
+
+const quiet = (component: string) => jsonLogger(component, process.env.MERIDIAN_BENCH_LOGS === '1' ? undefined : () => undefined);
+
+/** Collects what must be undone, in reverse order. */
+class Teardown {
+  readonly #steps: (() => Promise<void> | void)[] = [];
+  add(step: () => Promise<void> | void): void {
+    this.#steps.push(step);
+  }
+  async run(): Promise<void> {
+    for (const step of this.#steps.reverse()) await Promise.resolve().then(step).catch((error: unknown) => console.error(`bench: teardown: ${String(error)}`));
+    this.#steps.length = 0;
+  }
+}
+
+interface Context {
+  readonly fed: BenchFederation;
+  readonly dir: string;
+  readonly execArgv: readonly string[];
+  readonly teardown: Teardown;
+}
+
+function passwordFile(context: Context, site: string): string {
+  const path = join(context.dir, `${site}.password`);
+  writeFileSync(path, context.fed.setups.get(site)?.password ?? '', { mode: 0o600 });
+  return path;
+}
+
+async function launch(context: Context, name: string, command: 'agent' | 'gateway', config: object, ready: RegExp): Promise<BenchProcess> {
+  const path = join(context.dir, `${name}.json`);
+  writeFileSync(path, JSON.stringify(config, null, 2));
+  const { process } = await startProcess({
+    name,
+    command: globalThis.process.execPath,
+    args: [...AGENT_NODE_FLAGS, ...context.execArgv, CLI, command, 'run', '--config', path],
+    cwd: context.dir,
+    ready,
+    timeoutMs: START_TIMEOUT_MS,
+  });
+  context.teardown.add(() => process.stop());
+  return process;
+}
+
+function startGateway(context: Context, site: string): Promise<BenchProcess> {
+  const files = context.fed.pki.issueIdentity(site, 'gateway', 'gw-1');
+  const config: GatewayConfig = {
+    site, region: `region-${site}`, zone: `${site}-a`, platform: 'vm', name: 'gw-1',
+    listen: { host: '127.0.0.1', port: 0 },
+    keyFile: files.keyPath, certFile: files.certPath,
+    nats: { url: context.fed.nats.site(site).url, passwordFile: passwordFile(context, site), bundleFile: context.fed.pki.bundlePath, trustDomain: 'acme.internal' },
+    heartbeat: '2s',
+  };
+  return launch(context, `gateway-${site}`, 'gateway', config, /tunnels on 127\.0\.0\.1:\d+/);
+}
+
+async function startAgentProcess(context: Context, site: string, node: string): Promise<{ process: BenchProcess; api: string }> {
+  context.fed.identity(site, node);
+  const files = context.fed.pki.identityPaths(site, 'agent', node);
+  const dataDir = join(context.dir, node);
+  mkdirSync(dataDir);
+  const config: AgentConfig = {
+    site, region: `region-${site}`, zone: `${site}-a`, platform: 'vm', node,
+    nats: { url: context.fed.nats.site(site).url, passwordFile: passwordFile(context, site), keyFile: files.key, certFile: files.cert, bundleFile: context.fed.pki.bundlePath, trustDomain: 'acme.internal' },
+    api: { host: '127.0.0.1', port: 0 },
+    dataDir,
+    // Default heartbeat; a lease long enough that a saturated 2-core machine never expires an instance mid-run.
+    heartbeat: '2s',
+    leaseTtl: '20s',
+    staleAfter: '20s',
+    mesh: { host: '127.0.0.1', inboundPort: 0, maxSessionAge: '10s' },
+  };
+  const process = await launch(context, `agent-${node}`, 'agent', config, /API (http:\/\/127\.0\.0\.1:\d+)/);
+  const api = /API (http:\/\/127\.0\.0\.1:\d+)/.exec(process.output())?.[1] ?? '';
+  return { process, api };
+}
+
+async function register(api: string, definition: object): Promise<void> {
+  const response = await fetch(`${api}/v1/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(definition), signal: AbortSignal.timeout(10_000) });
+  if (response.status !== 201) throw new Error(`register at ${api}: ${response.status} ${await response.text()}`);
+}
+
+async function startControl(context: Context, site: string): Promise<void> {
+  await ensureSiteBucket(await context.fed.connect(site, `bench-boot-${site}`), site, { deadlineMs: 30_000 });
+  const control: ControlService = await startControlService({ pki: context.fed.pki, site, natsUrl: context.fed.nats.site(site).url, log: quiet(`control:${site}`) });
+  context.teardown.add(() => control.stop());
+}
+
+/**
+ * Brings the mesh up the way an operator would: a secured 2-site federation, the sites' buckets
+ * and control services (in this process: they only sign certificates and reap leases), then
+ * gateway and agent processes (`meridian gateway run` / `meridian agent run`), services
+ * registered through the agent API; resolves once a request on each path answers 200.
+ */
+export async function startBenchMesh(options: BenchMeshOptions): Promise<BenchMesh> {
+  const started = performance.now();
+  const teardown = new Teardown();
+  const dir = mkdtempSync(join(tmpdir(), 'meridian-bench-mesh-'));
+  teardown.add(() => rmSync(dir, { recursive: true, force: true }));
+  try {
+    const fed = await startBenchFederation({ sites: ['a', 'b'] });
+    teardown.add(() => fed.stop());
+    const context: Context = { fed, dir, execArgv: options.execArgv ?? [], teardown };
+    for (const site of ['a', 'b']) await startControl(context, site);
+    const gateways = { a: await startGateway(context, 'a'), b: await startGateway(context, 'b') };
+    const [caller, sameSite, crossSite] = await Promise.all([startAgentProcess(context, 'a', 'a-1'), startAgentProcess(context, 'a', 'a-2'), startAgentProcess(context, 'b', 'b-1')]);
+    const outboundPort = await freePort();
+    await register(sameSite.api, { service: SAME_SITE_SERVICE, ports: { http: options.appPort } });
+    await register(crossSite.api, { service: CROSS_SITE_SERVICE, ports: { http: options.appPort }, export: true });
+    // The caller's port is never dialled (nothing calls bench-client): the service exists for its outbound listener and identity.
+    await register(caller.api, { service: 'bench-client', ports: { http: options.appPort }, outbound: { http: outboundPort } });
+    await waitForMesh({ outboundPort, hosts: [`${SAME_SITE_SERVICE}.mesh`, `${CROSS_SITE_SERVICE}.mesh`], timeoutMs: 60_000 });
+    return {
+      outboundPort,
+      agents: { caller: caller.process, sameSite: sameSite.process, crossSite: crossSite.process },
+      gateways,
+      readySeconds: (performance.now() - started) / 1000,
+      stop: () => teardown.run(),
+    };
+  } catch (error) {
+    await teardown.run();
+    throw error;
+  }
+}

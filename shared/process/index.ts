@@ -1,0 +1,1 @@
+export { waitForShutdown } from './shutdown.js';

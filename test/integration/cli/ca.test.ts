@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { certificateFacts } from '../../../shared/identity/index.js';
+
+const CLI = fileURLToPath(new URL('../../../cli/main.js', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'meridian-cli-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+function meridian(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: work, encoding: 'utf8', timeout: 20_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const mode = (path: string): number => statSync(join(work, path)).mode & 0o777;
+const pki = 'meridian-data/pki';
+
+describe('meridian ca', () => {
+  it('creates a root, a site CA and identities, keys readable by their owner only', () => {
+    const initResult = meridian('ca', 'init', '--trust-domain', 'acme.internal');
+    assert.equal(initResult.code, 0, initResult.stderr);
+    assert.match(initResult.stdout, /trust domain acme.internal: root CA created/);
+    assert.equal(meridian('ca', 'site', 'eu-k8s').code, 0);
+    const issued = meridian('ca', 'issue', '--site', 'eu-k8s', '--kind', 'svc', '--name', 'payments');
+    assert.equal(issued.code, 0, issued.stderr);
+    assert.match(issued.stdout, /^spiffe:\/\/acme.internal\/site\/eu-k8s\/svc\/payments: key /);
+    for (const key of ['root/ca.key', 'sites/eu-k8s/ca.key', 'sites/eu-k8s/svc/payments.key']) assert.equal(mode(`${pki}/${key}`), 0o600, key);
+    assert.equal(mode(`${pki}/sites/eu-k8s`), 0o700);
+    const siteCa = new X509Certificate(readFileSync(join(work, pki, 'sites/eu-k8s/ca.crt')));
+    assert.deepEqual(certificateFacts(siteCa).uris, ['spiffe://acme.internal/site/eu-k8s']);
+    assert.equal(certificateFacts(siteCa).pathLength, 0);
+  });
+
+  it('signs a CSR made elsewhere without ever seeing its key', () => {
+    const made = meridian('ca', 'csr', '--trust-domain', 'acme.internal', '--site', 'eu-k8s', '--kind', 'gateway', '--name', 'gw-1', '--out', 'remote');
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal(mode('remote/key.pem'), 0o600);
+    const signed = meridian('ca', 'issue', '--site', 'eu-k8s', '--csr', 'remote/request.csr', '--out', 'remote/chain.pem', '--ttl', '1h');
+    assert.equal(signed.code, 0, signed.stderr);
+    const leaf = new X509Certificate(readFileSync(join(work, 'remote/chain.pem')));
+    assert.deepEqual(certificateFacts(leaf).uris, ['spiffe://acme.internal/site/eu-k8s/gateway/gw-1']);
+    const lifetime = new Date(leaf.validTo).getTime() - new Date(leaf.validFrom).getTime();
+    assert.equal(lifetime, 3_600_000 + 60_000);
+  });
+
+  it('reports bad input with the exact error, exit code 2, and changes nothing', () => {
+    const before = readFileSync(join(work, pki, 'root/ca.crt'), 'utf8');
+    const cases: [string[], string][] = [
+      [['ca', 'init', '--trust-domain', 'acme.internal'], 'MERIDIAN_ERR_BAD_ARGUMENT: meridian-data/pki/root/ca.key already exists'],
+      [['ca', 'init', '--trust-domain', 'Bad_TD'], 'MERIDIAN_ERR_BAD_ARGUMENT: trust domain "Bad_TD" is invalid'],
+      [['ca', 'issue', '--site', 'us', '--kind', 'svc', '--name', 'a'], "site us has no CA in meridian-data/pki: run 'meridian ca site us' first"],
+      [['ca', 'issue', '--site', 'eu-k8s', '--kind', 'db', '--name', 'a'], '--kind must be one of svc, gateway, agent (got "db")'],
+      [['ca', 'issue', '--site', 'eu-k8s', '--kind', 'svc', '--name', 'a', '--ttl', 'soon'], '--ttl: "soon" is not a duration'],
+      [['ca', 'init', '--bogus'], "Unknown option '--bogus'"],
+    ];
+    for (const [args, message] of cases) {
+      const result = meridian(...args);
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.ok(result.stderr.includes(message), `${args.join(' ')}: ${result.stderr}`);
+    }
+    const foreign = meridian('ca', 'csr', '--trust-domain', 'acme.internal', '--site', 'us', '--kind', 'svc', '--name', 'x', '--out', 'foreign');
+    assert.equal(foreign.code, 0);
+    const refused = meridian('ca', 'issue', '--site', 'eu-k8s', '--csr', 'foreign/request.csr', '--out', 'foreign/chain.pem');
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /MERIDIAN_ERR_SITE_SCOPE: csr.subjectAltName: site CA of eu-k8s may not issue spiffe:\/\/acme.internal\/site\/us\/svc\/x/);
+    assert.equal(readFileSync(join(work, pki, 'root/ca.crt'), 'utf8'), before);
+    assert.throws(() => statSync(join(work, 'foreign/chain.pem')), /ENOENT/);
+  });
+});

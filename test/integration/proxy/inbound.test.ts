@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import type { InboundConnectionInfo, InboundProxy, RequestRecord } from '../../../agent/proxy/index.js';
+import type { SpiffeId } from '../../../shared/identity/index.js';
+import { meshServerName } from '../../../shared/mesh/index.js';
+import { startEchoApp, startHttpApp, type Seen, type TestApp } from '../../support/apps.js';
+import { bodyJson, h2 } from '../../support/clients.js';
+import { spiffe, startNode, TestPki } from '../../support/mesh/proxies.js';
+import { mtlsConnect, mtlsH2, refusedAfterHandshake } from '../../support/pki/tls-clients.js';
+
+describe('inbound listener: who may reach which service', () => {
+  const pki = new TestPki();
+  const connections: InboundConnectionInfo[] = [];
+  const decisions: [string, string][] = [];
+  const records: RequestRecord[] = [];
+  /** The records of refusals, as telemetry sees them: status, callee, caller. */
+  const refusals = (): [number, string, string, string][] => records.filter((r) => r.status >= 400).map((r) => [r.status, r.service, r.peerService, r.peerSite]);
+  let payments: TestApp;
+  let ledger: TestApp;
+  let echo: { port: number; close: () => Promise<void> };
+  let node: InboundProxy;
+
+  before(async () => {
+    payments = await startHttpApp('payments', 'http');
+    ledger = await startHttpApp('ledger', 'http2');
+    echo = await startEchoApp();
+    const authorize = (caller: SpiffeId, service: string): boolean => {
+      decisions.push([caller.uri, service]);
+      return caller.name !== 'intruder';
+    };
+    node = await startNode(
+      pki,
+      'eu',
+      {
+        payments: { address: '127.0.0.1', port: payments.port, protocol: 'http' },
+        ledger: { address: '127.0.0.1', port: ledger.port, protocol: 'http2' },
+        cache: { address: '127.0.0.1', port: echo.port, protocol: 'tcp' },
+      },
+      { authorize, onConnection: (info) => connections.push(info), onRequest: (record) => records.push(record) },
+    );
+  });
+  after(async () => {
+    await node.close(1000);
+    await payments.kill();
+    await ledger.kill();
+    await echo.close();
+  });
+
+  it('serves each service under its own identity, chosen by SNI, and reports the caller', async () => {
+    const web = pki.identity('us', 'web');
+    const { session, socket } = await mtlsH2(node.port, web, 'ledger');
+    try {
+      assert.equal(socket.getPeerX509Certificate()?.subjectAltName, `URI:${spiffe('eu', 'ledger')}`);
+      const seen = bodyJson<Seen>(await h2(session, { ':authority': 'ledger.mesh', 'x-forwarded-client-cert': 'forged' }));
+      assert.equal(seen.headers['x-meridian-caller'], spiffe('us', 'web'));
+      assert.equal(seen.headers['x-forwarded-client-cert'], undefined);
+      const info = connections.at(-1);
+      assert.equal(info?.service, 'ledger');
+      assert.equal(info?.caller.uri, spiffe('us', 'web'));
+      assert.equal(info?.certificate.serialNumber, web.serial);
+      assert.equal(info?.alpn, 'h2');
+    } finally {
+      session.close();
+    }
+  });
+
+  it('refuses with 421 a request whose authority names another service than the SNI', async () => {
+    const { session } = await mtlsH2(node.port, pki.identity('eu', 'web'), 'payments');
+    try {
+      const reply = await h2(session, { ':authority': 'ledger.mesh' });
+      assert.equal(reply.status, 421);
+      assert.equal(bodyJson(reply).code, 'MERIDIAN_ERR_MISDIRECTED');
+      assert.equal(ledger.hits, 1);
+    } finally {
+      session.close();
+    }
+    const socket = await mtlsConnect(node.port, pki.identity('eu', 'web'), { servername: meshServerName('payments'), alpn: 'http/1.1' });
+    socket.end('GET / HTTP/1.1\r\nHost: ledger.mesh\r\nConnection: close\r\n\r\n');
+    let raw = '';
+    socket.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+    await once(socket, 'close');
+    assert.match(raw, /^HTTP\/1\.1 421 /);
+    // Refusals are reported with the verified caller, so telemetry counts them per caller.
+    assert.deepEqual(refusals(), [[421, 'payments', 'web', 'eu'], [421, 'payments', 'web', 'eu']]);
+  });
+
+  it('fails the handshake for an unknown SNI, and for none', async () => {
+    const web = pki.identity('eu', 'web');
+    await assert.rejects(mtlsConnect(node.port, web, { servername: meshServerName('unknown'), alpn: 'h2' }));
+    await assert.rejects(mtlsConnect(node.port, web, { alpn: 'h2' }));
+  });
+
+  it('refuses a caller whose certificate chains to a foreign CA', async () => {
+    const foreign = new TestPki().identity('eu', 'web');
+    // The client trusts our root so it gets as far as presenting its foreign certificate.
+    const attacker = { ...foreign, bundle: pki.identity('eu', 'x').bundle };
+    const before = payments.hits;
+    let refused = true;
+    try {
+      const socket = await mtlsConnect(node.port, attacker, { servername: meshServerName('payments'), alpn: 'http/1.1' });
+      refused = await refusedAfterHandshake(socket);
+    } catch {
+      refused = true;
+    }
+    assert.equal(refused, true);
+    assert.equal(payments.hits, before);
+  });
+
+  it('answers 403 when the authorize hook says no, and closes a TCP stream it refuses', async () => {
+    const intruder = pki.identity('eu', 'intruder');
+    const { session } = await mtlsH2(node.port, intruder, 'ledger');
+    try {
+      const reply = await h2(session, { ':authority': 'ledger.mesh' });
+      assert.equal(reply.status, 403);
+      assert.deepEqual(bodyJson(reply), { code: 'MERIDIAN_ERR_FORBIDDEN', message: `${spiffe('eu', 'intruder')} may not call service "ledger"` });
+    } finally {
+      session.close();
+    }
+    const tcp = await mtlsConnect(node.port, intruder, { servername: meshServerName('cache'), alpn: 'meridian-tcp' });
+    assert.equal(await refusedAfterHandshake(tcp), true);
+    assert.deepEqual(decisions.at(-1), [spiffe('eu', 'intruder'), 'cache']);
+    assert.deepEqual(refusals().at(-1), [403, 'ledger', 'intruder', 'eu']);
+  });
+
+  it('pipes ALPN meridian-tcp to the TCP app', async () => {
+    const socket = await mtlsConnect(node.port, pki.identity('eu', 'web'), { servername: meshServerName('cache'), alpn: 'meridian-tcp' });
+    socket.write('ping');
+    const [chunk] = (await once(socket, 'data')) as [Buffer];
+    assert.equal(chunk.toString(), 'ping');
+    socket.destroy();
+  });
+});

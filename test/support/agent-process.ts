@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AgentConfig } from '../../agent/index.js';
+import { fileScope } from './harness.js';
+import type { SecureFederation } from './catalog.js';
+
+const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+
+/** A real `meridian agent run` process. */
+export interface AgentProcess {
+  readonly url: string;
+  readonly pid: number;
+  readonly dir: string;
+  readonly definitionsDir: string;
+  output(): string;
+  /** SIGTERM and wait: the graceful stop. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: the agent dies without deregistering. */
+  kill(): Promise<void>;
+  get(path: string): Promise<unknown>;
+}
+
+/** Writes an agent's config, identity and password files, and starts it; resolves once its API answers. */
+export async function startAgentProcess(fed: SecureFederation, site: string, node: string, options: { heartbeat?: string; dir?: string } = {}): Promise<AgentProcess> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), `meridian-agent-${node}-`));
+  if (options.dir === undefined) fileScope.after(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
+  const definitionsDir = join(dir, 'services.d');
+  mkdirSync(definitionsDir, { recursive: true });
+  const issued = fed.pki.identityPaths(site, 'agent', node);
+  fed.identity(site, node);
+  writeFileSync(join(dir, 'nats-password'), fed.setups.get(site)?.password ?? '', { mode: 0o600 });
+  const config: AgentConfig = {
+    site,
+    region: `region-${site}`,
+    zone: `${site}-a`,
+    platform: 'vm',
+    node,
+    nats: { url: fed.nats.site(site).url, passwordFile: join(dir, 'nats-password'), keyFile: issued.key, certFile: issued.cert, bundleFile: fed.pki.bundlePath, trustDomain: 'acme.internal' },
+    api: { host: '127.0.0.1', port: 0 },
+    definitionsDir,
+    dataDir: join(dir, 'data'),
+    heartbeat: options.heartbeat ?? '500ms',
+    // Shared CI machines stall processes for a second now and then: staleness is not what most tests measure.
+    staleAfter: '3s',
+    leaseTtl: '3s',
+  };
+  writeFileSync(join(dir, 'agent.json'), JSON.stringify(config, null, 2));
+  return launch(dir, definitionsDir);
+}
+
+async function launch(dir: string, definitionsDir: string): Promise<AgentProcess> {
+  const child: ChildProcess = spawn(process.execPath, [CLI, 'agent', 'run', '--config', join(dir, 'agent.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  fileScope.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`agent did not start:\n${output}`)), 15_000);
+    const poll = setInterval(() => {
+      const match = /API (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match?.[1] !== undefined) {
+        clearInterval(poll);
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    }, 20);
+    void exited.then((code) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      reject(new Error(`agent exited with ${String(code)} before starting:\n${output}`));
+    });
+  });
+  return {
+    url,
+    pid: child.pid ?? -1,
+    dir,
+    definitionsDir,
+    output: () => output,
+    stop: async () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    get: async (path) => (await fetch(`${url}${path}`)).json(),
+  };
+}
+
+/** Restarts an agent from its existing directory (config, identity, snapshot). */
+export function relaunchAgent(previous: AgentProcess): Promise<AgentProcess> {
+  return launch(previous.dir, previous.definitionsDir);
+}

@@ -1,0 +1,34 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { NodeContext } from '../../shared/catalog/index.js';
+import type { MtlsIdentity, PkiDirectory } from '../../shared/identity/index.js';
+import type { SuperclusterHandle } from './servers/index.js';
+import type { SiteNatsSetup } from '../../services/site/index.js';
+import { startBenchFederation } from '../../dev/bench/catalog/federation.js';
+import { fileScope } from './harness.js';
+
+/** A secured federation for tests: trust-domain TLS and per-site NATS users on every site, stopped at the end of the file. */
+export interface SecureFederation {
+  readonly nats: SuperclusterHandle;
+  readonly pki: PkiDirectory;
+  readonly setups: ReadonlyMap<string, SiteNatsSetup>;
+  /** A new connection as an agent of `site`, to `site`'s server unless `server` names another. */
+  connectAgent(site: string, node: string, server?: string): Promise<NatsConnection>;
+  identity(site: string, node: string): MtlsIdentity;
+  node(site: string, node: string): NodeContext;
+  /** A connection as the site's control service (signer, reaper). */
+  connectControl(site: string): Promise<NatsConnection>;
+}
+
+export async function startSecureFederation(sites: readonly string[]): Promise<SecureFederation> {
+  const fed = await startBenchFederation({ sites });
+  fileScope.after(() => fed.stop());
+  return {
+    nats: fed.nats,
+    pki: fed.pki,
+    setups: fed.setups,
+    identity: (site, node) => fed.identity(site, node),
+    connectAgent: (site, node, server) => fed.connect(site, node, server),
+    connectControl: (site) => fed.connectControl(site),
+    node: (site, node) => ({ site, node, region: `region-${site}`, zone: `${site}-a`, platform: 'vm' }),
+  };
+}
