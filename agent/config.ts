@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { DurationSchema, NameSchema, PlatformSchema, loadJsonConfig, parseDuration } from '../shared/config/index.js';
+import { DEFAULT_HEARTBEAT, DEFAULT_MESH_SESSION_AGE, DEFAULT_STATUS_INTERVAL, DurationSchema, NameSchema, PlatformSchema, loadJsonConfig, parseDuration } from '../shared/config/index.js';
 
 const Name = NameSchema;
 const Duration = DurationSchema;
@@ -41,7 +41,7 @@ export const AgentConfigSchema = Type.Object(
           host: Type.String({ default: '127.0.0.1' }),
           inboundPort: Type.Integer({ minimum: 0, maximum: 65535, default: 15443 }),
           /** Pooled mesh sessions are rotated after this; keep it below the gateways' drain bound. */
-          maxSessionAge: Type.String({ ...DurationSchema, default: '10s' }),
+          maxSessionAge: Type.String({ ...DurationSchema, default: DEFAULT_MESH_SESSION_AGE }),
         },
         { additionalProperties: false },
       ),
@@ -58,7 +58,7 @@ export const AgentConfigSchema = Type.Object(
       ),
     ),
     dataDir: Type.String({ default: 'meridian-data/agent' }),
-    heartbeat: Type.String({ ...Duration, default: '2s' }),
+    heartbeat: Type.String({ ...Duration, default: DEFAULT_HEARTBEAT }),
     leaseTtl: Type.Optional(Duration),
     staleAfter: Type.Optional(Duration),
   },
@@ -78,7 +78,7 @@ export function agentTimings(config: AgentConfig): AgentTimings {
   const heartbeatMs = parseDuration(config.heartbeat, '/heartbeat');
   return {
     heartbeatMs,
-    statusIntervalMs: parseDuration(config.telemetry?.statusInterval ?? '2s', '/telemetry/statusInterval'),
+    statusIntervalMs: parseDuration(config.telemetry?.statusInterval ?? DEFAULT_STATUS_INTERVAL, '/telemetry/statusInterval'),
     leaseTtlMs: config.leaseTtl === undefined ? heartbeatMs * 3 : parseDuration(config.leaseTtl, '/leaseTtl'),
     staleAfterMs: config.staleAfter === undefined ? heartbeatMs * 3 : parseDuration(config.staleAfter, '/staleAfter'),
   };

@@ -11,7 +11,7 @@ import {
   startSnapshotWriter,
   type NodeContext,
 } from '../shared/catalog/index.js';
-import { parseDuration } from '../shared/config/index.js';
+import { DEFAULT_DRAIN_MS, DEFAULT_MESH_SESSION_AGE, parseDuration } from '../shared/config/index.js';
 import { generatePrivateKey, loadMtlsIdentity, readText, type MtlsIdentity } from '../shared/identity/index.js';
 import { AgentMetrics, createRegistry, exposition, type Logger } from '../shared/telemetry/index.js';
 import { startAgentApi, type AgentApi } from './api/index.js';
@@ -35,7 +35,6 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-const DRAIN_MS = 10_000;
 
 function loadIdentity(config: AgentConfig): MtlsIdentity {
   return loadMtlsIdentity({ keyFile: config.nats.keyFile, certFile: config.nats.certFile, bundleFile: config.nats.bundleFile, trustDomain: config.nats.trustDomain });
@@ -157,7 +156,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       await definitions?.close();
       // Deregister first so callers stop choosing this node, then let in-flight requests finish.
       await registrar.stop({ deregister: true });
-      await dataPlane?.close(DRAIN_MS);
+      await dataPlane?.close(DEFAULT_DRAIN_MS);
       snapshots.stop();
       await snapshots.flush().catch((error: unknown) => log.warn('final catalog snapshot failed', { error: (error as Error).message }));
       view.close();
@@ -209,7 +208,7 @@ async function startNodeDataPlane(options: {
     identities,
     registrations: () => options.registrar.list(),
     inbound: { host: options.config.mesh?.host ?? '127.0.0.1', port: options.meshPort },
-    maxSessionAgeMs: parseDuration(options.config.mesh?.maxSessionAge ?? '10s', '/mesh/maxSessionAge'),
+    maxSessionAgeMs: parseDuration(options.config.mesh?.maxSessionAge ?? DEFAULT_MESH_SESSION_AGE, '/mesh/maxSessionAge'),
     onRequest: options.onRequest,
     log: options.log,
   });

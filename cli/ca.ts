@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { optionalString, requireString, type Command } from './index.js';
-import { parseDuration } from '../shared/config/index.js';
+import { DEFAULT_PKI_DIR, parseDuration } from '../shared/config/index.js';
 import { MeridianError } from '../shared/errors/index.js';
 import { createCsr } from '../shared/identity/csr.js';
 import { readText, writeCertificates, writePrivateKey, writeText } from '../shared/identity/files.js';
@@ -9,12 +9,11 @@ import { PkiDirectory } from '../shared/identity/pki-directory.js';
 import { formatSpiffeId } from '../shared/identity/spiffe.js';
 import type { IdentityKind } from '../shared/identity/types.js';
 
-const DEFAULT_DIR = 'meridian-data/pki';
-const dirOption = { dir: { type: 'string' as const, default: DEFAULT_DIR } };
+const dirOption = { dir: { type: 'string' as const, default: DEFAULT_PKI_DIR } };
 const KINDS: readonly IdentityKind[] = ['svc', 'gateway', 'agent'];
 
 function pki(values: Readonly<Record<string, string | boolean | undefined>>): PkiDirectory {
-  return new PkiDirectory(typeof values.dir === 'string' ? values.dir : DEFAULT_DIR);
+  return new PkiDirectory(typeof values.dir === 'string' ? values.dir : DEFAULT_PKI_DIR);
 }
 
 function kindOf(value: string): IdentityKind {

@@ -10,18 +10,19 @@ import { signerSubject } from '../shared/catalog/index.js';
 import { jsonLogger } from '../shared/telemetry/index.js';
 import { startControlService, type ControlStatusOptions } from '../services/site/control.js';
 import { prepareSiteNats } from '../services/site/nats-bootstrap.js';
+import { DEFAULT_PKI_DIR, PLATFORMS } from '../shared/config/index.js';
 
 const bootstrap: Command = {
   group: 'site',
   name: 'nats-config',
   summary: "write a site's nats-server TLS and authorization config, and its agents' NATS password",
   usage: 'meridian site nats-config <site> --out <dir> [--dir <pki dir>]',
-  options: { dir: { type: 'string', default: 'meridian-data/pki' }, out: { type: 'string' } },
+  options: { dir: { type: 'string', default: DEFAULT_PKI_DIR }, out: { type: 'string' } },
   run(args, io) {
     const site = args.positionals[0];
     const out = args.values.out;
     if (site === undefined || typeof out !== 'string') throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `a site and --out are required\nusage: ${bootstrap.usage}`);
-    const pki = new PkiDirectory(typeof args.values.dir === 'string' ? args.values.dir : 'meridian-data/pki');
+    const pki = new PkiDirectory(typeof args.values.dir === 'string' ? args.values.dir : DEFAULT_PKI_DIR);
     pki.loadSiteCertificate(site);
     const setup = prepareSiteNats(pki, site);
     // Absolute paths: nats-server resolves relative ones against its own config file's directory.
@@ -62,7 +63,7 @@ const serve: Command = {
   usage:
     'meridian site serve <site> --nats <url> [--dir <pki dir>] [--region <r> --platform <kubernetes|vm|bare-metal>] [--status-port <port> [--status-host 127.0.0.1] [--status-token-file meridian-data/status-token] [--status-tls]]',
   options: {
-    dir: { type: 'string', default: 'meridian-data/pki' },
+    dir: { type: 'string', default: DEFAULT_PKI_DIR },
     nats: { type: 'string' },
     region: { type: 'string' },
     platform: { type: 'string' },
@@ -75,12 +76,12 @@ const serve: Command = {
     const site = args.positionals[0];
     const url = args.values.nats;
     if (site === undefined || typeof url !== 'string') throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `a site and --nats are required\nusage: ${serve.usage}`);
-    const pki = new PkiDirectory(typeof args.values.dir === 'string' ? args.values.dir : 'meridian-data/pki');
+    const pki = new PkiDirectory(typeof args.values.dir === 'string' ? args.values.dir : DEFAULT_PKI_DIR);
     pki.loadSiteCertificate(site);
     const status = statusOptions(args, io);
     const region = optionalString(args, 'region');
     const platform = optionalString(args, 'platform');
-    if (platform !== undefined && !['kubernetes', 'vm', 'bare-metal'].includes(platform)) {
+    if (platform !== undefined && !(PLATFORMS as readonly string[]).includes(platform)) {
       throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `--platform must be kubernetes, vm or bare-metal (got ${JSON.stringify(platform)})`);
     }
     const control = await startControlService({

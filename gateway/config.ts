@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { DurationSchema, NameSchema, PlatformSchema, loadJsonConfig } from '../shared/config/index.js';
+import { DEFAULT_HEARTBEAT, DEFAULT_STATUS_INTERVAL, DurationSchema, NameSchema, PlatformSchema, loadJsonConfig } from '../shared/config/index.js';
 
 /**
  * The gateway process's configuration file (JSON). Defaults: listen 127.0.0.1:15440, heartbeat 2s,
@@ -21,9 +21,9 @@ export const GatewayConfigSchema = Type.Object(
       { url: Type.String({ pattern: '^(nats|tls)://' }), passwordFile: Type.String({ minLength: 1 }), bundleFile: Type.String({ minLength: 1 }), trustDomain: Type.String({ minLength: 1 }) },
       { additionalProperties: false },
     ),
-    heartbeat: Type.String({ ...DurationSchema, default: '2s' }),
+    heartbeat: Type.String({ ...DurationSchema, default: DEFAULT_HEARTBEAT }),
     /** How often the gateway reports its tunnels to the site's control service (default 2s). */
-    statusInterval: Type.Optional(Type.String({ ...DurationSchema, default: '2s' })),
+    statusInterval: Type.Optional(Type.String({ ...DurationSchema, default: DEFAULT_STATUS_INTERVAL })),
     /** Prometheus metrics at http://<host>:<port>/metrics (host default 127.0.0.1); absent: not served. */
     metrics: Type.Optional(
       Type.Object({ host: Type.String({ default: '127.0.0.1' }), port: Type.Integer({ minimum: 0, maximum: 65535 }) }, { additionalProperties: false }),

@@ -260,7 +260,7 @@ export class TunnelLink {
     if (peer === undefined || this.#pingInFlight || !peer.usable) return;
     this.#pingInFlight = true;
     const timer = setTimeout(() => {
-      peer.session.destroy(new Error(`heartbeat unanswered for ${this.#context.options.pingTimeoutMs} ms`));
+      peer.session.destroy(new MeridianError('MERIDIAN_ERR_TIMEOUT', `heartbeat unanswered for ${this.#context.options.pingTimeoutMs} ms`));
     }, this.#context.options.pingTimeoutMs);
     const answered = (error: Error | null, durationMs: number): void => {
       clearTimeout(timer);
@@ -277,7 +277,7 @@ export class TunnelLink {
       }
     };
     try {
-      if (!peer.session.ping(answered)) answered(new Error('too many unanswered PINGs'), 0);
+      if (!peer.session.ping(answered)) answered(new MeridianError('MERIDIAN_ERR_TIMEOUT', 'too many unanswered PINGs'), 0);
     } catch (error) {
       answered(error as Error, 0);
     }

@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { FederatedView, LeaseRegistrar, SiteCatalogWriter, ensureSiteBucket, siteConnectOptions, parseServiceDefinition, toInstance, usableGateway, type NodeContext, type ServiceInstance } from '../shared/catalog/index.js';
-import { parseDuration } from '../shared/config/index.js';
+import { DEFAULT_MESH_SESSION_AGE_MS, DEFAULT_STATUS_INTERVAL, parseDuration } from '../shared/config/index.js';
 import type { GatewayConfig } from './config.js';
 import { loadMtlsIdentity, readText } from '../shared/identity/index.js';
 import { GatewayMetrics, createRegistry, serveMetrics, type Logger, type MetricsServer } from '../shared/telemetry/index.js';
@@ -41,8 +41,8 @@ async function serveGatewayMetrics(config: GatewayConfig, gateway: Gateway, cert
   return serveMetrics(registry, { host: config.metrics.host, port: config.metrics.port });
 }
 
-/** Drain bound of a stopping gateway: above the agents' mesh session age (10 s), so streams move on first. */
-export const GATEWAY_DRAIN_MS = 15_000;
+/** Drain bound of a stopping gateway: above the agents' mesh session age, so their streams move on first. */
+export const GATEWAY_DRAIN_MS = DEFAULT_MESH_SESSION_AGE_MS + 5_000;
 
 /** A running gateway process. */
 export interface RunningGateway {
@@ -68,7 +68,7 @@ export async function startGatewayProcess(config: GatewayConfig, log: Logger): P
   const registrar = new LeaseRegistrar({ node, heartbeatMs: parseDuration(config.heartbeat, '/heartbeat'), onError: (error) => log.warn('catalog write failed', { error: error.message }) });
   registrar.attach(new SiteCatalogWriter(await ensureSiteBucket(nc, config.site), config.site));
   await registrar.put(gatewayInstance(config, node, gateway.address.port, registrar.leaseTtlMs));
-  const statusIntervalMs = parseDuration(config.statusInterval ?? '2s', '/statusInterval');
+  const statusIntervalMs = parseDuration(config.statusInterval ?? DEFAULT_STATUS_INTERVAL, '/statusInterval');
   const status = startStatusPublisher({
     nc,
     site: config.site,

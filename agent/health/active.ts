@@ -67,7 +67,7 @@ export class ActiveCheck implements HealthCheckHandle {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#timer);
-    this.#inFlight?.abort.abort(new Error('health check stopped'));
+    this.#inFlight?.abort.abort(new MeridianError('MERIDIAN_ERR_UNAVAILABLE', 'health check stopped'));
     this.#probe.close();
   }
 
@@ -80,7 +80,7 @@ export class ActiveCheck implements HealthCheckHandle {
       this.#tracker.record({ ...outcome, at: this.#now(), durationMs: Math.round(performance.now() - started) });
     } catch (err) {
       // Only an injected clock can throw here; timer-driven probes must never reject.
-      process.emitWarning(err instanceof Error ? err : new Error(String(err)), { code: 'MERIDIAN_HEALTH_CLOCK' });
+      process.emitWarning(err instanceof Error ? err : new MeridianError('MERIDIAN_ERR_INTERNAL', String(err)), { code: 'MERIDIAN_HEALTH_CLOCK' });
     }
   }
 }
@@ -94,7 +94,7 @@ function withDeadline(probe: Probe, abort: AbortController, timeoutMs: number): 
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<ProbeOutcome>((resolve) => {
     timer = setTimeout(() => {
-      abort.abort(new Error(timeoutReason(timeoutMs)));
+      abort.abort(new MeridianError('MERIDIAN_ERR_TIMEOUT', timeoutReason(timeoutMs)));
       resolve({ ok: false, reason: timeoutReason(timeoutMs) });
     }, timeoutMs).unref();
   });

@@ -2,6 +2,7 @@ import { Client, credentials, Metadata, status as GrpcStatus, type ServiceError 
 import { service as healthService } from 'grpc-health-check';
 import { describeError, hostPort, timeoutReason } from './reasons.js';
 import type { Probe, ProbeOutcome } from './types.js';
+import { MeridianError } from '../../shared/errors/index.js';
 
 /** Where a gRPC probe goes and which service's health it asks for. */
 export interface GrpcTarget {
@@ -19,7 +20,7 @@ const CHECK_METHOD = checkMethod();
 
 function checkMethod(): NonNullable<(typeof healthService)[string]> {
   const method = healthService['Check'];
-  if (method === undefined) throw new Error('grpc-health-check no longer exports grpc.health.v1.Health/Check');
+  if (method === undefined) throw new MeridianError('MERIDIAN_ERR_INTERNAL', 'grpc-health-check no longer exports grpc.health.v1.Health/Check');
   return method;
 }
 

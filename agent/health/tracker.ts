@@ -1,3 +1,4 @@
+import { MeridianError } from '../../shared/errors/index.js';
 import type { ChangeListener, CheckResult, CheckState } from './types.js';
 
 /** Thresholds of a {@link StateTracker}. */
@@ -57,7 +58,7 @@ export class StateTracker {
     } catch (err) {
       // A faulty listener must not stop the checker, nor surface as an unhandled rejection of
       // a timer-driven probe; a warning keeps it visible.
-      process.emitWarning(err instanceof Error ? err : new Error(String(err)), { code: 'MERIDIAN_HEALTH_LISTENER' });
+      process.emitWarning(err instanceof Error ? err : new MeridianError('MERIDIAN_ERR_INTERNAL', String(err)), { code: 'MERIDIAN_HEALTH_LISTENER' });
     }
   }
 }

@@ -10,6 +10,7 @@ import type { OutboundProxy } from './outbound/types.js';
 import type { RequestObserver } from './records.js';
 import type { WorkloadIdentities } from '../identity/index.js';
 import type { LocalRegistration } from '../registration/types.js';
+import { DEFAULT_DRAIN_MS } from '../../shared/config/index.js';
 
 /** What the data plane follows: this node's registrations, the federated view, the node's identities. */
 export interface DataPlaneOptions {
@@ -103,7 +104,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       inbound.setIdentity(service, identity);
       outbound.get(service)?.setIdentity(identity);
     },
-    async close(timeoutMs = 10_000) {
+    async close(timeoutMs = DEFAULT_DRAIN_MS) {
       await Promise.all([inbound.close(timeoutMs), ...[...outbound.values()].map((o) => o.close(timeoutMs))]);
       dialer.close();
     },

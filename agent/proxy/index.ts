@@ -16,7 +16,7 @@ export type { RequestObserver, RequestRecord } from './records.js';
 export type { ServerTimeouts } from './listener/listen.js';
 export { startInbound } from './inbound/listener.js';
 export { startOutbound } from './outbound/listener.js';
-export { Balancer, instanceKey } from './outbound/balancer.js';
+export { Balancer } from './outbound/balancer.js';
 export { directDialer, catalogResolver, type MeshAddress } from './transport/direct-dialer.js';
 export { nodeMeshDialer, type NodeMeshDialerOptions } from './transport/mesh-dialer.js';
 export { ProxyError, type ProxyErrorCode } from './http/errors.js';

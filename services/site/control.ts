@@ -3,7 +3,7 @@ import { FederatedView, SiteCatalogWriter, deriveSiteNatsPassword, ensureSiteBuc
 import { readPrivateKey, type PkiDirectory } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/telemetry/index.js';
 import { startSigner } from '../signer/index.js';
-import { MERIDIAN_VERSION } from '../../shared/config/index.js';
+import { DEFAULT_STATUS_INTERVAL_MS, MERIDIAN_VERSION } from '../../shared/config/index.js';
 import { certificateStatus } from '../../shared/status/index.js';
 import { startFederationStatus, type FederationStatusService } from '../status/index.js';
 
@@ -27,9 +27,6 @@ export interface ControlStatusOptions {
   /** How often every reporter of the site writes its status. Default 2 s. */
   readonly intervalMs?: number;
 }
-
-/** Default status report interval of the site's processes. */
-export const STATUS_INTERVAL_MS = 2_000;
 
 /**
  * The site's control service: it holds the site CA key, signs the node agents' workload
@@ -75,7 +72,7 @@ export async function startControlService(options: {
     platform: options.platform ?? 'unknown',
     view,
     certificates: () => [certificateStatus('site-ca', siteCa), ...(leaf === undefined ? [] : [certificateStatus('workload', leaf)])],
-    intervalMs: options.status?.intervalMs ?? STATUS_INTERVAL_MS,
+    intervalMs: options.status?.intervalMs ?? DEFAULT_STATUS_INTERVAL_MS,
     version: MERIDIAN_VERSION,
     log: options.log,
     ...(api === undefined

@@ -71,7 +71,7 @@ export function fetchFederationStatus(options: StatusClientOptions): Promise<Fed
         }
       });
     });
-    request.on('timeout', () => request.destroy(new Error(`no answer within ${options.timeoutMs ?? 5_000} ms`)));
+    request.on('timeout', () => request.destroy(new MeridianError('MERIDIAN_ERR_TIMEOUT', `the status API at ${url.href} did not answer within ${options.timeoutMs ?? 5_000} ms`)));
     request.on('error', (cause) => reject(cause instanceof MeridianError ? cause : new MeridianError('MERIDIAN_ERR_UNAVAILABLE', `cannot reach the status API at ${url.href}: ${cause.message}`, { cause })));
   });
 }

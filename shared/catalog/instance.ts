@@ -76,3 +76,8 @@ export function decodeInstance(bytes: Uint8Array): ServiceInstance | undefined {
     return undefined;
   }
 }
+
+/** Identifies an instance federation-wide (`<site>/<instanceId>`): ids are unique within their site's catalog only. */
+export function instanceKey(instance: Pick<ServiceInstance, 'site' | 'instanceId'>): string {
+  return `${instance.site}/${instance.instanceId}`;
+}

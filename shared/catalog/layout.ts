@@ -22,7 +22,8 @@ export function siteOfStream(stream: string): string | undefined {
   return stream.startsWith(prefix) ? stream.slice(prefix.length) : undefined;
 }
 
-export function instanceKey(service: string, instanceId: string): string {
+/** The KV key of an instance in its site's catalog bucket. */
+export function instanceKvKey(service: string, instanceId: string): string {
   return `svc.${service}.${instanceId}`;
 }
 

@@ -51,7 +51,7 @@ export function loadSnapshot(path: string): SiteState[] {
   try {
     const lines = text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
     const header = lines[0];
-    if (header?.kind !== 'header' || header.version !== VERSION) throw new Error('unsupported snapshot version');
+    if (header?.kind !== 'header' || header.version !== VERSION) throw new MeridianError('MERIDIAN_ERR_CONFIG_INVALID', `unsupported snapshot version ${String(header?.kind === 'header' ? header.version : 'none')} (expected ${VERSION})`);
     for (const line of lines.slice(1)) applyLine(states, line);
   } catch (cause) {
     throw new MeridianError('MERIDIAN_ERR_CONFIG_INVALID', `${path}: unreadable catalog snapshot`, { cause });

@@ -1,6 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import { MeridianError } from '../errors/index.js';
-import { instanceKey, leaseKey, type NodeLease } from './layout.js';
+import { instanceKvKey, leaseKey, type NodeLease } from './layout.js';
 import type { ServiceInstance } from './types.js';
 
 /**
@@ -15,11 +15,11 @@ export class SiteCatalogWriter {
 
   async put(instance: ServiceInstance): Promise<void> {
     this.#assertOwnSite(instance.site, `instance ${instance.instanceId}`);
-    await this.#write(() => this.kv.put(instanceKey(instance.service, instance.instanceId), JSON.stringify(instance)));
+    await this.#write(() => this.kv.put(instanceKvKey(instance.service, instance.instanceId), JSON.stringify(instance)));
   }
 
   async remove(service: string, instanceId: string): Promise<void> {
-    await this.#write(() => this.kv.delete(instanceKey(service, instanceId)));
+    await this.#write(() => this.kv.delete(instanceKvKey(service, instanceId)));
   }
 
   readonly #leaseRevisions = new Map<string, number>();

@@ -2,15 +2,17 @@ import { readFileSync } from 'node:fs';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { MeridianError } from '../errors/index.js';
 import { parseConfig } from './validate.js';
+import { DNS_LABEL } from '../text/index.js';
 
 /** A site, node, service or gateway name: a lower-case DNS label. */
-export const NameSchema = Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', description: 'lower-case DNS label' });
+export const NameSchema = Type.String({ pattern: `^${DNS_LABEL}$`, description: 'lower-case DNS label' });
 
 /** A duration such as 500ms, 10s, 5m, 24h, 7d (read with parseDuration). */
 export const DurationSchema = Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d)$', description: 'e.g. 500ms, 10s, 5m' });
 
 /** Where a node runs. */
-export const PlatformSchema = Type.Union([Type.Literal('kubernetes'), Type.Literal('vm'), Type.Literal('bare-metal')]);
+export const PLATFORMS = ['kubernetes', 'vm', 'bare-metal'] as const;
+export const PlatformSchema = Type.Union(PLATFORMS.map((platform) => Type.Literal(platform)));
 
 /** Reads a JSON config file and validates it; errors name the file and every bad field. */
 export function loadJsonConfig<T extends TSchema>(schema: T, path: string): Readonly<Static<T>> {

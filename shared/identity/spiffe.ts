@@ -1,11 +1,12 @@
 import { MeridianError } from '../errors/index.js';
 import type { IdentityKind, SpiffeId } from './types.js';
+import { DNS_LABEL_PATTERN } from '../text/index.js';
 
 const SCHEME = 'spiffe://';
 const MAX_ID_LENGTH = 2048;
 const TRUST_DOMAIN_PATTERN = /^[a-z0-9]([a-z0-9._-]{0,253}[a-z0-9])?$/;
 const SEGMENT_PATTERN = /^[A-Za-z0-9._-]+$/;
-const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const NAME_PATTERN = DNS_LABEL_PATTERN;
 const KINDS: readonly IdentityKind[] = ['svc', 'gateway', 'agent'];
 
 function invalid(id: string, reason: string): MeridianError {

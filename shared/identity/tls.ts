@@ -63,7 +63,7 @@ export function spiffeServerCheck(bundle: TrustBundle, expect: (peer: SpiffeId) 
   return (_host, cert) => {
     try {
       const peer = verifyPeer(peerCertificatesFromLegacy(cert), bundle, 'server');
-      return expect(peer) ? undefined : new Error(`server identity ${peer.uri} is not the expected peer`);
+      return expect(peer) ? undefined : new MeridianError('MERIDIAN_ERR_PEER_IDENTITY', `server identity ${peer.uri} is not the expected peer`);
     } catch (error) {
       return error as Error;
     }

@@ -1,11 +1,11 @@
 import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { MeridianError } from '../errors/index.js';
 import { TARGET_INSTANCE_HEADER, connectAuthority, type MeshTarget } from './contracts.js';
+import { DNS_LABEL } from '../text/index.js';
 
 // Same rules as SPIFFE path names (shared/identity/spiffe.ts): one DNS label, so the authority
 // `<service>.<site>.mesh:443` splits without ambiguity.
-const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
-const AUTHORITY_PATTERN = new RegExp(`^(${LABEL})\\.(${LABEL})\\.mesh:443$`);
+const AUTHORITY_PATTERN = new RegExp(`^(${DNS_LABEL})\\.(${DNS_LABEL})\\.mesh:443$`);
 const INSTANCE_PATTERN = /^[\x21-\x7e]{1,256}$/;
 
 function badRequest(message: string): MeridianError {

@@ -1,6 +1,7 @@
 import { IncomingMessage, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { IDENTITY_HEADERS } from '../../../shared/mesh/index.js';
 import type { DownstreamRequest } from './downstream.js';
+import { DNS_LABEL_PATTERN } from '../../../shared/text/index.js';
 
 /** Headers as Node's HTTP/1.1 code takes them without building an object: [name, value, name, value, …]. */
 export type HeaderList = string[];
@@ -28,7 +29,7 @@ const IDENTITY = new Set<string>(IDENTITY_HEADERS);
 const TRACEPARENT = 'traceparent';
 
 /** A DNS label, as service names are (the catalog's `Name`). */
-const SERVICE_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const SERVICE_LABEL = DNS_LABEL_PATTERN;
 const MESH_AUTHORITY = /^([^:]+)\.mesh(?::(\d{1,5}))?$/;
 
 /**

@@ -5,13 +5,13 @@ import { peerIdentity, type SpiffeId } from '../../../shared/identity/index.js';
 import { ConnectionTracker } from '../listener/drain.js';
 import { inboundRequestHandler } from './http.js';
 import { SniContexts, selectAlpn } from './tls.js';
-import { assertPort, checkingInterval, interceptListeners, listen, resolveTimeouts, SILENT_LOGGER } from '../listener/listen.js';
+import { assertPort, checkingInterval, interceptListeners, listen, resolveTimeouts, SILENT_LOGGER, type ServerTimeouts } from '../listener/listen.js';
 import { LocalApps } from './local-apps.js';
 import { attachPeer, type VerifiedPeer } from './peer.js';
 import { pipe } from '../../../shared/mesh/index.js';
 import { tcpRecord } from '../records.js';
-import type { ServerTimeouts } from '../listener/listen.js';
 import type { InboundOptions, InboundProxy } from './types.js';
+import { DEFAULT_DRAIN_MS } from '../../../shared/config/index.js';
 
 const DEFAULT_MAX_STREAMS = 256;
 
@@ -141,7 +141,7 @@ export async function startInbound(options: InboundOptions): Promise<InboundProx
     port,
     setIdentity: (service, identity) => gate.contexts.set(service, identity),
     removeService: (service) => gate.contexts.remove(service),
-    close: (timeoutMs = 10_000) => {
+    close: (timeoutMs = DEFAULT_DRAIN_MS) => {
       closing ??= (async () => {
         server.close();
         await gate.tracker.drain(timeoutMs);

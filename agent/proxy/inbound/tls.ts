@@ -2,6 +2,7 @@ import tls, { type SecureContext } from 'node:tls';
 import { MeridianError } from '../../../shared/errors/index.js';
 import { mtlsContextOptions, type MtlsIdentity } from '../../../shared/identity/index.js';
 import { meshServerName } from '../../../shared/mesh/index.js';
+import { DNS_LABEL_PATTERN } from '../../../shared/text/index.js';
 
 /** The protocols the inbound listener speaks, in its order of preference. */
 export const INBOUND_ALPN = ['h2', 'http/1.1', 'meridian-tcp'] as const;
@@ -13,7 +14,7 @@ export interface ServiceIdentity {
   readonly context: SecureContext;
 }
 
-const SERVICE_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const SERVICE_LABEL = DNS_LABEL_PATTERN;
 
 /**
  * One TLS identity per local service, chosen by the client's SNI (`meshServerName(service)`).
@@ -49,7 +50,7 @@ export class SniContexts {
   /** The server's SNICallback: an unknown name fails the handshake, so no default identity leaks. */
   readonly callback = (serverName: string, done: (error: Error | null, context?: SecureContext) => void): void => {
     const entry = this.lookup(serverName);
-    if (entry === undefined) done(new Error(`no local service for SNI "${serverName}"`));
+    if (entry === undefined) done(new MeridianError('MERIDIAN_ERR_SERVICE_NOT_LOCAL', `no local service for SNI "${serverName}"`));
     else done(null, entry.context);
   };
 }

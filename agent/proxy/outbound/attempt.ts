@@ -10,6 +10,7 @@ import type { MeshPool } from '../transport/mesh-pool.js';
 import { relayH1, relayH2, type RelayResult } from '../http/response.js';
 import { SessionGone } from '../transport/session-pool.js';
 import { TRACEPARENT } from '../http/trace.js';
+import { MeridianError } from '../../../shared/errors/index.js';
 
 /** One request on its way into the mesh. */
 export interface Call {
@@ -116,7 +117,7 @@ async function attemptH1(deps: AttemptDeps, instance: ServiceInstance, call: Cal
     balancer.connected(instance);
     return { kind: 'done' };
   }
-  const error = result.error ?? new Error('connection closed');
+  const error = result.error ?? new MeridianError('MERIDIAN_ERR_UPSTREAM_RESET', 'connection closed');
   if (error instanceof ConnectFailure || (refusedHandshake(result, upstream.reusedSocket) && call.body.replayable)) {
     call.body.detach();
     balancer.connectFailed(instance);

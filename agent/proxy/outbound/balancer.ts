@@ -1,4 +1,4 @@
-import type { CatalogEntry, ServiceInstance } from '../../../shared/catalog/index.js';
+import { instanceKey, type CatalogEntry, type ServiceInstance } from '../../../shared/catalog/index.js';
 import { ProxyError } from '../http/errors.js';
 import { InstanceHealth, resolveOutlier, type OutlierOptions } from './outlier.js';
 import type { FailoverStatus } from '../../../shared/status/index.js';
@@ -39,10 +39,6 @@ interface Selection {
   readonly bypassed: number;
 }
 
-/** Identifies an instance federation-wide: ids are unique within their site's catalog only. */
-export function instanceKey(instance: ServiceInstance): string {
-  return `${instance.site}/${instance.instanceId}`;
-}
 
 /** Can carry mesh traffic at all: usable per the catalog, reachable through a mesh port, not weighted out. */
 function routable(entry: CatalogEntry): boolean {

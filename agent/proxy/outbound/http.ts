@@ -1,7 +1,7 @@
 import { IncomingMessage } from 'node:http';
-import type { ServiceInstance } from '../../../shared/catalog/index.js';
+import { type ServiceInstance, instanceKey } from '../../../shared/catalog/index.js';
 import type { Logger } from '../../../shared/telemetry/index.js';
-import { instanceKey, type Balancer } from './balancer.js';
+import type { Balancer } from './balancer.js';
 import { DEFAULT_REPLAY_LIMIT, RequestBody } from '../http/body.js';
 import type { ConnectionTracker } from '../listener/drain.js';
 import { requestAuthority, requestPath, type DownstreamRequest, type DownstreamResponse } from '../http/downstream.js';

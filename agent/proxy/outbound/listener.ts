@@ -4,18 +4,17 @@ import type { Server, Socket } from 'node:net';
 import { MeridianError } from '../../../shared/errors/index.js';
 import { Balancer } from './balancer.js';
 import { ConnectionTracker } from '../listener/drain.js';
-import { assertPort, checkingInterval, interceptListeners, listen, resolveTimeouts, SILENT_LOGGER } from '../listener/listen.js';
+import { assertPort, checkingInterval, interceptListeners, listen, resolveTimeouts, SILENT_LOGGER, type ServerTimeouts } from '../listener/listen.js';
 import { MeshPool } from '../transport/mesh-pool.js';
 import { outboundRequestHandler, type OutboundHttpDeps } from './http.js';
 import { createUpstreamServer, type OutboundTcpDeps } from './tcp.js';
 import { sniffHttpVersion } from './sniff.js';
-import type { ServerTimeouts } from '../listener/listen.js';
 import type { OutboundOptions, OutboundProxy, UpstreamPort } from './types.js';
+import { DEFAULT_DRAIN_MS, DEFAULT_MESH_SESSION_AGE_MS } from '../../../shared/config/index.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
 const DEFAULT_MAX_ATTEMPTS = 3;
 /** Below the gateways' default drain bound (15 s): every session has moved on before a drain cuts. */
-const DEFAULT_MAX_SESSION_AGE_MS = 10_000;
 const DEFAULT_MAX_STREAMS = 100;
 
 function assertOptions(options: OutboundOptions): void {
@@ -91,7 +90,7 @@ export async function startOutbound(options: OutboundOptions): Promise<OutboundP
     connectTimeoutMs,
     maxStreamsPerSession: options.maxStreamsPerSession ?? DEFAULT_MAX_STREAMS,
     idleMs: timeouts.idleMs,
-    maxSessionAgeMs: options.maxSessionAgeMs ?? DEFAULT_MAX_SESSION_AGE_MS,
+    maxSessionAgeMs: options.maxSessionAgeMs ?? DEFAULT_MESH_SESSION_AGE_MS,
   });
   const tracker = new ConnectionTracker();
   const host = options.host ?? '127.0.0.1';
@@ -135,7 +134,7 @@ function handle(parts: {
     upstreams: Object.freeze([...parts.upstreams]),
     setIdentity: (identity) => parts.pool.setIdentity(identity),
     failovers: () => parts.balancer.failovers(),
-    close: (timeoutMs = 10_000) => {
+    close: (timeoutMs = DEFAULT_DRAIN_MS) => {
       closing ??= (async () => {
         for (const server of parts.servers) server.close();
         await parts.tracker.drain(timeoutMs);

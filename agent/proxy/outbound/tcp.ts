@@ -1,14 +1,14 @@
 import net, { type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { ServiceInstance } from '../../../shared/catalog/index.js';
+import { type ServiceInstance, instanceKey } from '../../../shared/catalog/index.js';
 import type { Logger } from '../../../shared/telemetry/index.js';
-import { instanceKey, type Balancer } from './balancer.js';
+import type { Balancer } from './balancer.js';
 import type { ConnectionTracker } from '../listener/drain.js';
 import { connectNested, ConnectFailure } from '../transport/mesh-connect.js';
 import type { MeshPool } from '../transport/mesh-pool.js';
 import { pipe, type MeshDialer } from '../../../shared/mesh/index.js';
-import { tcpRecord } from '../records.js';
-import type { RequestObserver } from '../records.js';
+import { tcpRecord, type RequestObserver } from '../records.js';
+import { MeridianError } from '../../../shared/errors/index.js';
 
 /** What an upstream TCP port needs. */
 export interface OutboundTcpDeps {
@@ -48,7 +48,7 @@ async function connectAny(deps: OutboundTcpDeps, service: string): Promise<{ soc
       last = error;
     }
   }
-  throw last ?? new Error(`no instance of ${service} accepted the connection`);
+  throw last ?? new MeridianError('MERIDIAN_ERR_NO_HEALTHY_UPSTREAM', `no instance of ${service} accepted the connection`);
 }
 
 /** A local client connected to the upstream port: pick, dial, nested TLS, pipe. */

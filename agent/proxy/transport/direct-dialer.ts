@@ -2,6 +2,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { CatalogEntry } from '../../../shared/catalog/index.js';
 import type { MeshDialer, MeshTarget } from '../../../shared/mesh/index.js';
+import { MeridianError } from '../../../shared/errors/index.js';
 
 /** Where a target instance's mesh (inbound) port is. */
 export interface MeshAddress {
@@ -19,7 +20,7 @@ export function directDialer(resolve: (target: MeshTarget) => MeshAddress | unde
     dial: (target, signal) => {
       const address = resolve(target);
       if (address === undefined) {
-        return Promise.reject(new Error(`no mesh address for instance ${target.instanceId} of ${target.service} (site ${target.site})`));
+        return Promise.reject(new MeridianError('MERIDIAN_ERR_NO_HEALTHY_UPSTREAM', `no mesh address for instance ${target.instanceId} of ${target.service} (site ${target.site})`));
       }
       return connect(address, signal);
     },
@@ -41,7 +42,7 @@ function connect(address: MeshAddress, signal: AbortSignal | undefined): Promise
     const fail = (error: unknown): void => {
       signal?.removeEventListener('abort', onAbort);
       socket.destroy();
-      reject(error instanceof Error ? error : new Error(String(error)));
+      reject(error instanceof Error ? error : new MeridianError('MERIDIAN_ERR_UPSTREAM_CONNECT', String(error)));
     };
     const onAbort = (): void => fail(signal?.reason);
     if (signal?.aborted === true) {

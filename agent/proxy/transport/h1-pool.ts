@@ -2,6 +2,7 @@ import http, { type ClientRequest, type ClientRequestArgs } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HeaderList } from '../http/headers.js';
+import { MeridianError } from '../../../shared/errors/index.js';
 
 /** Options of an {@link H1Pool}. */
 export interface H1PoolOptions<T> {
@@ -53,7 +54,7 @@ class TargetAgent extends http.Agent {
       },
       (error: unknown) => {
         this.forget();
-        callback?.(error instanceof Error ? error : new Error(String(error)), undefined as unknown as Duplex);
+        callback?.(error instanceof Error ? error : new MeridianError('MERIDIAN_ERR_UPSTREAM_CONNECT', String(error)), undefined as unknown as Duplex);
       },
     );
     return undefined;

@@ -4,12 +4,13 @@ import tls, { type SecureContext, type TLSSocket } from 'node:tls';
 import type { ServiceInstance } from '../../../shared/catalog/index.js';
 import { mtlsClientOptions, mtlsContextOptions, type MtlsIdentity } from '../../../shared/identity/index.js';
 import { meshServerName, type MeshAlpn, type MeshDialer } from '../../../shared/mesh/index.js';
+import { MeridianError } from '../../../shared/errors/index.js';
 
 /** Dialing or the nested handshake to an instance failed: nothing was sent, the instance is suspect. */
-export class ConnectFailure extends Error {
+export class ConnectFailure extends MeridianError {
   constructor(instance: ServiceInstance, cause: unknown) {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    super(`connecting to instance ${instance.instanceId} of ${instance.service} (site ${instance.site}) failed: ${reason}`, { cause });
+    super('MERIDIAN_ERR_UPSTREAM_CONNECT', `connecting to instance ${instance.instanceId} of ${instance.service} (site ${instance.site}) failed: ${reason}`, { cause });
     this.name = 'ConnectFailure';
   }
 }
@@ -66,7 +67,7 @@ export async function connectMeshSession(options: Omit<NestedConnectOptions, 'al
 /** Runs `connect` under the options' deadline; every failure becomes a {@link ConnectFailure}. */
 async function withDeadline<R>(options: { instance: ServiceInstance; timeoutMs: number }, connect: (signal: AbortSignal) => Promise<R>): Promise<R> {
   const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(new Error(`timed out after ${options.timeoutMs} ms`)), options.timeoutMs);
+  const timer = setTimeout(() => abort.abort(new MeridianError('MERIDIAN_ERR_TIMEOUT', `timed out after ${options.timeoutMs} ms`)), options.timeoutMs);
   try {
     return await connect(abort.signal);
   } catch (cause) {
@@ -100,7 +101,7 @@ async function nestedTls(options: NestedConnectOptions, signal: AbortSignal): Pr
   });
   if (socket.alpnProtocol !== options.alpn) {
     socket.destroy();
-    throw new Error(`peer negotiated ALPN ${String(socket.alpnProtocol)}, not ${options.alpn}`);
+    throw new MeridianError('MERIDIAN_ERR_UPSTREAM_PROTOCOL', `peer negotiated ALPN ${String(socket.alpnProtocol)}, not ${options.alpn}`);
   }
   return socket;
 }
@@ -118,11 +119,11 @@ function settled(emitter: EventEmitter, event: string, signal: AbortSignal, clea
         return;
       }
       cleanup();
-      reject(error instanceof Error ? error : new Error(`${event} failed`, { cause: error }));
+      reject(error instanceof Error ? error : new MeridianError('MERIDIAN_ERR_UPSTREAM_CONNECT', `${event} failed`, { cause: error }));
     };
     const onEvent = (): void => done();
     const onError = (error: Error): void => done(error);
-    const onClose = (): void => done(new Error(`connection closed before ${event}`));
+    const onClose = (): void => done(new MeridianError('MERIDIAN_ERR_UPSTREAM_CONNECT', `connection closed before ${event}`));
     const onAbort = (): void => done(signal.reason);
     if (signal.aborted) {
       onAbort();

@@ -1,6 +1,6 @@
 import type { ClientRequest } from 'node:http';
 import type { ClientHttp2Stream, OutgoingHttpHeaders } from 'node:http2';
-import type { ServiceInstance } from '../../../shared/catalog/index.js';
+import { instanceKey, type ServiceInstance } from '../../../shared/catalog/index.js';
 import type { MtlsIdentity } from '../../../shared/identity/index.js';
 import type { MeshDialer } from '../../../shared/mesh/index.js';
 import { H1Pool, type H1Head } from './h1-pool.js';
@@ -17,10 +17,6 @@ export interface MeshPoolOptions {
   readonly maxSessionAgeMs?: number;
 }
 
-/** Site in the key too: an instance id is unique within its site's catalog only. */
-function keyOf(instance: ServiceInstance): string {
-  return `${instance.site}/${instance.instanceId}`;
-}
 
 /**
  * A calling service's nested-TLS connections, pooled per destination instance: HTTP/2 sessions
@@ -54,7 +50,7 @@ export class MeshPool {
 
   /** A stream to `instance`; rejects with ConnectFailure (dial or TLS) or SessionGone. */
   open(instance: ServiceInstance, headers: OutgoingHttpHeaders): Promise<ClientHttp2Stream> {
-    return this.sessions.open(keyOf(instance), instance, headers);
+    return this.sessions.open(instanceKey(instance), instance, headers);
   }
 
   /**
@@ -62,12 +58,12 @@ export class MeshPool {
    * 'error' is then the ConnectFailure when connecting failed).
    */
   requestH1(instance: ServiceInstance, head: H1Head): ClientRequest {
-    return this.h1.request(keyOf(instance), instance, head);
+    return this.h1.request(instanceKey(instance), instance, head);
   }
 
   /** A pooled HTTP/1.1 connection to `instance` turned out closed: the next request opens a new one. */
   closeIdleH1(instance: ServiceInstance): void {
-    this.h1.closeIdle(keyOf(instance));
+    this.h1.closeIdle(instanceKey(instance));
   }
 
   setIdentity(identity: MtlsIdentity): void {

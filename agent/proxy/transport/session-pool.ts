@@ -1,9 +1,11 @@
 import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 'node:http2';
+import { MeridianError } from '../../../shared/errors/index.js';
+import { closeSession } from '../../../shared/mesh/index.js';
 
 /** The pooled session died between being picked and being used: nothing was sent, retry. */
-export class SessionGone extends Error {
+export class SessionGone extends MeridianError {
   constructor(cause: unknown) {
-    super('pooled HTTP/2 session closed before the request was sent', { cause });
+    super('MERIDIAN_ERR_UNAVAILABLE', 'pooled HTTP/2 session closed before the request was sent', { cause });
     this.name = 'SessionGone';
   }
 }
@@ -130,17 +132,4 @@ export class SessionPool<T> {
     entry.sessions = entry.sessions.filter((p) => p !== pooled);
     if (entry.sessions.length === 0 && entry.pending === undefined) this.entries.delete(key);
   }
-}
-
-/** GOAWAY, then destroy if streams are still open after `graceMs`. */
-export async function closeSession(session: ClientHttp2Session, graceMs: number): Promise<void> {
-  if (session.destroyed) return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => session.destroy(), graceMs);
-    session.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    session.close();
-  });
 }

@@ -14,10 +14,9 @@ import {
   type SiteAuthority,
   type SpiffeId,
 } from '../../../shared/identity/index.js';
-import { meshServerName } from '../../../shared/mesh/index.js';
+import { meshServerName, type GatewayAddress } from '../../../shared/mesh/index.js';
 import type { Logger } from '../../../shared/telemetry/index.js';
 import type { RoutableInstance } from '../../../gateway/index.js';
-import type { GatewayAddress } from '../../../shared/mesh/index.js';
 
 export const TRUST_DOMAIN = 'acme.internal';
 
