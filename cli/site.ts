@@ -10,7 +10,8 @@ import { signerSubject } from '../shared/catalog/index.js';
 import { jsonLogger } from '../shared/telemetry/index.js';
 import { startControlService, type ControlStatusOptions } from '../services/site/control.js';
 import { prepareSiteNats } from '../services/site/nats-bootstrap.js';
-import { DEFAULT_PKI_DIR, PLATFORMS } from '../shared/config/index.js';
+import { DEFAULT_PKI_DIR, readJsonFile } from '../shared/config/index.js';
+import { parseSiteConfig, type SiteConfig } from '../services/site/config.js';
 
 const bootstrap: Command = {
   group: 'site',
@@ -47,13 +48,39 @@ function statusToken(path: string, io: CommandIo): string {
   return token;
 }
 
-function statusOptions(args: ParsedArgs, io: CommandIo): ControlStatusOptions | undefined {
-  const port = optionalString(args, 'status-port');
-  if (port === undefined) return undefined;
-  if (!/^\d+$/.test(port) || Number(port) > 65535) throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `--status-port must be a port number (got ${JSON.stringify(port)})`);
-  const host = optionalString(args, 'status-host');
-  const tokenFile = optionalString(args, 'status-token-file') ?? 'meridian-data/status-token';
-  return { api: { port: Number(port), tokens: [statusToken(tokenFile, io)], tls: args.values['status-tls'] === true, ...(host === undefined ? {} : { host }) } };
+/** The status side of the control service, from the config; its token file is created on first start. */
+function statusOptions(config: SiteConfig, io: CommandIo): ControlStatusOptions | undefined {
+  if (config.status === undefined) return undefined;
+  const { host, port, tokenFile, tls } = config.status;
+  return { api: { host, port, tokens: [statusToken(tokenFile, io)], tls } };
+}
+
+/** Flags into the site config's shape; the schema then validates both sources the same way. */
+function configFromFlags(args: ParsedArgs): SiteConfig {
+  const file = optionalString(args, 'config');
+  const raw = file === undefined ? {} : readJsonFile(file);
+  const base: Record<string, unknown> = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? { ...raw } : { invalid: raw };
+  const flag = (name: string): string | undefined => optionalString(args, name);
+  const port = flag('status-port');
+  const status = port === undefined
+    ? base['status']
+    : {
+        ...(base['status'] as object | undefined),
+        port: /^\d+$/.test(port) ? Number(port) : port,
+        ...(flag('status-host') === undefined ? {} : { host: flag('status-host') }),
+        ...(flag('status-token-file') === undefined ? {} : { tokenFile: flag('status-token-file') }),
+        ...(args.values['status-tls'] === true ? { tls: true } : {}),
+      };
+  const merged = {
+    ...base,
+    ...(args.positionals[0] === undefined ? {} : { site: args.positionals[0] }),
+    ...(flag('nats') === undefined ? {} : { nats: { url: flag('nats') } }),
+    ...(flag('dir') === undefined ? {} : { pkiDir: flag('dir') }),
+    ...(flag('region') === undefined ? {} : { region: flag('region') }),
+    ...(flag('platform') === undefined ? {} : { platform: flag('platform') }),
+    ...(status === undefined ? {} : { status }),
+  };
+  return parseSiteConfig(merged, file === undefined ? 'site serve flags' : `${file} with the site serve flags`);
 }
 
 const serve: Command = {
@@ -61,9 +88,10 @@ const serve: Command = {
   name: 'serve',
   summary: "run a site's control service: workload certificate signer, lease reaper, federation status API",
   usage:
-    'meridian site serve <site> --nats <url> [--dir <pki dir>] [--region <r> --platform <kubernetes|vm|bare-metal>] [--status-port <port> [--status-host 127.0.0.1] [--status-token-file meridian-data/status-token] [--status-tls]]',
+    'meridian site serve <site> --nats <url> [--dir <pki dir>] [--region <r> --platform <kubernetes|vm|bare-metal>] [--status-port <port> [--status-host 127.0.0.1] [--status-token-file meridian-data/status-token] [--status-tls]]\n       meridian site serve --config site.json   (the same fields as JSON; flags override the file)',
   options: {
-    dir: { type: 'string', default: DEFAULT_PKI_DIR },
+    config: { type: 'string' },
+    dir: { type: 'string' },
     nats: { type: 'string' },
     region: { type: 'string' },
     platform: { type: 'string' },
@@ -73,27 +101,20 @@ const serve: Command = {
     'status-tls': { type: 'boolean', default: false },
   },
   async run(args, io) {
-    const site = args.positionals[0];
-    const url = args.values.nats;
-    if (site === undefined || typeof url !== 'string') throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `a site and --nats are required\nusage: ${serve.usage}`);
-    const pki = new PkiDirectory(typeof args.values.dir === 'string' ? args.values.dir : DEFAULT_PKI_DIR);
-    pki.loadSiteCertificate(site);
-    const status = statusOptions(args, io);
-    const region = optionalString(args, 'region');
-    const platform = optionalString(args, 'platform');
-    if (platform !== undefined && !(PLATFORMS as readonly string[]).includes(platform)) {
-      throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `--platform must be kubernetes, vm or bare-metal (got ${JSON.stringify(platform)})`);
-    }
+    const config = configFromFlags(args);
+    const pki = new PkiDirectory(config.pkiDir);
+    pki.loadSiteCertificate(config.site);
+    const status = statusOptions(config, io);
     const control = await startControlService({
       pki,
-      site,
-      natsUrl: url,
-      log: jsonLogger(`control:${site}`),
-      ...(region === undefined ? {} : { region }),
-      ...(platform === undefined ? {} : { platform }),
+      site: config.site,
+      natsUrl: config.nats.url,
+      log: jsonLogger(`control:${config.site}`),
+      ...(config.region === undefined ? {} : { region: config.region }),
+      ...(config.platform === undefined ? {} : { platform: config.platform }),
       ...(status === undefined ? {} : { status }),
     });
-    io.out(`control service of site ${site}: signing workload certificates on ${signerSubject(site)}`);
+    io.out(`control service of site ${config.site}: signing workload certificates on ${signerSubject(config.site)}`);
     if (control.status.api !== undefined) io.out(`status API: ${control.status.api.url}/v1/status (dashboard: ${control.status.api.url}/dashboard#token=<token>)`);
     await waitForShutdown();
     await control.stop();

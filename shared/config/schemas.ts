@@ -14,13 +14,16 @@ export const DurationSchema = Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d
 export const PLATFORMS = ['kubernetes', 'vm', 'bare-metal'] as const;
 export const PlatformSchema = Type.Union(PLATFORMS.map((platform) => Type.Literal(platform)));
 
-/** Reads a JSON config file and validates it; errors name the file and every bad field. */
-export function loadJsonConfig<T extends TSchema>(schema: T, path: string): Readonly<Static<T>> {
-  let raw: unknown;
+/** Reads a JSON file unvalidated (to merge with flags before validating); errors name the file. */
+export function readJsonFile(path: string): unknown {
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    return JSON.parse(readFileSync(path, 'utf8'));
   } catch (cause) {
     throw new MeridianError('MERIDIAN_ERR_CONFIG_INVALID', `${path}: not readable JSON: ${(cause as Error).message}`, { cause });
   }
-  return parseConfig(schema, raw, path);
+}
+
+/** Reads a JSON config file and validates it; errors name the file and every bad field. */
+export function loadJsonConfig<T extends TSchema>(schema: T, path: string): Readonly<Static<T>> {
+  return parseConfig(schema, readJsonFile(path), path);
 }

@@ -1,0 +1,47 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { DEFAULT_PKI_DIR, NameSchema, PlatformSchema, loadJsonConfig, parseConfig } from '../../shared/config/index.js';
+
+/** Where the status API's bearer token lives unless configured: created (0600) on first start. */
+export const DEFAULT_STATUS_TOKEN_FILE = 'meridian-data/status-token';
+
+/**
+ * A site control service's configuration (`meridian site serve --config site.json`, or the same
+ * fields from flags). Defaults: `pkiDir` meridian-data/pki; the status API, when `status` is
+ * given, binds 127.0.0.1 with its token in meridian-data/status-token, plain HTTP unless `tls`.
+ */
+export const SiteConfigSchema = Type.Object(
+  {
+    site: NameSchema,
+    /** The site's region and platform, shown in the federation status. */
+    region: Type.Optional(Type.String({ minLength: 1 })),
+    platform: Type.Optional(PlatformSchema),
+    /** The PKI directory holding this site's CA (its key signs workload certificates). */
+    pkiDir: Type.String({ minLength: 1, default: DEFAULT_PKI_DIR }),
+    nats: Type.Object({ url: Type.String({ pattern: '^(nats|tls)://' }) }, { additionalProperties: false }),
+    /** The federation status API; absent: the control service reports and follows, but serves nothing. */
+    status: Type.Optional(
+      Type.Object(
+        {
+          host: Type.String({ minLength: 1, default: '127.0.0.1' }),
+          port: Type.Integer({ minimum: 0, maximum: 65535 }),
+          tokenFile: Type.String({ minLength: 1, default: DEFAULT_STATUS_TOKEN_FILE }),
+          /** HTTPS (TLS 1.3) with the control service's identity; trust-domain client certificates are accepted too. */
+          tls: Type.Boolean({ default: false }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type SiteConfig = Static<typeof SiteConfigSchema>;
+
+/** Validates a site config from any source (`source` names it in errors: a file, or the flags). */
+export function parseSiteConfig(input: unknown, source: string): SiteConfig {
+  return parseConfig(SiteConfigSchema, input, source);
+}
+
+/** Reads and validates a site config file; errors name the file and every bad field. */
+export function loadSiteConfig(path: string): SiteConfig {
+  return loadJsonConfig(SiteConfigSchema, path);
+}
