@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { optionalString, requireString, type Command } from './index.js';
+import { optionalString, requireString, type Command, type ParsedArgs } from './index.js';
 import { DEFAULT_PKI_DIR, parseDuration } from '../shared/config/index.js';
 import { MeridianError } from '../shared/errors/index.js';
 import { createCsr } from '../shared/identity/csr.js';
@@ -76,6 +76,7 @@ const issue: Command = {
     const siteName = requireString(args, 'site', issue);
     const ttlMs = parseDuration(String(args.values.ttl), '--ttl');
     const csrPath = optionalString(args, 'csr');
+    refuseIgnoredFlags(args, csrPath !== undefined);
     if (csrPath !== undefined) {
       const issued = dir.signLeafCsr(siteName, readText(csrPath, 'CSR'), ttlMs);
       const out = requireString(args, 'out', issue);
@@ -88,6 +89,16 @@ const issue: Command = {
     return 0;
   },
 };
+
+/** `--out` belongs to signing a CSR, `--kind`/`--name` to issuing here: a flag that would be ignored is refused. */
+function refuseIgnoredFlags(args: ParsedArgs, signingCsr: boolean): void {
+  const stray = signingCsr ? ['kind', 'name'].filter((flag) => args.values[flag] !== undefined) : args.values.out === undefined ? [] : ['out'];
+  if (stray.length === 0) return;
+  const why = signingCsr
+    ? 'the identity comes from the CSR'
+    : 'it names where a signed CSR\'s chain goes; without --csr the key and certificate are written to the PKI directory';
+  throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `${stray.map((f) => `--${f}`).join(' and ')} cannot be used here: ${why}\nusage: ${issue.usage}`);
+}
 
 const csr: Command = {
   group: 'ca',

@@ -32,14 +32,44 @@ function callPairs(federation: DemoFederation): [RunningSite, RunningSite][] {
   return [[eu, onprem], [eu, us], [us, onprem]];
 }
 
-async function smoke(federation: DemoFederation): Promise<number> {
+/** The catalog checks the demo prints: each site's workload seen as usable where it is called from. */
+function catalogChecks(federation: DemoFederation): [RunningSite, RunningSite][] {
   const [eu, us, onprem] = federation.sites;
   if (eu === undefined || us === undefined || onprem === undefined) throw new Error('demo topology needs three sites');
-  for (const [from, at] of [[onprem, eu], [eu, us], [us, onprem]] as const) {
-    log(`catalog: ${at.name}'s agent sees ${from.workload.service} of ${from.name} as usable (${(await checkCrossSiteCatalog(from, at)).toFixed(0)} ms)`);
+  return [[onprem, eu], [eu, us], [us, onprem]];
+}
+
+/**
+ * Waits until the federation can serve the demo's calls (catalogs propagated, tunnels up), then
+ * makes each call once. In both modes: the interactive demo must not show a call made before
+ * the mesh was ready. Each step is logged as done or FAILED with its reason; returns the failures.
+ */
+async function becomeReady(federation: DemoFederation): Promise<string[]> {
+  const failures: string[] = [];
+  const fail = (line: string): void => {
+    failures.push(line);
+    log(line);
+  };
+  for (const [from, at] of catalogChecks(federation)) {
+    try {
+      log(`catalog: ${at.name}'s agent sees ${from.workload.service} of ${from.name} as usable (${(await checkCrossSiteCatalog(from, at)).toFixed(0)} ms)`);
+    } catch (error) {
+      fail(`catalog: FAILED: ${(error as Error).message}`);
+    }
   }
-  for (const [from, to] of callPairs(federation)) logCall(await firstCrossSiteCall(from, to));
-  const found = await printStatus(federation, 20_000);
+  for (const [from, to] of callPairs(federation)) {
+    try {
+      logCall(await firstCrossSiteCall(from, to));
+    } catch (error) {
+      fail(`call ${from.workload.service}@${from.name} -> ${to.workload.service}@${to.name}: FAILED: ${(error as Error).message}`);
+    }
+  }
+  return failures;
+}
+
+async function smoke(federation: DemoFederation): Promise<number> {
+  const failures = await becomeReady(federation);
+  const found = [...failures, ...(await printStatus(federation, 20_000))];
   for (const problem of found) log(`UNHEALTHY ${problem}`);
   log(found.length === 0 ? 'smoke: federation healthy' : 'smoke: federation unhealthy');
   return found.length === 0 ? 0 : 1;
@@ -65,7 +95,7 @@ function driveTraffic(federation: DemoFederation): () => void {
 }
 
 async function untilInterrupted(federation: DemoFederation): Promise<number> {
-  for (const [from, to] of callPairs(federation)) logCall(await firstCrossSiteCall(from, to));
+  await becomeReady(federation);
   await printStatus(federation, 10_000);
   const stopTraffic = driveTraffic(federation);
   // Tests and scripts wait for this exact line.
@@ -74,6 +104,9 @@ async function untilInterrupted(federation: DemoFederation): Promise<number> {
   log(`access logs (JSON lines, one per request at each end): ${federation.logDir}/access-<site>.jsonl`);
   log('running with cross-site traffic; press Ctrl-C to stop');
   await waitForShutdown();
+  // A second Ctrl-C does not wait for the orderly stop (the servers are still killed on exit).
+  process.once('SIGINT', () => process.exit(130));
+  log('stopping: traffic, then each site (agent, gateway, control service), then NATS');
   stopTraffic();
   return 0;
 }

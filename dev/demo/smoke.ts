@@ -32,9 +32,12 @@ async function viaHttpWorkload(site: RunningSite, target: RunningSite): Promise<
   const started = performance.now();
   const path = target.workload.kind === 'grpc' ? `/grpc/${target.workload.service}` : `/call/${target.workload.service}`;
   const response = await fetch(`http://127.0.0.1:${site.workload.port}${path}`, { signal: AbortSignal.timeout(10_000) });
-  const body = (await response.json()) as { upstream?: Hop; error?: string };
-  if (!response.ok || body.upstream === undefined) throw new Error(`${site.workload.service} -> ${target.workload.service}: ${body.error ?? response.status}`);
-  return { description: `${site.workload.service}@${site.name} -> ${target.workload.service}@${target.name} (${target.workload.kind})`, destination: body.upstream, ms: performance.now() - started };
+  const body = (await response.json()) as { upstream?: Partial<Hop>; error?: string };
+  const upstream = body.upstream;
+  if (!response.ok || typeof upstream?.service !== 'string' || typeof upstream.site !== 'string') {
+    throw new Error(`${site.workload.service} answered ${response.status}: ${body.error ?? 'no upstream in its answer'}`);
+  }
+  return { description: `${site.workload.service}@${site.name} -> ${target.workload.service}@${target.name} (${target.workload.kind})`, destination: { service: upstream.service, site: upstream.site, caller: upstream.caller ?? null }, ms: performance.now() - started };
 }
 
 /** Asks `site`'s gRPC workload (Fetch) to GET `target`'s HTTP service through the mesh. */

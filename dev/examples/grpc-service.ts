@@ -1,6 +1,6 @@
 import { Server, ServerCredentials, status, makeGenericClientConstructor, type ServiceDefinition, type ServerUnaryCall, type ServerWritableStream, type ServerDuplexStream, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { request } from 'node:http';
 import { CALLER_HEADER } from '../../shared/mesh/index.js';
+import { getThroughMesh } from './mesh-client.js';
 
 /** Messages of the example service: JSON bodies in gRPC framing keep the demo free of generated code. */
 export interface EchoRequest {
@@ -66,19 +66,4 @@ export async function startExampleGrpcService(options: { service: string; site: 
     server.bindAsync(`127.0.0.1:${options.port ?? 0}`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
   );
   return { port, close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())) };
-}
-
-/** GET http://<service>.mesh/ through the local agent's outbound listener; resolves with the body. */
-function getThroughMesh(outbound: { host: string; port: number }, service: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: outbound.host, port: outbound.port, path: '/', headers: { host: `${service}.mesh` }, timeout: 10_000 }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${service}.mesh answered ${res.statusCode}: ${body.slice(0, 200)}`))));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`${service}.mesh timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
 }

@@ -1,9 +1,10 @@
 import { once } from 'node:events';
-import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { credentials } from '@grpc/grpc-js';
 import { CALLER_HEADER } from '../../shared/mesh/index.js';
 import { EchoClient } from './grpc-service.js';
+import { getThroughMesh, type Outbound } from './mesh-client.js';
 
 /** A running example HTTP service. */
 export interface ExampleHttpService {
@@ -60,22 +61,7 @@ async function echoThroughMesh(outbound: { host: string; port: number }, service
   }
 }
 
-function callThroughMesh(outbound: { host: string; port: number }, service: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: outbound.host, port: outbound.port, path: '/', headers: { host: `${service}.mesh` }, timeout: 10_000 }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(body));
-        } catch {
-          reject(new Error(`${service}.mesh answered ${res.statusCode}: ${body.slice(0, 200)}`));
-        }
-      });
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`${service}.mesh timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
+/** Calls `service` over HTTP through the mesh; its answer must be JSON (the examples answer JSON). */
+async function callThroughMesh(outbound: Outbound, service: string): Promise<unknown> {
+  return JSON.parse(await getThroughMesh(outbound, service)) as unknown;
 }

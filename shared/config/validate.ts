@@ -1,12 +1,10 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import type { ConfigViolation } from './types.js';
+import { violationsOf } from './violations.js';
 import { MeridianError } from '../errors/index.js';
 
-/** One schema violation, with a JSON-pointer path to the offending field. */
-export interface ConfigViolation {
-  path: string;
-  message: string;
-}
+export type { ConfigViolation };
 
 /**
  * Applies schema defaults, validates, and returns a deeply frozen copy. Every violation is
@@ -15,10 +13,7 @@ export interface ConfigViolation {
  */
 export function parseConfig<T extends TSchema>(schema: T, input: unknown, source: string): Readonly<Static<T>> {
   const value: unknown = Value.Default(schema, structuredClone(input ?? {}));
-  const violations = [...Value.Errors(schema, value)].map((e) => ({
-    path: e.path === '' ? '/' : e.path,
-    message: e.message,
-  }));
+  const violations = violationsOf(schema, value);
   if (violations.length > 0) {
     const list = violations.map((v) => `${v.path}: ${v.message}`).join('; ');
     throw new MeridianError('MERIDIAN_ERR_CONFIG_INVALID', `${source}: invalid configuration: ${list}`, {

@@ -52,3 +52,36 @@ it('npm run demo -- --smoke brings up three sites, checks them, prints the statu
   assert.deepEqual(demoDirs().filter((d) => !dirsBefore.has(d)), [], 'the demo leaves no temp dir behind');
   assert.equal(isAlive(child.pid ?? -1), false);
 });
+
+it('npm run demo: first calls only once ready, and Ctrl-C on its process group stops everything within seconds', async () => {
+  const dirsBefore = new Set(demoDirs());
+  // Its own process group, as a terminal runs it: Ctrl-C sends SIGINT to the whole group.
+  const child = spawn(process.execPath, [DEMO], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (/^dashboard: http/m.test(output)) resolve();
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`demo exited (${String(code)}) before it was ready:\n${output}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await ready;
+  assert.doesNotMatch(output, /FAILED|undefined@undefined|caller verified as nobody/, output);
+  for (const call of ['catalog@eu-k8s -> ledger@onprem', 'catalog@eu-k8s -> pricing@us-vm', 'pricing@us-vm \\(grpc\\) -> ledger@onprem']) {
+    assert.match(output, new RegExp(`call ${call}.*: served by \\w+@[\\w-]+, caller verified as spiffe://`));
+  }
+  const ports = [...new Set([...output.matchAll(/nats:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1])))];
+  assert.equal(ports.length, 3);
+  const interrupted = Date.now();
+  process.kill(-(child.pid ?? 0), 'SIGINT');
+  const code = await exited;
+  const stopMs = Date.now() - interrupted;
+  console.log(`demo stopped ${stopMs} ms after SIGINT to its process group`);
+  assert.ok(stopMs < 10_000, `the demo took ${stopMs} ms to stop:\n${output.slice(-2000)}`);
+  assert.equal(code, 0, output.slice(-2000));
+  for (const port of ports) assert.equal(await accepts(port), false, `NATS on port ${port} must be stopped`);
+  assert.deepEqual(demoDirs().filter((d) => !dirsBefore.has(d)), [], 'the demo leaves no temp dir behind');
+});

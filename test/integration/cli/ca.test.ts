@@ -57,6 +57,8 @@ describe('meridian ca', () => {
       [['ca', 'issue', '--site', 'eu-k8s', '--kind', 'db', '--name', 'a'], '--kind must be one of svc, gateway, agent (got "db")'],
       [['ca', 'issue', '--site', 'eu-k8s', '--kind', 'svc', '--name', 'a', '--ttl', 'soon'], '--ttl: "soon" is not a duration'],
       [['ca', 'init', '--bogus'], "Unknown option '--bogus'"],
+      [['ca', 'issue', '--site', 'eu-k8s', '--kind', 'svc', '--name', 'a', '--out', 'a.pem'], '--out cannot be used here: it names where a signed CSR\'s chain goes'],
+      [['ca', 'issue', '--site', 'eu-k8s', '--csr', 'remote/request.csr', '--out', 'x.pem', '--name', 'other'], '--name cannot be used here: the identity comes from the CSR'],
     ];
     for (const [args, message] of cases) {
       const result = meridian(...args);
@@ -70,5 +72,6 @@ describe('meridian ca', () => {
     assert.match(refused.stderr, /MERIDIAN_ERR_SITE_SCOPE: csr.subjectAltName: site CA of eu-k8s may not issue spiffe:\/\/acme.internal\/site\/us\/svc\/x/);
     assert.equal(readFileSync(join(work, pki, 'root/ca.crt'), 'utf8'), before);
     assert.throws(() => statSync(join(work, 'foreign/chain.pem')), /ENOENT/);
+    for (const file of ['a.pem', 'x.pem', `${pki}/sites/eu-k8s/svc/a.key`]) assert.throws(() => statSync(join(work, file)), /ENOENT/, file);
   });
 });

@@ -42,7 +42,11 @@ export class Child {
 
   /** Spawns `binary`; rejects with MERIDIAN_ERR_PROCESS_START if it cannot be executed. */
   static async spawn(binary: string, args: readonly string[], cwd: string): Promise<Child> {
-    const proc = spawn(binary, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: a terminal's Ctrl-C reaches the whole foreground group, and a server
+    // that died with it would leave every client (the demo's agents, gateways, control services)
+    // waiting out its stop against a dead NATS. The owner stops it, in order; the registry kills
+    // it by PID if the owner exits first.
+    const proc = spawn(binary, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     if (proc.pid !== undefined) {
       proc.on('error', () => undefined); // later errors (e.g. a failed kill) surface via exit
       return new Child(proc, proc.pid);
