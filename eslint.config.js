@@ -1,20 +1,13 @@
 // Type-checked lint over the TypeScript sources; build output and vendored code are ignored.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const ROOT = import.meta.dirname;
 
-/** What each top-level folder may import besides itself: roles compose shared/ only (test/unit/layout.test.ts checks cycles too). */
-const ALLOWED_IMPORTS = {
-  shared: [],
-  agent: ['shared'],
-  gateway: ['shared'],
-  services: ['shared'],
-  cli: ['shared', 'agent', 'gateway', 'services'],
-  dev: ['shared', 'agent', 'gateway', 'services', 'cli', 'test'],
-  test: ['shared', 'agent', 'gateway', 'services', 'cli', 'dev'],
-};
+/** What each top-level folder may import besides itself (layout.json; test/unit/layout.test.ts checks cycles too). */
+const ALLOWED_IMPORTS = JSON.parse(readFileSync(path.join(ROOT, 'layout.json'), 'utf8')).allowedImports;
 
 const topFolder = (file) => path.relative(ROOT, file).split(path.sep)[0];
 
