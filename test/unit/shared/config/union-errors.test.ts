@@ -9,7 +9,7 @@ function violations(input: unknown): { path: string; message: string }[] {
     parseServiceDefinition(input, 'services.d/payments.yaml');
   } catch (error) {
     assert.ok(isMeridianError(error, 'MERIDIAN_ERR_CONFIG_INVALID'));
-    return (error as MeridianError).details?.['violations'] as { path: string; message: string }[];
+    return (error).details?.['violations'] as { path: string; message: string }[];
   }
   assert.fail('the definition was accepted');
 }
