@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseServiceDefinition } from '../../../../shared/catalog/index.js';
-import { isMeridianError, type MeridianError } from '../../../../shared/errors/index.js';
+import { isMeridianError } from '../../../../shared/errors/index.js';
 
 /** The violations a bad service definition is refused with. */
 function violations(input: unknown): { path: string; message: string }[] {
