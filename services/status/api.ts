@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { errorResponse } from '../../shared/errors/index.js';
 import { mtlsContextOptions, type MtlsIdentity } from '../../shared/identity/index.js';
 import { assertAccess, authorize, type StatusAccess } from './access.js';
-import { DASHBOARD_CSP, dashboardPage } from './dashboard.js';
+import { loadDashboardPage } from './dashboard/page.js';
 import { openApiDocument, STATUS_SECTIONS, type StatusSection } from './openapi.js';
 import type { FederationStatus } from './schema.js';
 
@@ -43,7 +43,7 @@ const noStore = (reply: FastifyReply): FastifyReply => reply.header('cache-contr
 
 function registerRoutes(app: FastifyInstance, options: StatusApiOptions): void {
   const document = openApiDocument(options.version);
-  const page = dashboardPage();
+  const dashboard = loadDashboardPage();
   app.addHook('onRequest', (request, _reply, done) => {
     const path = request.url.split('?')[0] ?? '';
     try {
@@ -69,7 +69,7 @@ function registerRoutes(app: FastifyInstance, options: StatusApiOptions): void {
   app.get('/openapi.json', () => document);
   // The page holds no data: it reads the token from the URL fragment, which browsers never send.
   app.get('/dashboard', (_request, reply) =>
-    reply.type('text/html; charset=utf-8').header('content-security-policy', DASHBOARD_CSP).header('cache-control', 'no-store').send(page),
+    reply.type('text/html; charset=utf-8').header('content-security-policy', dashboard.csp).header('cache-control', 'no-store').send(dashboard.html),
   );
   app.get('/', (_request, reply) => reply.redirect('/dashboard'));
 }

@@ -45,12 +45,28 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .state.connecting { background: var(--warn); }
 .state.down { background: var(--bad); }
 .state.unknown { background: #6e7781; }
-.err-text { color: var(--bad); font-size: 12px; margin-left: 6px; }
+/* A link's last error can be long: it wraps at word boundaries under the state badge. */
+td.state-cell { white-space: normal; min-width: 12em; }
+.err-text { display: block; margin-top: 2px; color: var(--bad); font-size: 12px; }
 .graph-row { display: flex; flex-wrap: wrap; gap: 20px; align-items: flex-start; }
 .graph-row > div { flex: 0 1 auto; min-width: 0; }
-.graph-row > aside { flex: 1 1 420px; min-width: 0; }
-/* Long reasons and SPIFFE IDs wrap rather than push the aside under the graph. */
-td.wrap { white-space: normal; overflow-wrap: anywhere; }
+/*
+ * The tables beside the graph need about 640px to read (a reason in lines of words, a route on
+ * one line); where the graph leaves less, they move under it and take the full width. The aside
+ * keeps its automatic minimum width (its tables' min-content), so it is never squeezed narrower
+ * than its longest word and never overflows the page.
+ */
+.graph-row > aside { flex: 1 1 640px; }
+/*
+ * Long reasons, reporters and SPIFFE IDs wrap between their words and after a path's slashes
+ * only: the script puts each piece in a nowrap .word, so a cell's min-content is its longest
+ * word and the table never squeezes a column narrower (no letter-by-letter or mid-name wrap).
+ */
+td.wrap, td.route { white-space: normal; }
+td.reason { min-width: 14em; }
+.word, .nowrap { white-space: nowrap; }
+td.route .kind { color: var(--muted); }
+td.route .kind.bad { color: var(--bad); }
 svg#graph { background: var(--card); border: 1px solid var(--line); border-radius: 6px; max-width: 100%; height: auto; }
 svg .column { fill: #f0f3f7; stroke: var(--line); }
 svg .column-title { font-weight: 700; font-size: 13px; fill: var(--text); }
