@@ -1,13 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { AgentConfig } from '../../agent/index.js';
-import { fileScope } from './harness.js';
+import { CLI_PATH } from './cli.js';
+import { fileScope, useTempDir } from './harness.js';
 import type { SecureFederation } from './catalog.js';
-
-const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+import { agentConfig, writePasswordFile } from './mesh/agents.js';
 
 /** A real `meridian agent run` process. */
 export interface AgentProcess {
@@ -25,34 +23,23 @@ export interface AgentProcess {
 
 /** Writes an agent's config, identity and password files, and starts it; resolves once its API answers. */
 export async function startAgentProcess(fed: SecureFederation, site: string, node: string, options: { heartbeat?: string; dir?: string } = {}): Promise<AgentProcess> {
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), `meridian-agent-${node}-`));
-  if (options.dir === undefined) fileScope.after(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
+  const dir = options.dir ?? useTempDir(`meridian-agent-${node}-`);
   const definitionsDir = join(dir, 'services.d');
   mkdirSync(definitionsDir, { recursive: true });
-  const issued = fed.pki.identityPaths(site, 'agent', node);
-  fed.identity(site, node);
-  writeFileSync(join(dir, 'nats-password'), fed.setups.get(site)?.password ?? '', { mode: 0o600 });
-  const config: AgentConfig = {
+  const base = agentConfig(fed, {
     site,
-    region: `region-${site}`,
-    zone: `${site}-a`,
-    platform: 'vm',
     node,
-    nats: { url: fed.nats.site(site).url, passwordFile: join(dir, 'nats-password'), keyFile: issued.key, certFile: issued.cert, bundleFile: fed.pki.bundlePath, trustDomain: 'acme.internal' },
-    api: { host: '127.0.0.1', port: 0 },
-    definitionsDir,
+    passwordFile: writePasswordFile(fed, site, join(dir, 'nats-password')),
     dataDir: join(dir, 'data'),
-    heartbeat: options.heartbeat ?? '500ms',
-    // Shared CI machines stall processes for a second now and then: staleness is not what most tests measure.
-    staleAfter: '3s',
-    leaseTtl: '3s',
-  };
+    ...(options.heartbeat === undefined ? {} : { heartbeat: options.heartbeat }),
+  });
+  const config: AgentConfig = { ...base, definitionsDir };
   writeFileSync(join(dir, 'agent.json'), JSON.stringify(config, null, 2));
   return launch(dir, definitionsDir);
 }
 
 async function launch(dir: string, definitionsDir: string): Promise<AgentProcess> {
-  const child: ChildProcess = spawn(process.execPath, [CLI, 'agent', 'run', '--config', join(dir, 'agent.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [CLI_PATH, 'agent', 'run', '--config', join(dir, 'agent.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -5,6 +5,7 @@ import type { SuperclusterHandle } from './servers/index.js';
 import type { SiteNatsSetup } from '../../services/site/index.js';
 import { startBenchFederation } from '../../dev/bench/catalog/federation.js';
 import { fileScope } from './harness.js';
+import { locality } from './mesh/sites.js';
 
 /** A secured federation for tests: trust-domain TLS and per-site NATS users on every site, stopped at the end of the file. */
 export interface SecureFederation {
@@ -29,6 +30,6 @@ export async function startSecureFederation(sites: readonly string[]): Promise<S
     identity: (site, node) => fed.identity(site, node),
     connectAgent: (site, node, server) => fed.connect(site, node, server),
     connectControl: (site) => fed.connectControl(site),
-    node: (site, node) => ({ site, node, region: `region-${site}`, zone: `${site}-a`, platform: 'vm' }),
+    node: (site, node) => ({ site, node, ...locality(site) }),
   };
 }

@@ -1,6 +1,5 @@
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import http2, { type ClientHttp2Session } from 'node:http2';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A whole response, as a client saw it. */
 export interface Reply {
@@ -69,13 +68,4 @@ export async function h2c(port: number): Promise<ClientHttp2Session> {
     session.once('error', reject);
   });
   return session;
-}
-
-/** Polls `condition` every 10 ms; fails with `what` after `timeoutMs`. */
-export async function waitUntil(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
 }

@@ -3,6 +3,9 @@
  * their teardown with node:test, so a test file reads as what it checks.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after } from 'node:test';
 import {
@@ -62,6 +65,13 @@ export async function useRedisServer(options: RedisServerOptions = {}, scope: Te
   return server;
 }
 
+/** A new private temp dir `<tmpdir>/<prefix>XXXXXX`, removed at the end of the file (or of `scope`). */
+export function useTempDir(prefix: string, scope: TeardownScope = fileScope): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scope.after(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
+  return dir;
+}
+
 /** A name no other test uses, valid as a NATS bucket or stream name: `<prefix>_<random>`. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
@@ -88,6 +98,19 @@ export async function eventually<T>(check: () => T | Promise<T>, options: Eventu
       if (Date.now() >= deadline) throw err;
     }
     await sleep(options.intervalMs ?? 100);
+  }
+}
+
+/**
+ * Polls a synchronous `condition` every 10 ms until it holds; fails with `what` after `timeoutMs`.
+ * For state a test can read directly (counters, link states); use {@link eventually} for checks
+ * that throw or are asynchronous.
+ */
+export async function waitUntil(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
   }
 }
 

@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
 import { request } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 
@@ -41,17 +39,5 @@ export function meshGet(port: number, host: string): Promise<{ status: number; b
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', reject);
     req.end();
-  });
-}
-
-const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
-
-/** Runs the `meridian` CLI (the built entry point) and collects its exit code and output. */
-export function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 30_000 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-      resolve({ code, stdout, stderr });
-    });
   });
 }

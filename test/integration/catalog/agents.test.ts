@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +8,7 @@ import { before, describe, it } from 'node:test';
 import { eventually, fileScope } from '../../support/harness.js';
 import { relaunchAgent, startAgentProcess, type AgentProcess } from '../../support/agent-process.js';
 import { startSecureFederation, type SecureFederation } from '../../support/catalog.js';
+import { runCliSync, type CliResult } from '../../support/cli.js';
 
 interface Row {
   service: string;
@@ -41,10 +40,8 @@ async function expectInstances(agent: AgentProcess, service: string, count: numb
   }, { timeoutMs });
 }
 
-const CLI = fileURLToPath(new URL('../../../cli/main.js', import.meta.url));
-
-function meridian(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 15_000 });
+function meridian(...args: string[]): CliResult {
+  return runCliSync(args, { timeoutMs: 15_000 });
 }
 
 /** Reads `event: instances` frames of a server-sent event stream. */
@@ -154,7 +151,7 @@ describe('agents on a 3-site federation', () => {
 
   it('meridian services prints the federated catalog as a table, or JSON for scripts', () => {
     const table = meridian('services', '--agent', north.url, '--service', 'orders');
-    assert.equal(table.status, 0, table.stderr);
+    assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.trim().split('\n');
     assert.match(lines[0] ?? '', /^SERVICE\s+INSTANCE\s+SITE\s+REGION\s+PLATFORM\s+ADDRESS\s+HEALTH\s+STATE\s+VERSION$/);
     assert.match(table.stdout, /^orders\s+orders-api\s+east\s+region-east\s+vm\s+127\.0\.0\.1:7002\s+passing\s+fresh\s+2\.0\.0$/m);
@@ -162,7 +159,7 @@ describe('agents on a 3-site federation', () => {
     const json = meridian('services', '--agent', north.url, '--service', 'orders', '--label', 'team=shop', '--json');
     assert.deepEqual((JSON.parse(json.stdout) as { instances: Row[] }).instances.map((r) => r.instanceId), ['east-1-orders-7001']);
     const down = meridian('services', '--agent', 'http://127.0.0.1:1');
-    assert.equal(down.status, 1);
+    assert.equal(down.code, 1);
     assert.match(down.stderr, /^meridian: MERIDIAN_ERR_CATALOG_UNAVAILABLE: cannot reach the agent at http:\/\/127\.0\.0\.1:1\/v1\/instances/);
   });
 

@@ -1,20 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
 import { certificateFacts } from '../../../shared/identity/index.js';
+import { runCliSync, type CliResult } from '../../support/cli.js';
+import { useTempDir } from '../../support/harness.js';
 
-const CLI = fileURLToPath(new URL('../../../cli/main.js', import.meta.url));
-const work = mkdtempSync(join(tmpdir(), 'meridian-cli-'));
-after(() => rmSync(work, { recursive: true, force: true }));
+const work = useTempDir('meridian-cli-');
 
-function meridian(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: work, encoding: 'utf8', timeout: 20_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+function meridian(...args: string[]): CliResult {
+  return runCliSync(args, { cwd: work, timeoutMs: 20_000 });
 }
 
 const mode = (path: string): number => statSync(join(work, path)).mode & 0o777;

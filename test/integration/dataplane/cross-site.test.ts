@@ -2,31 +2,26 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { request } from 'node:http';
 import http2 from 'node:http2';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
 import type { RunningAgent } from '../../../agent/index.js';
 import { EchoClient, startExampleGrpcService, startExampleHttpService, type EchoReply } from '../../../dev/examples/index.js';
 import { freePort } from '../../support/servers/index.js';
 import { eventually, fileScope } from '../../support/harness.js';
-import { startMesh, type MeshFixture } from '../../support/mesh/federation.js';
+import { startFederationMesh, startTcpEcho, type FederationMesh } from '../../support/mesh/index.js';
 
 const FRONTEND = 'spiffe://acme.internal/site/east/svc/frontend';
-let mesh: MeshFixture;
+let mesh: FederationMesh;
 let east: RunningAgent;
 let west: RunningAgent;
 let outboundPort: number;
 let tcpUpstreamPort: number;
 
 async function tcpEcho(): Promise<number> {
-  const server = net.createServer((socket) => {
-    socket.on('error', () => undefined);
-    socket.pipe(socket);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  fileScope.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return (server.address() as AddressInfo).port;
+  const echo = await startTcpEcho();
+  fileScope.after(() => echo.close());
+  return echo.port;
 }
 
 async function usableAt(agent: RunningAgent, service: string, site: string): Promise<void> {
@@ -34,7 +29,7 @@ async function usableAt(agent: RunningAgent, service: string, site: string): Pro
 }
 
 before(async () => {
-  mesh = await startMesh(['east', 'west', 'north']);
+  mesh = await startFederationMesh(['east', 'west', 'north']);
   [east, west] = await Promise.all([mesh.agent('east', 'east-1'), mesh.agent('west', 'west-1')]);
   const payments = await startExampleHttpService({ service: 'payments', site: 'west' });
   const grpc = await startExampleGrpcService({ service: 'echo', site: 'west' });

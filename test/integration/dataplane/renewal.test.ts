@@ -8,10 +8,10 @@ import type { RunningAgent } from '../../../agent/index.js';
 import { startExampleHttpService } from '../../../dev/examples/index.js';
 import { freePort } from '../../support/servers/index.js';
 import { eventually, fileScope } from '../../support/harness.js';
-import { startMesh, type MeshFixture } from '../../support/mesh/federation.js';
+import { startFederationMesh, type FederationMesh } from '../../support/mesh/index.js';
 
 const TTL_MS = 4000;
-let mesh: MeshFixture;
+let mesh: FederationMesh;
 let east: RunningAgent;
 let port: number;
 
@@ -29,7 +29,7 @@ function call(): Promise<{ status: number; body: string }> {
 
 before(async () => {
   // Workload certificates live 4 s here, so renewal (due at 50-60% of the lifetime) happens during the test.
-  mesh = await startMesh(['east', 'west'], { workloadTtlMs: TTL_MS });
+  mesh = await startFederationMesh(['east', 'west'], { workloadTtlMs: TTL_MS });
   const west: RunningAgent = await mesh.agent('west', 'west-1');
   east = await mesh.agent('east', 'east-1');
   const orders = await startExampleHttpService({ service: 'orders', site: 'west' });

@@ -3,10 +3,11 @@ import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { isMeridianError } from '../../../shared/errors/index.js';
-import { instance, makeFederation, readUntil, startTcpEcho, waitFor, type EchoServer } from '../../support/mesh/gateways.js';
-import { startMesh, type TestMesh } from '../../support/mesh/tunnel.js';
+import { waitUntil } from '../../support/harness.js';
+import { instance, readUntil, startGateways, startTcpEcho, type EchoServer, type GatewayMesh } from '../../support/mesh/index.js';
+import { TestTrustDomain } from '../../support/pki/index.js';
 
-const federation = makeFederation();
+const pki = new TestTrustDomain();
 const RAW = { site: 'b', service: 'raw', instanceId: 'raw-1' } as const;
 
 async function echoOnce(stream: Duplex, text: string): Promise<void> {
@@ -17,14 +18,14 @@ async function echoOnce(stream: Duplex, text: string): Promise<void> {
 
 describe('gateway drain', () => {
   let echo: EchoServer;
-  let mesh: TestMesh;
+  let mesh: GatewayMesh;
   before(async () => {
     echo = await startTcpEcho();
   });
   after(() => echo.close());
 
-  async function freshMesh(): Promise<TestMesh> {
-    return startMesh(federation, { b: [instance({ ...RAW, meshPort: echo.address.port })] }, {}, ['a', 'b']);
+  async function freshMesh(): Promise<GatewayMesh> {
+    return startGateways(pki, { instances: { b: [instance({ ...RAW, meshPort: echo.address.port })] }, sites: ['a', 'b'] });
   }
 
   it('lets an in-flight stream flow and finish, refuses new dials, and resolves when the stream ends', async () => {
@@ -54,7 +55,7 @@ describe('gateway drain', () => {
       assert.ok(drainedAt !== undefined && drainedAt - started < 2000, `drained ${String(drainedAt === undefined ? '-' : drainedAt - started)} ms after it began`);
       assert.equal(mesh.gateways.a.stats().streams.active, 0);
       assert.ok(mesh.logs.a.lines.some((l) => l.message === 'gateway drained' && l.fields['cut'] === false));
-      await waitFor(() => mesh.gateways.b.stats().sessions.gateway === 0, 'the tunnel session at b to close');
+      await waitUntil(() => mesh.gateways.b.stats().sessions.gateway === 0, 'the tunnel session at b to close', 5000);
       assert.deepEqual(mesh.gateways.a.links().map((l) => [l.state, l.lastError]), [['down', 'the gateway is draining']]);
     } finally {
       await mesh.close();

@@ -7,10 +7,11 @@ import { startGateway, staticResolver, type Gateway } from '../../../gateway/ind
 import { GatewayDialer, type GatewayAddress, TARGET_INSTANCE_HEADER, type MeshTarget } from '../../../shared/mesh/index.js';
 import { isMeridianError, type ErrorCode } from '../../../shared/errors/index.js';
 import { mtlsClientOptions, mtlsServerOptions, type MtlsIdentity } from '../../../shared/identity/index.js';
-import { foreignIdentity, identity, instance, makeFederation, recordingLogger, startTcpEcho, waitFor, type EchoServer } from '../../support/mesh/gateways.js';
-import { startMesh, type TestMesh } from '../../support/mesh/tunnel.js';
+import { waitUntil } from '../../support/harness.js';
+import { instance, recordingLogger, startGateways, startTcpEcho, type EchoServer, type GatewayMesh } from '../../support/mesh/index.js';
+import { TestTrustDomain } from '../../support/pki/index.js';
 
-const federation = makeFederation();
+const pki = new TestTrustDomain();
 
 /** Dials `target` through `gateway` as `who`; the rejection must carry `code` and a reason matching `reason`. */
 async function assertRefused(gateway: GatewayAddress, who: MtlsIdentity, site: string, target: MeshTarget, code: ErrorCode, reason: RegExp): Promise<void> {
@@ -28,22 +29,24 @@ async function assertRefused(gateway: GatewayAddress, who: MtlsIdentity, site: s
 }
 
 describe('what a gateway refuses', () => {
-  let mesh: TestMesh;
+  let mesh: GatewayMesh;
   let echo: EchoServer;
   const at = (site: 'a' | 'b' | 'c'): GatewayAddress => mesh.gateways[site].address;
-  const agentA = identity(federation.a, 'agent', 'node-1');
+  const agentA = pki.identity('a', 'agent', 'node-1');
 
   before(async () => {
     echo = await startTcpEcho();
     const port = echo.address.port;
-    mesh = await startMesh(federation, {
-      a: [instance({ site: 'a', service: 'local', instanceId: 'local-1', meshPort: port })],
-      b: [
-        instance({ site: 'b', service: 'open', instanceId: 'open-1', meshPort: port }),
-        instance({ site: 'b', service: 'secret', instanceId: 'secret-1', meshPort: port, exported: false }),
-        instance({ site: 'b', service: 'sick', instanceId: 'sick-1', meshPort: port, health: 'critical' }),
-        instance({ site: 'b', service: 'portless', instanceId: 'portless-1' }),
-      ],
+    mesh = await startGateways(pki, {
+      instances: {
+        a: [instance({ site: 'a', service: 'local', instanceId: 'local-1', meshPort: port })],
+        b: [
+          instance({ site: 'b', service: 'open', instanceId: 'open-1', meshPort: port }),
+          instance({ site: 'b', service: 'secret', instanceId: 'secret-1', meshPort: port, exported: false }),
+          instance({ site: 'b', service: 'sick', instanceId: 'sick-1', meshPort: port, health: 'critical' }),
+          instance({ site: 'b', service: 'portless', instanceId: 'portless-1' }),
+        ],
+      },
     });
   });
   after(async () => {
@@ -79,7 +82,7 @@ describe('what a gateway refuses', () => {
   it('a client whose certificate comes from a foreign CA fails the handshake', async () => {
     const refusedBefore = mesh.gateways.a.stats().sessionsRefused;
     // A raw client: GatewayDialer itself refuses to start with a credential its bundle does not vouch for.
-    const intruder = foreignIdentity('a', 'agent', 'node-1', federation.a.bundle);
+    const intruder = pki.foreignIdentity('a', 'agent', 'node-1');
     const session = http2.connect(`https://127.0.0.1:${at('a').port}`, { ...mtlsClientOptions(intruder), servername: 'gateway.a.mesh' });
     session.on('error', () => undefined);
     const stream = session.request({ ':method': 'CONNECT', ':authority': 'open.b.mesh:443', [TARGET_INSTANCE_HEADER]: 'open-1' }, { endStream: false });
@@ -88,14 +91,14 @@ describe('what a gateway refuses', () => {
     stream.on('response', () => (answered = true));
     await once(session, 'close');
     assert.equal(answered, false, 'the intruder got no answer');
-    await waitFor(() => mesh.gateways.a.stats().sessionsRefused > refusedBefore, 'the gateway to count the failed handshake');
+    await waitUntil(() => mesh.gateways.a.stats().sessionsRefused > refusedBefore, 'the gateway to count the failed handshake', 5000);
     assert.ok(mesh.logs.a.lines.some((l) => l.message === 'handshake failed'));
   });
 
   const peers: [string, () => MtlsIdentity, RegExp][] = [
-    ['a workload (svc) identity', () => identity(federation.a, 'svc', 'frontend'), /svc identity spiffe:\/\/acme\.internal\/site\/a\/svc\/frontend may not use an east-west gateway/],
-    ['an agent of another site', () => identity(federation.b, 'agent', 'node-1'), /agent spiffe:\/\/acme\.internal\/site\/b\/agent\/node-1 belongs to site b/],
-    ["a gateway of the gateway's own site", () => identity(federation.a, 'gateway', 'gw-other'), /is of this gateway's own site a/],
+    ['a workload (svc) identity', () => pki.identity('a', 'svc', 'frontend'), /svc identity spiffe:\/\/acme\.internal\/site\/a\/svc\/frontend may not use an east-west gateway/],
+    ['an agent of another site', () => pki.identity('b', 'agent', 'node-1'), /agent spiffe:\/\/acme\.internal\/site\/b\/agent\/node-1 belongs to site b/],
+    ["a gateway of the gateway's own site", () => pki.identity('a', 'gateway', 'gw-other'), /is of this gateway's own site a/],
   ];
   for (const [name, who, reason] of peers) {
     it(`refuses the session of ${name} right after the handshake, saying why`, async () => {
@@ -135,20 +138,20 @@ describe('what a gateway refuses', () => {
 
 describe('a gateway verifies the remote gateway it tunnels to', () => {
   const impostors: [string, () => MtlsIdentity, RegExp][] = [
-    ['a workload identity of the target site', () => identity(federation.b, 'svc', 'echo'), /svc\/echo is not the expected peer/],
-    ['the gateway of another site', () => identity(federation.c, 'gateway', 'gw-c'), /gateway\/gw-c is not the expected peer/],
+    ['a workload identity of the target site', () => pki.identity('b', 'svc', 'echo'), /svc\/echo is not the expected peer/],
+    ['the gateway of another site', () => pki.identity('c', 'gateway', 'gw-c'), /gateway\/gw-c is not the expected peer/],
   ];
   for (const [name, who, reason] of impostors) {
     it(`refuses to use a peer presenting ${name}`, async () => {
       const impostor = await startImpostor(who());
       const logger = recordingLogger();
       const gateway: Gateway = await startGateway({
-        identity: identity(federation.a, 'gateway', 'gw-a'),
+        identity: pki.identity('a', 'gateway', 'gw-a'),
         resolver: staticResolver({ instances: [], gateways: { b: impostor.address } }),
         logger,
         backoff: { initialMs: 1000 },
       });
-      const agent = identity(federation.a, 'agent', 'node-1');
+      const agent = pki.identity('a', 'agent', 'node-1');
       const dialer = new GatewayDialer({ gateway: gateway.address, identity: () => agent, expectSite: 'a' });
       try {
         await assert.rejects(dialer.dial({ site: 'b', service: 'open', instanceId: 'open-1' }), (error: unknown) =>

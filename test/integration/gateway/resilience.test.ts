@@ -5,10 +5,21 @@ import type { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { LinkStatus } from '../../../gateway/index.js';
 import { isMeridianError } from '../../../shared/errors/index.js';
-import { instance, makeFederation, readUntil, startBlackholeRelay, startTcpEcho, waitFor, type BlackholeRelay, type EchoServer } from '../../support/mesh/gateways.js';
-import { startMesh, type GatewayTuning, type TestMesh } from '../../support/mesh/tunnel.js';
+import { waitUntil } from '../../support/harness.js';
+import {
+  instance,
+  readUntil,
+  startBlackholeRelay,
+  startGateways,
+  startTcpEcho,
+  type BlackholeRelay,
+  type EchoServer,
+  type GatewayMesh,
+  type GatewayTuning,
+} from '../../support/mesh/index.js';
+import { TestTrustDomain } from '../../support/pki/index.js';
 
-const federation = makeFederation();
+const pki = new TestTrustDomain();
 const RAW = { site: 'b', service: 'raw', instanceId: 'raw-1' } as const;
 
 /** Fast timings so failures and recoveries happen within a second. */
@@ -30,14 +41,14 @@ async function echoOnce(stream: Duplex, text: string): Promise<void> {
   await echoed;
 }
 
-async function roundTrip(mesh: TestMesh, node: string): Promise<void> {
+async function roundTrip(mesh: GatewayMesh, node: string): Promise<void> {
   const stream = await mesh.agentDialer('a', node).dial(RAW);
   await echoOnce(stream, `via ${node}\n`);
   stream.end();
   await once(stream, 'close');
 }
 
-const linkOf = (mesh: TestMesh): LinkStatus | undefined => mesh.gateways.a.links()[0];
+const linkOf = (mesh: GatewayMesh): LinkStatus | undefined => mesh.gateways.a.links()[0];
 
 describe('tunnel recovery', () => {
   let echo: EchoServer;
@@ -48,14 +59,14 @@ describe('tunnel recovery', () => {
 
   it('re-dials a restarted remote gateway with bounded backoff and reports each transition', async () => {
     const transitions: LinkStatus[] = [];
-    const mesh = await startMesh(federation, { b: [instance({ ...RAW, meshPort: echo.address.port })] }, tuning(transitions), ['a', 'b']);
+    const mesh = await startGateways(pki, { instances: { b: [instance({ ...RAW, meshPort: echo.address.port })] }, tuning: tuning(transitions), sites: ['a', 'b'] });
     try {
       await roundTrip(mesh, 'node-1');
-      await waitFor(() => typeof linkOf(mesh)?.rttMs === 'number', 'an RTT measurement');
+      await waitUntil(() => typeof linkOf(mesh)?.rttMs === 'number', 'an RTT measurement', 5000);
       assert.equal(linkOf(mesh)?.state, 'up');
 
       await mesh.restart('b', async () => {
-        await waitFor(() => linkOf(mesh)?.state === 'down', 'the link to go down');
+        await waitUntil(() => linkOf(mesh)?.state === 'down', 'the link to go down', 5000);
         const downSince = linkOf(mesh)?.since.getTime();
         const started = Date.now();
         await assert.rejects(mesh.agentDialer('a', 'node-2').dial(RAW), (e: unknown) => isMeridianError(e, 'MERIDIAN_ERR_UNAVAILABLE') && /tunnel to site b is down since/.test(e.message));
@@ -67,7 +78,7 @@ describe('tunnel recovery', () => {
         assert.equal(down.since.getTime(), downSince, 'retries keep the time the link went down');
         assert.match(down.lastError ?? '', /ECONNREFUSED|cannot reach gateway/);
       });
-      await waitFor(() => linkOf(mesh)?.state === 'up', 'the link to come back up', 3000);
+      await waitUntil(() => linkOf(mesh)?.state === 'up', 'the link to come back up', 3000);
       await roundTrip(mesh, 'node-3');
 
       const states = transitions.map((t) => t.state);
@@ -82,10 +93,10 @@ describe('tunnel recovery', () => {
 
   describe('through a path that stops answering', () => {
     let relay: BlackholeRelay;
-    let mesh: TestMesh;
+    let mesh: GatewayMesh;
     const transitions: LinkStatus[] = [];
     before(async () => {
-      mesh = await startMesh(federation, { b: [instance({ ...RAW, meshPort: echo.address.port })] }, tuning(transitions), ['a', 'b']);
+      mesh = await startGateways(pki, { instances: { b: [instance({ ...RAW, meshPort: echo.address.port })] }, tuning: tuning(transitions), sites: ['a', 'b'] });
       relay = await startBlackholeRelay(mesh.gateways.b.address);
       mesh.resolvers.a.setGateway('b', relay.address);
     });
@@ -97,37 +108,41 @@ describe('tunnel recovery', () => {
     it('destroys a tunnel whose heartbeat goes unanswered, cuts its streams, and re-dials', async () => {
       const open = await mesh.agentDialer('a', 'node-1').dial(RAW);
       await echoOnce(open, 'before the partition\n');
-      await waitFor(() => linkOf(mesh)?.state === 'up', 'the link to be up');
+      await waitUntil(() => linkOf(mesh)?.state === 'up', 'the link to be up', 5000);
 
       relay.blackhole = true;
       const cut = once(open, 'close');
       open.on('error', () => undefined);
-      await waitFor(() => linkOf(mesh)?.state === 'down', 'the heartbeat to fail', 2000);
+      await waitUntil(() => linkOf(mesh)?.state === 'down', 'the heartbeat to fail', 2000);
       assert.match(linkOf(mesh)?.lastError ?? '', /heartbeat unanswered for 300 ms/);
       await cut;
       assert.equal((open as ClientHttp2Stream).rstCode, constants.NGHTTP2_CANCEL, 'the stream was reset, not ended cleanly');
 
       relay.blackhole = false;
-      await waitFor(() => linkOf(mesh)?.state === 'up', 'the link to recover', 3000);
+      await waitUntil(() => linkOf(mesh)?.state === 'up', 'the link to recover', 3000);
       await roundTrip(mesh, 'node-2');
     });
   });
 
   it('closes idle agent sessions but keeps idle streams and heartbeating tunnels', async () => {
     const transitions: LinkStatus[] = [];
-    const mesh = await startMesh(federation, { b: [instance({ ...RAW, meshPort: echo.address.port })] }, { ...tuning(transitions), sessionIdleMs: 300 }, ['a', 'b']);
+    const mesh = await startGateways(pki, {
+      instances: { b: [instance({ ...RAW, meshPort: echo.address.port })] },
+      tuning: { ...tuning(transitions), sessionIdleMs: 300 },
+      sites: ['a', 'b'],
+    });
     try {
       const dialer = mesh.agentDialer('a');
       const quiet = await dialer.dial(RAW);
       await echoOnce(quiet, 'first\n');
-      await waitFor(() => linkOf(mesh)?.state === 'up', 'the link to be up');
+      await waitUntil(() => linkOf(mesh)?.state === 'up', 'the link to be up', 5000);
       const upSince = linkOf(mesh)?.since.getTime();
       await new Promise((resolve) => setTimeout(resolve, 700));
       // A silent stream is a legitimate idle connection: the session that carries it stays.
       await echoOnce(quiet, 'after 700 ms of silence\n');
       quiet.end();
       await once(quiet, 'close');
-      await waitFor(() => mesh.gateways.a.stats().sessions.agent === 0, 'the idle agent session to be closed', 2000);
+      await waitUntil(() => mesh.gateways.a.stats().sessions.agent === 0, 'the idle agent session to be closed', 2000);
       // The tunnel's PINGs count as activity at b: same session, never re-dialled.
       assert.equal(linkOf(mesh)?.state, 'up');
       assert.equal(linkOf(mesh)?.since.getTime(), upSince);

@@ -6,26 +6,28 @@ import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { isMeridianError } from '../../../shared/errors/index.js';
 import { mtlsClientOptions } from '../../../shared/identity/index.js';
-import { identity, instance, makeFederation, nestedTls, readUntil, startTcpEcho, startTlsEcho, waitFor, type EchoServer } from '../../support/mesh/gateways.js';
-import { startMesh, type TestMesh } from '../../support/mesh/tunnel.js';
+import { waitUntil } from '../../support/harness.js';
+import { instance, readUntil, startGateways, startTcpEcho, startTlsEcho, type EchoServer, type GatewayMesh } from '../../support/mesh/index.js';
+import { nestedTls, TestTrustDomain } from '../../support/pki/index.js';
 
-const federation = makeFederation();
-const echoIdentity = identity(federation.b, 'svc', 'echo');
-const frontend = identity(federation.a, 'svc', 'frontend');
+const pki = new TestTrustDomain();
+const echoIdentity = pki.identity('b', 'svc', 'echo');
+const frontend = pki.identity('a', 'svc', 'frontend');
 const ECHO = { site: 'b', service: 'echo', instanceId: 'echo-1' } as const;
 const RAW = { site: 'b', service: 'raw', instanceId: 'raw-1' } as const;
 
 describe('gateway tunnels between sites', () => {
-  let mesh: TestMesh;
+  let mesh: GatewayMesh;
   let tlsEcho: EchoServer;
   let tcpEcho: EchoServer;
 
   before(async () => {
     tlsEcho = await startTlsEcho(echoIdentity);
     tcpEcho = await startTcpEcho();
-    mesh = await startMesh(federation, {
-      b: [instance({ ...ECHO, meshPort: tlsEcho.address.port }), instance({ ...RAW, meshPort: tcpEcho.address.port })],
-    }, { pingIntervalMs: 200 });
+    mesh = await startGateways(pki, {
+      instances: { b: [instance({ ...ECHO, meshPort: tlsEcho.address.port }), instance({ ...RAW, meshPort: tcpEcho.address.port })] },
+      tuning: { pingIntervalMs: 200 },
+    });
   });
   after(async () => {
     await mesh.close();
@@ -52,7 +54,7 @@ describe('gateway tunnels between sites', () => {
     assert.equal(link?.state, 'up');
     assert.ok((link?.bytesOut ?? 0) > 0 && (link?.bytesIn ?? 0) > 0, 'the link counts relayed bytes');
     assert.ok(mesh.gateways.b.stats().tcpBytesIn > 0);
-    await waitFor(() => typeof mesh.gateways.a.links()[0]?.rttMs === 'number', 'a heartbeat RTT');
+    await waitUntil(() => typeof mesh.gateways.a.links()[0]?.rttMs === 'number', 'a heartbeat RTT', 5000);
     assert.ok(mesh.gateways.a.links()[0]?.lastHeartbeat instanceof Date);
   });
 
@@ -70,7 +72,7 @@ describe('gateway tunnels between sites', () => {
     assert.equal(mesh.gateways.b.stats().sessions.gateway, 1, 'gateway b holds one session from gateway a');
     assert.equal(mesh.gateways.b.stats().sessionsAccepted, acceptedAtB, 'no new tunnel session was opened');
     assert.equal(mesh.gateways.a.stats().sessionsAccepted, acceptedAtA + 1, "one session for the agent's 50 streams");
-    await waitFor(() => mesh.gateways.a.links()[0]?.streams === 0, 'streams to close');
+    await waitUntil(() => mesh.gateways.a.links()[0]?.streams === 0, 'streams to close', 5000);
     assert.ok(tcpEcho.connections >= 50);
   });
 
@@ -95,9 +97,9 @@ describe('gateway tunnels between sites', () => {
 
   it('a renewed gateway certificate is presented to new handshakes while open tunnels keep running', async () => {
     const before = mesh.gateways.a.links()[0];
-    const renewed = identity(federation.b, 'gateway', 'gw-b');
+    const renewed = pki.identity('b', 'gateway', 'gw-b');
     mesh.gateways.b.setIdentity(renewed);
-    const probe = tls.connect({ host: '127.0.0.1', port: mesh.gateways.b.address.port, ALPNProtocols: ['h2'], servername: 'gateway.b.mesh', ...mtlsClientOptions(identity(federation.b, 'agent', 'probe')) });
+    const probe = tls.connect({ host: '127.0.0.1', port: mesh.gateways.b.address.port, ALPNProtocols: ['h2'], servername: 'gateway.b.mesh', ...mtlsClientOptions(pki.identity('b', 'agent', 'probe')) });
     await once(probe, 'secureConnect');
     assert.equal(probe.getPeerX509Certificate()?.fingerprint256, renewed.chain[0]?.fingerprint256);
     probe.destroy();
@@ -108,7 +110,7 @@ describe('gateway tunnels between sites', () => {
     assert.equal(now?.state, 'up');
     assert.equal(now?.since.getTime(), before?.since.getTime(), 'the tunnel was not re-dialled');
 
-    assert.throws(() => mesh.gateways.b.setIdentity(identity(federation.b, 'gateway', 'other')), (e) => isMeridianError(e, 'MERIDIAN_ERR_BAD_ARGUMENT') && /must keep the gateway's SPIFFE ID/.test(e.message));
+    assert.throws(() => mesh.gateways.b.setIdentity(pki.identity('b', 'gateway', 'other')), (e) => isMeridianError(e, 'MERIDIAN_ERR_BAD_ARGUMENT') && /must keep the gateway's SPIFFE ID/.test(e.message));
   });
 });
 

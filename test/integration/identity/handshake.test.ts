@@ -1,33 +1,31 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { TrustBundle, createRootAuthority, createSiteAuthority, issueLocalIdentity, type KeyedCertificate } from '../../../shared/identity/index.js';
-import { forgeLeaf, makeTrustDomain } from '../../support/pki/identities.js';
-import { attempt, startMtlsServer, type MtlsTestServer } from '../../support/pki/tls.js';
+import type { KeyedCertificate } from '../../../shared/identity/index.js';
+import { waitUntil } from '../../support/harness.js';
+import { attempt, startMtlsServer, TestTrustDomain, type MtlsTestServer } from '../../support/pki/index.js';
 
-const td = makeTrustDomain();
-const bundle = td.eu.authority.bundle;
+const td = new TestTrustDomain();
+const bundle = td.bundle;
 const HOUR = 3_600_000;
 
 /** Identities every mesh endpoint must refuse, and the reason it names. */
 function badIdentities(): [string, KeyedCertificate, RegExp][] {
-  const foreignRoot = createRootAuthority({ trustDomain: 'acme.internal' });
-  const foreignSite = createSiteAuthority(foreignRoot, 'eu').authority;
   const now = Date.now();
   return [
-    ['a certificate from a foreign CA', issueLocalIdentity(foreignSite, 'svc', 'intruder'), /unable to get local issuer certificate|UNABLE_TO_GET_ISSUER_CERT_LOCALLY/],
-    ['a foreign trust domain signed by our site CA', forgeLeaf(td.eu, { uris: ['spiffe://evil.internal/site/eu/svc/a'] }), /belongs to trust domain "evil.internal"/],
-    ['an expired certificate', forgeLeaf(td.eu, { uris: ['spiffe://acme.internal/site/eu/svc/old'], notBefore: new Date(now - 2 * HOUR), notAfter: new Date(now - HOUR) }), /certificate has expired|CERT_HAS_EXPIRED/],
-    ["a site CA signing another site's identity", forgeLeaf(td.eu, { uris: ['spiffe://acme.internal/site/us/svc/a'] }), /site CA of eu may not issue spiffe:\/\/acme.internal\/site\/us\/svc\/a/],
-    ['two URI SANs', forgeLeaf(td.eu, { uris: ['spiffe://acme.internal/site/eu/svc/a', 'spiffe://acme.internal/site/eu/svc/b'] }), /exactly one URI SAN and no other SAN \(found 2 URI, 0 other\)/],
-    ['a NUL in the SAN', forgeLeaf(td.eu, { uris: ['spiffe://acme.internal/site/eu/svc/a\0.evil'] }), /contains a NUL character/],
-    ['no TLS client/server usage', forgeLeaf(td.eu, { uris: ['spiffe://acme.internal/site/eu/svc/a'], usages: ['1.3.6.1.5.5.7.3.3'] }), /unsupported certificate purpose|unsuitable certificate purpose|INVALID_PURPOSE/],
-    ['no extended key usage at all', forgeLeaf(td.eu, { uris: ['spiffe://acme.internal/site/eu/svc/a'], usages: 'none' }), /lacks the TLS (client|server) usage/],
+    ['a certificate from a foreign CA', td.foreignIdentity('eu', 'svc', 'intruder'), /unable to get local issuer certificate|UNABLE_TO_GET_ISSUER_CERT_LOCALLY/],
+    ['a foreign trust domain signed by our site CA', td.forgeLeaf('eu', { uris: ['spiffe://evil.internal/site/eu/svc/a'] }), /belongs to trust domain "evil.internal"/],
+    ['an expired certificate', td.forgeLeaf('eu', { uris: ['spiffe://acme.internal/site/eu/svc/old'], notBefore: new Date(now - 2 * HOUR), notAfter: new Date(now - HOUR) }), /certificate has expired|CERT_HAS_EXPIRED/],
+    ["a site CA signing another site's identity", td.forgeLeaf('eu', { uris: ['spiffe://acme.internal/site/us/svc/a'] }), /site CA of eu may not issue spiffe:\/\/acme.internal\/site\/us\/svc\/a/],
+    ['two URI SANs', td.forgeLeaf('eu', { uris: ['spiffe://acme.internal/site/eu/svc/a', 'spiffe://acme.internal/site/eu/svc/b'] }), /exactly one URI SAN and no other SAN \(found 2 URI, 0 other\)/],
+    ['a NUL in the SAN', td.forgeLeaf('eu', { uris: ['spiffe://acme.internal/site/eu/svc/a\0.evil'] }), /contains a NUL character/],
+    ['no TLS client/server usage', td.forgeLeaf('eu', { uris: ['spiffe://acme.internal/site/eu/svc/a'], usages: ['1.3.6.1.5.5.7.3.3'] }), /unsupported certificate purpose|unsuitable certificate purpose|INVALID_PURPOSE/],
+    ['no extended key usage at all', td.forgeLeaf('eu', { uris: ['spiffe://acme.internal/site/eu/svc/a'], usages: 'none' }), /lacks the TLS (client|server) usage/],
   ];
 }
 
 describe('mTLS handshakes between issued identities', () => {
-  const payments = issueLocalIdentity(td.eu.authority, 'svc', 'payments');
-  const gateway = issueLocalIdentity(td.us.authority, 'gateway', 'gw-1');
+  const payments = td.identity('eu', 'svc', 'payments');
+  const gateway = td.identity('us', 'gateway', 'gw-1');
   let server: MtlsTestServer;
   before(async () => {
     server = await startMtlsServer(payments, bundle);
@@ -49,7 +47,7 @@ describe('mTLS handshakes between issued identities', () => {
       const result = await attempt(identity, bundle, server.port);
       assert.equal(result.body, '', 'the rejected client must not receive application data');
       assert.equal(server.accepted.length, acceptedBefore);
-      await waitFor(() => server.rejected.length > rejectedBefore);
+      await waitUntil(() => server.rejected.length > rejectedBefore, 'the server to record the rejection', 2000);
       assert.match(server.rejected.slice(rejectedBefore).join(' | '), reason);
       // The server keeps serving good clients.
       assert.equal((await attempt(gateway, bundle, server.port)).body, 'spiffe://acme.internal/site/us/gateway/gw-1');
@@ -70,12 +68,11 @@ describe('mTLS handshakes between issued identities', () => {
   }
 
   it('accepts identities under either root during a root rotation, and only the new one after', async () => {
-    const newRoot = createRootAuthority({ trustDomain: 'acme.internal' });
-    const rotating = bundle.withRoot(newRoot.certificate);
-    const newSite = createSiteAuthority(newRoot, 'us', { bundle: rotating }).authority;
-    const underNewRoot = issueLocalIdentity(newSite, 'svc', 'orders');
+    const next = new TestTrustDomain();
+    const rotating = bundle.withRoot(next.root.certificate);
+    const underNewRoot = next.identity('us', 'svc', 'orders');
     const rotatingServer = await startMtlsServer(payments, rotating);
-    const newOnlyServer = await startMtlsServer(issueLocalIdentity(newSite, 'svc', 'edge'), new TrustBundle('acme.internal', [newRoot.certificate]));
+    const newOnlyServer = await startMtlsServer(next.identity('us', 'svc', 'edge'), next.bundle);
     try {
       assert.equal((await attempt(underNewRoot, rotating, rotatingServer.port)).body, 'spiffe://acme.internal/site/us/svc/orders');
       assert.equal((await attempt(gateway, rotating, rotatingServer.port)).body, 'spiffe://acme.internal/site/us/gateway/gw-1');
@@ -88,11 +85,3 @@ describe('mTLS handshakes between issued identities', () => {
     }
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -3,18 +3,11 @@ import http from 'node:http';
 import { describe, it } from 'node:test';
 import { h1, h2, h2c } from '../../support/clients.js';
 import { startHttpApp } from '../../support/apps.js';
-import { startCaller, startNode, TestCatalog, TestPki } from '../../support/mesh/proxies.js';
+import { waitUntil } from '../../support/harness.js';
+import { startCaller, startNode, TestCatalog } from '../../support/mesh/index.js';
+import { TestTrustDomain } from '../../support/pki/index.js';
 import type { InboundProxy } from '../../../agent/proxy/index.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
 
 /** 300 requests from 6 workers; after the 60th, `node` starts draining (3 s bound). The statuses, 0 for a failed request. */
 async function drainUnderLoad(node: InboundProxy | undefined, send: () => Promise<{ status: number }>): Promise<number[]> {
@@ -33,7 +26,7 @@ async function drainUnderLoad(node: InboundProxy | undefined, send: () => Promis
 }
 
 describe('drain on close()', () => {
-  const pki = new TestPki();
+  const pki = new TestTrustDomain();
 
   it('inbound: a slow request in flight completes, new connections are refused', async () => {
     const catalog = new TestCatalog();
@@ -44,7 +37,7 @@ describe('drain on close()', () => {
     try {
       const slow = h1(web.httpPort ?? 0, { host: 'payments.mesh', path: '/slow?ms=400' });
       // In flight means the app has it: a fixed sleep races the TLS handshake on a loaded machine.
-      await until(() => app.hits === 1);
+      await waitUntil(() => app.hits === 1, 'the slow request to reach the app', 5000);
       const started = Date.now();
       const closed = node.close(5000);
       const refused = await h1(web.httpPort ?? 0, { host: 'payments.mesh' });
@@ -74,7 +67,7 @@ describe('drain on close()', () => {
         () => 'answered',
         () => 'cut',
       );
-      await until(() => app.hits === 3);
+      await waitUntil(() => app.hits === 3, 'all three requests to reach the app', 5000);
       const started = Date.now();
       const closed = web.close(800);
       await assert.rejects(h1(port, { host: 'payments.mesh' }), /ECONNREFUSED/);

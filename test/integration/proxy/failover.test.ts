@@ -3,10 +3,11 @@ import { after, before, describe, it } from 'node:test';
 import { Balancer, type InboundProxy, type OutboundProxy } from '../../../agent/proxy/index.js';
 import { startHttpApp, type TestApp } from '../../support/apps.js';
 import { bodyJson, h1 } from '../../support/clients.js';
-import { entry, REGION, startCaller, startNode, TestCatalog, TestPki } from '../../support/mesh/proxies.js';
+import { entry, REGION, startCaller, startNode, TestCatalog } from '../../support/mesh/index.js';
+import { TestTrustDomain } from '../../support/pki/index.js';
 
 describe('locality failover through the outbound proxy', () => {
-  const pki = new TestPki();
+  const pki = new TestTrustDomain();
   const catalog = new TestCatalog();
   const apps: TestApp[] = [];
   const nodes: InboundProxy[] = [];

@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import type { InboundProxy, OutboundProxy } from '../../../agent/proxy/index.js';
 import { ECHO_SERVICE, startGrpcApp, type EchoReply } from '../../support/apps.js';
-import { spiffe, startCaller, startNode, TestCatalog, TestPki } from '../../support/mesh/proxies.js';
+import { startCaller, startNode, TestCatalog } from '../../support/mesh/index.js';
+import { spiffe, TestTrustDomain } from '../../support/pki/index.js';
 
 const { unary, count, chat } = ECHO_SERVICE;
 
@@ -25,7 +26,7 @@ function collect(stream: NodeJS.ReadableStream): Promise<EchoReply[]> {
 }
 
 describe('gRPC through the outbound HTTP port', () => {
-  const pki = new TestPki();
+  const pki = new TestTrustDomain();
   const catalog = new TestCatalog();
   let app: { port: number; close: () => void };
   let node: InboundProxy;

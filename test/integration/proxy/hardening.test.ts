@@ -6,8 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import type { InboundProxy, OutboundProxy } from '../../../agent/proxy/index.js';
 import { meshServerName } from '../../../shared/mesh/index.js';
 import { startHttpApp, type TestApp } from '../../support/apps.js';
-import { startCaller, startNode, TestCatalog, TestPki } from '../../support/mesh/proxies.js';
-import { mtlsConnect } from '../../support/pki/tls-clients.js';
+import { startCaller, startNode, TestCatalog } from '../../support/mesh/index.js';
+import { mtlsConnect, TestTrustDomain } from '../../support/pki/index.js';
 
 const timeouts = { headersMs: 300 };
 
@@ -29,7 +29,7 @@ async function plain(port: number): Promise<net.Socket> {
 }
 
 describe('slow and malformed clients', () => {
-  const pki = new TestPki();
+  const pki = new TestTrustDomain();
   const catalog = new TestCatalog();
   let app: TestApp;
   let node: InboundProxy;
@@ -63,7 +63,7 @@ describe('slow and malformed clients', () => {
   });
 
   it('inbound: an HTTP/1.1 caller stalling in its headers is dropped at the headers timeout', async () => {
-    const socket = await mtlsConnect(node.port, pki.identity('eu', 'web'), { servername: meshServerName('payments'), alpn: 'http/1.1' });
+    const socket = await mtlsConnect(node.port, pki.identity('eu', 'svc', 'web'), { servername: meshServerName('payments'), alpn: 'http/1.1' });
     const stalled = await until(socket, 'GET / HTTP/1.1\r\nHost: payments.mesh\r\nX-Slow: ');
     assert.ok(stalled.ms < 1500, `stalled caller kept ${stalled.ms} ms`);
   });

@@ -5,12 +5,13 @@ import { after, before, describe, it } from 'node:test';
 import type { InboundProxy, OutboundProxy } from '../../../agent/proxy/index.js';
 import { startHttpApp, type Seen, type TestApp } from '../../support/apps.js';
 import { bodyJson, h1, h2, h2c } from '../../support/clients.js';
-import { spiffe, startCaller, startNode, TestCatalog, TestPki } from '../../support/mesh/proxies.js';
+import { startCaller, startNode, TestCatalog } from '../../support/mesh/index.js';
+import { spiffe, TestTrustDomain } from '../../support/pki/index.js';
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/;
 
 describe('HTTP through outbound → inbound → app', () => {
-  const pki = new TestPki();
+  const pki = new TestTrustDomain();
   const catalog = new TestCatalog();
   let payments: TestApp;
   let ledger: TestApp;

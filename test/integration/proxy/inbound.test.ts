@@ -4,13 +4,13 @@ import { after, before, describe, it } from 'node:test';
 import type { InboundConnectionInfo, InboundProxy, RequestRecord } from '../../../agent/proxy/index.js';
 import type { SpiffeId } from '../../../shared/identity/index.js';
 import { meshServerName } from '../../../shared/mesh/index.js';
-import { startEchoApp, startHttpApp, type Seen, type TestApp } from '../../support/apps.js';
+import { startHttpApp, type Seen, type TestApp } from '../../support/apps.js';
 import { bodyJson, h2 } from '../../support/clients.js';
-import { spiffe, startNode, TestPki } from '../../support/mesh/proxies.js';
-import { mtlsConnect, mtlsH2, refusedAfterHandshake } from '../../support/pki/tls-clients.js';
+import { startNode, startTcpEcho } from '../../support/mesh/index.js';
+import { mtlsConnect, mtlsH2, refusedAfterHandshake, spiffe, TestTrustDomain } from '../../support/pki/index.js';
 
 describe('inbound listener: who may reach which service', () => {
-  const pki = new TestPki();
+  const pki = new TestTrustDomain();
   const connections: InboundConnectionInfo[] = [];
   const decisions: [string, string][] = [];
   const records: RequestRecord[] = [];
@@ -24,7 +24,7 @@ describe('inbound listener: who may reach which service', () => {
   before(async () => {
     payments = await startHttpApp('payments', 'http');
     ledger = await startHttpApp('ledger', 'http2');
-    echo = await startEchoApp();
+    echo = await startTcpEcho();
     const authorize = (caller: SpiffeId, service: string): boolean => {
       decisions.push([caller.uri, service]);
       return caller.name !== 'intruder';
@@ -48,7 +48,7 @@ describe('inbound listener: who may reach which service', () => {
   });
 
   it('serves each service under its own identity, chosen by SNI, and reports the caller', async () => {
-    const web = pki.identity('us', 'web');
+    const web = pki.identity('us', 'svc', 'web');
     const { session, socket } = await mtlsH2(node.port, web, 'ledger');
     try {
       assert.equal(socket.getPeerX509Certificate()?.subjectAltName, `URI:${spiffe('eu', 'ledger')}`);
@@ -66,7 +66,7 @@ describe('inbound listener: who may reach which service', () => {
   });
 
   it('refuses with 421 a request whose authority names another service than the SNI', async () => {
-    const { session } = await mtlsH2(node.port, pki.identity('eu', 'web'), 'payments');
+    const { session } = await mtlsH2(node.port, pki.identity('eu', 'svc', 'web'), 'payments');
     try {
       const reply = await h2(session, { ':authority': 'ledger.mesh' });
       assert.equal(reply.status, 421);
@@ -75,7 +75,7 @@ describe('inbound listener: who may reach which service', () => {
     } finally {
       session.close();
     }
-    const socket = await mtlsConnect(node.port, pki.identity('eu', 'web'), { servername: meshServerName('payments'), alpn: 'http/1.1' });
+    const socket = await mtlsConnect(node.port, pki.identity('eu', 'svc', 'web'), { servername: meshServerName('payments'), alpn: 'http/1.1' });
     socket.end('GET / HTTP/1.1\r\nHost: ledger.mesh\r\nConnection: close\r\n\r\n');
     let raw = '';
     socket.on('data', (chunk: Buffer) => (raw += chunk.toString()));
@@ -86,15 +86,14 @@ describe('inbound listener: who may reach which service', () => {
   });
 
   it('fails the handshake for an unknown SNI, and for none', async () => {
-    const web = pki.identity('eu', 'web');
+    const web = pki.identity('eu', 'svc', 'web');
     await assert.rejects(mtlsConnect(node.port, web, { servername: meshServerName('unknown'), alpn: 'h2' }));
     await assert.rejects(mtlsConnect(node.port, web, { alpn: 'h2' }));
   });
 
   it('refuses a caller whose certificate chains to a foreign CA', async () => {
-    const foreign = new TestPki().identity('eu', 'web');
     // The client trusts our root so it gets as far as presenting its foreign certificate.
-    const attacker = { ...foreign, bundle: pki.identity('eu', 'x').bundle };
+    const attacker = pki.foreignIdentity('eu', 'svc', 'web');
     const before = payments.hits;
     let refused = true;
     try {
@@ -108,7 +107,7 @@ describe('inbound listener: who may reach which service', () => {
   });
 
   it('answers 403 when the authorize hook says no, and closes a TCP stream it refuses', async () => {
-    const intruder = pki.identity('eu', 'intruder');
+    const intruder = pki.identity('eu', 'svc', 'intruder');
     const { session } = await mtlsH2(node.port, intruder, 'ledger');
     try {
       const reply = await h2(session, { ':authority': 'ledger.mesh' });
@@ -124,7 +123,7 @@ describe('inbound listener: who may reach which service', () => {
   });
 
   it('pipes ALPN meridian-tcp to the TCP app', async () => {
-    const socket = await mtlsConnect(node.port, pki.identity('eu', 'web'), { servername: meshServerName('cache'), alpn: 'meridian-tcp' });
+    const socket = await mtlsConnect(node.port, pki.identity('eu', 'svc', 'web'), { servername: meshServerName('cache'), alpn: 'meridian-tcp' });
     socket.write('ping');
     const [chunk] = (await once(socket, 'data')) as [Buffer];
     assert.equal(chunk.toString(), 'ping');

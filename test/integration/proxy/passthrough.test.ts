@@ -3,8 +3,10 @@ import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { InboundConnectionInfo, InboundProxy, OutboundProxy, RequestRecord } from '../../../agent/proxy/index.js';
 import { startHttpApp, type Seen, type TestApp } from '../../support/apps.js';
-import { bodyJson, h1, waitUntil } from '../../support/clients.js';
-import { spiffe, startCaller, startNode, TestCatalog, TestPki } from '../../support/mesh/proxies.js';
+import { bodyJson, h1 } from '../../support/clients.js';
+import { waitUntil } from '../../support/harness.js';
+import { startCaller, startNode, TestCatalog } from '../../support/mesh/index.js';
+import { spiffe, TestTrustDomain } from '../../support/pki/index.js';
 
 /** A TCP relay in front of an inbound listener, able to make the connections it carries go stale. */
 interface StaleRelay {
@@ -56,7 +58,7 @@ async function startRelay(target: number): Promise<StaleRelay> {
 }
 
 describe('HTTP/1.1 passed through between agents', () => {
-  const pki = new TestPki();
+  const pki = new TestTrustDomain();
   const catalog = new TestCatalog();
   const connections: InboundConnectionInfo[] = [];
   const records: RequestRecord[] = [];
@@ -151,7 +153,7 @@ describe('HTTP/1.1 passed through between agents', () => {
 
 describe('HTTP/1.1 connection rotation', () => {
   it('a pooled connection past maxSessionAgeMs closes and the next call opens a new one', async () => {
-    const pki = new TestPki();
+    const pki = new TestTrustDomain();
     const catalog = new TestCatalog();
     const connections: InboundConnectionInfo[] = [];
     const app = await startHttpApp('payments', 'http');

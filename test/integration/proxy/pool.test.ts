@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { InboundConnectionInfo, InboundProxy, OutboundProxy } from '../../../agent/proxy/index.js';
 import { startHttpApp, type TestApp } from '../../support/apps.js';
-import { h1, h2, h2c, waitUntil } from '../../support/clients.js';
-import { startCaller, startNode, TestCatalog, TestPki } from '../../support/mesh/proxies.js';
+import { h1, h2, h2c } from '../../support/clients.js';
+import { waitUntil } from '../../support/harness.js';
+import { startCaller, startNode, TestCatalog } from '../../support/mesh/index.js';
+import { TestTrustDomain } from '../../support/pki/index.js';
 
 describe('nested-TLS HTTP/2 session pool', () => {
-  const pki = new TestPki();
+  const pki = new TestTrustDomain();
   const catalog = new TestCatalog();
   const connections: InboundConnectionInfo[] = [];
   let app: TestApp;

@@ -4,14 +4,14 @@ import { after, before, describe, it } from 'node:test';
 import { startInbound, type InboundConnectionInfo, type InboundProxy, type OutboundProxy } from '../../../agent/proxy/index.js';
 import { startHttpApp, type TestApp } from '../../support/apps.js';
 import { h1, h2 } from '../../support/clients.js';
-import { startCaller, TestCatalog, TestPki } from '../../support/mesh/proxies.js';
-import { mtlsH2 } from '../../support/pki/tls-clients.js';
+import { startCaller, TestCatalog } from '../../support/mesh/index.js';
+import { mtlsH2, TestTrustDomain } from '../../support/pki/index.js';
 
 describe('certificate renewal without dropping connections', () => {
-  const pki = new TestPki();
+  const pki = new TestTrustDomain();
   const catalog = new TestCatalog();
   const connections: InboundConnectionInfo[] = [];
-  const paymentsV1 = pki.identity('eu', 'payments');
+  const paymentsV1 = pki.identity('eu', 'svc', 'payments');
   let app: TestApp;
   let node: InboundProxy;
   let web: OutboundProxy;
@@ -33,10 +33,10 @@ describe('certificate renewal without dropping connections', () => {
   });
 
   it('inbound: the open connection keeps working, a new one gets the new certificate', async () => {
-    const caller = pki.identity('eu', 'web');
+    const caller = pki.identity('eu', 'svc', 'web');
     const old = await mtlsH2(node.port, caller, 'payments');
     assert.equal(old.socket.getPeerX509Certificate()?.serialNumber, paymentsV1.serial);
-    const paymentsV2 = pki.identity('eu', 'payments');
+    const paymentsV2 = pki.identity('eu', 'svc', 'payments');
     node.setIdentity('payments', paymentsV2);
     const fresh = await mtlsH2(node.port, caller, 'payments');
     try {
@@ -50,8 +50,8 @@ describe('certificate renewal without dropping connections', () => {
   });
 
   it('outbound: in-flight calls finish on the old session, new sessions present the new certificate', async () => {
-    const webV1 = pki.identity('eu', 'web');
-    const webV2 = pki.identity('eu', 'web');
+    const webV1 = pki.identity('eu', 'svc', 'web');
+    const webV2 = pki.identity('eu', 'svc', 'web');
     web = await startCaller(pki, catalog, { site: 'eu', service: 'web' }, { identity: webV1 });
     const port = web.httpPort ?? 0;
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });

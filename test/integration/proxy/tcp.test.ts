@@ -4,8 +4,8 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { InboundProxy, OutboundProxy } from '../../../agent/proxy/index.js';
-import { startEchoApp } from '../../support/apps.js';
-import { startCaller, startNode, TestCatalog, TestPki } from '../../support/mesh/proxies.js';
+import { startCaller, startNode, startTcpEcho, TestCatalog } from '../../support/mesh/index.js';
+import { TestTrustDomain } from '../../support/pki/index.js';
 
 /** Sends `payload` and reads exactly as many bytes back. */
 async function echoThrough(port: number, payload: Buffer): Promise<Buffer> {
@@ -29,14 +29,14 @@ async function echoThrough(port: number, payload: Buffer): Promise<Buffer> {
 }
 
 describe('TCP upstream ports', () => {
-  const pki = new TestPki();
+  const pki = new TestTrustDomain();
   const catalog = new TestCatalog();
   let echo: { port: number; close: () => Promise<void> };
   let node: InboundProxy;
   let web: OutboundProxy;
 
   before(async () => {
-    echo = await startEchoApp();
+    echo = await startTcpEcho();
     node = await startNode(pki, 'eu', { cache: { address: '127.0.0.1', port: echo.port, protocol: 'tcp' } });
     catalog.add({ service: 'cache', instanceId: 'cache-1', site: 'eu', meshPort: node.port, protocol: 'tcp' });
     web = await startCaller(pki, catalog, { site: 'eu', service: 'web' }, {

@@ -1,28 +1,25 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { federationStatus, startStatusApi, type StatusApi } from '../../../services/status/index.js';
 import { isMeridianError } from '../../../shared/errors/index.js';
 import type { MtlsIdentity } from '../../../shared/identity/index.js';
-import { TestPki } from '../../support/mesh/proxies.js';
-import { runCli } from '../../support/status.js';
+import { TestTrustDomain } from '../../support/pki/index.js';
+import { runCli } from '../../support/cli.js';
+import { useTempDir } from '../../support/harness.js';
 
 const TOKEN = 'access-test-token-0123456789';
-const pki = new TestPki();
+const pki = new TestTrustDomain();
 let api: StatusApi;
-let dir: string;
+const dir = useTempDir('meridian-status-access-');
 
 /** GET /v1/status over TLS 1.3 as `client` (or with no certificate), trusting the server's bundle. */
 function get(options: { client?: MtlsIdentity; token?: string; maxVersion?: 'TLSv1.2' | 'TLSv1.3' }): Promise<number> {
-  const server = pki.identity('eu', 'control');
   return new Promise((resolve, reject) => {
     const request = https.get(
       `${api.url}/v1/status`,
       {
-        ca: server.bundle.roots.map((root) => root.toString()),
+        ca: pki.bundle.roots.map((root) => root.toString()),
         ...(options.client === undefined ? {} : { key: options.client.privateKey.export({ type: 'pkcs8', format: 'pem' }), cert: options.client.chain.map((c) => c.toString()).join('') }),
         ...(options.token === undefined ? {} : { headers: { authorization: `Bearer ${options.token}` } }),
         maxVersion: options.maxVersion ?? 'TLSv1.3',
@@ -40,7 +37,7 @@ function get(options: { client?: MtlsIdentity; token?: string; maxVersion?: 'TLS
 }
 
 before(async () => {
-  const identity = pki.identity('eu', 'control');
+  const identity = pki.identity('eu', 'svc', 'control');
   api = await startStatusApi({
     port: 0,
     tls: identity,
@@ -48,17 +45,15 @@ before(async () => {
     status: () => federationStatus({ site: 'eu', entries: [], catalog: [], now: Date.now() }),
     version: 'test',
   });
-  dir = mkdtempSync(join(tmpdir(), 'meridian-status-access-'));
 });
 
 after(async () => {
   await api.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('status API over TLS', () => {
   it('accepts a client certificate of the trust domain instead of a token', async () => {
-    assert.equal(await get({ client: pki.identity('us', 'web') }), 200);
+    assert.equal(await get({ client: pki.identity('us', 'svc', 'web') }), 200);
   });
 
   it('accepts the token without a client certificate, and refuses a request with neither', async () => {
@@ -67,7 +62,7 @@ describe('status API over TLS', () => {
   });
 
   it('refuses a certificate from a foreign CA, even one claiming the trust domain', async () => {
-    assert.equal(await get({ client: new TestPki().identity('eu', 'web') }), 401);
+    assert.equal(await get({ client: pki.foreignIdentity('eu', 'svc', 'web') }), 401);
   });
 
   it('speaks TLS 1.3 only', async () => {
@@ -75,12 +70,8 @@ describe('status API over TLS', () => {
   });
 
   it('meridian status authenticates with a certificate: --ca-file, --cert-file, --key-file', async () => {
-    const client = pki.identity('us', 'web');
-    const files = { ca: join(dir, 'bundle.pem'), cert: join(dir, 'web.crt'), key: join(dir, 'web.key') };
-    writeFileSync(files.ca, client.bundle.roots.map((root) => root.toString()).join(''));
-    writeFileSync(files.cert, client.chain.map((c) => c.toString()).join(''));
-    writeFileSync(files.key, client.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    const args = ['status', '--url', api.url, '--ca-file', files.ca, '--trust-domain', 'acme.internal', '--cert-file', files.cert, '--key-file', files.key];
+    const files = pki.writeIdentity(dir, 'us', 'svc', 'web');
+    const args = ['status', '--url', api.url, '--ca-file', files.caFile, '--trust-domain', 'acme.internal', '--cert-file', files.certFile, '--key-file', files.keyFile];
     const result = await runCli([...args, '--json'], {
       MERIDIAN_STATUS_TOKEN: '',
     });
@@ -88,7 +79,7 @@ describe('status API over TLS', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.equal((JSON.parse(result.stdout) as { answeredBy: string }).answeredBy, 'eu');
     // A server of another trust domain's bundle is not believed, whatever its host name.
-    writeFileSync(files.ca, new TestPki().identity('eu', 'x').bundle.roots.map((root) => root.toString()).join(''));
+    new TestTrustDomain().writeBundle(files.caFile);
     const foreign = await runCli(args, { MERIDIAN_STATUS_TOKEN: '' });
     assert.equal(foreign.code, 1);
     assert.match(foreign.stderr, /^meridian: MERIDIAN_ERR_UNAVAILABLE: cannot reach the status API at https:\/\/127\.0\.0\.1:\d+\/v1\/status: /);

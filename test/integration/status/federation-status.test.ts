@@ -7,13 +7,14 @@ import { startExampleHttpService } from '../../../dev/examples/index.js';
 import type { FederationStatus } from '../../../services/status/index.js';
 import { freePort } from '../../support/servers/index.js';
 import { eventually, fileScope } from '../../support/harness.js';
-import { startMesh, type MeshFixture } from '../../support/mesh/federation.js';
-import { getJson, meshGet, runCli, statusValidator, type StatusValidator } from '../../support/status.js';
+import { startFederationMesh, type FederationMesh } from '../../support/mesh/index.js';
+import { runCli } from '../../support/cli.js';
+import { getJson, meshGet, statusValidator, type StatusValidator } from '../../support/status.js';
 
 const TOKEN = 'test-status-token-0123456789';
 const SITES = ['east', 'west', 'north'] as const;
 
-let mesh: MeshFixture;
+let mesh: FederationMesh;
 let east: RunningAgent;
 let outboundPort: number;
 let validate: StatusValidator;
@@ -41,7 +42,7 @@ const settled = (s: FederationStatus): boolean =>
   s.traffic.some((t) => t.fromService === 'frontend' && t.toService === 'payments' && t.requests >= 6);
 
 before(async () => {
-  mesh = await startMesh(SITES, { status: { interval: '300ms', api: { tokens: [TOKEN] } } });
+  mesh = await startFederationMesh(SITES, { status: { interval: '300ms', api: { tokens: [TOKEN] } } });
   let west: RunningAgent;
   [east, west] = await Promise.all([mesh.agent('east', 'east-1'), mesh.agent('west', 'west-1'), mesh.agent('north', 'north-1')]);
   const payments = await startExampleHttpService({ service: 'payments', site: 'west' });

@@ -6,14 +6,14 @@ import { before, describe, it } from 'node:test';
 import type { RunningAgent } from '../../../agent/index.js';
 import { freePort } from '../../support/servers/index.js';
 import { eventually, fileScope } from '../../support/harness.js';
-import { startMesh, type MeshFixture } from '../../support/mesh/federation.js';
+import { startFederationMesh, type FederationMesh } from '../../support/mesh/index.js';
 import { startHttpApp, type Seen } from '../../support/apps.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
 const FORMAT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/;
 
-let mesh: MeshFixture;
+let mesh: FederationMesh;
 let east: RunningAgent;
 let outboundPort: number;
 let eastLog: string;
@@ -57,7 +57,7 @@ function sample(exposition: string, metric: string, labels: Record<string, strin
 }
 
 before(async () => {
-  mesh = await startMesh(['east', 'west'], { status: { interval: '300ms' } });
+  mesh = await startFederationMesh(['east', 'west'], { status: { interval: '300ms' } });
   eastLog = join(mesh.dir, 'logs', 'east-access.jsonl');
   westLog = join(mesh.dir, 'logs', 'west-access.jsonl');
   let west: RunningAgent;

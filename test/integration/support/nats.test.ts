@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +8,9 @@ import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { isMeridianError } from '../../../shared/errors/index.js';
 import { startNatsServer } from '../../support/servers/index.js';
-import { writeTestPki } from '../../support/pki/certs.js';
-import { isAlive, uniqueName, useNatsServer } from '../../support/harness.js';
+import { spiffeServerCheck } from '../../../shared/identity/index.js';
+import { TestTrustDomain } from '../../support/pki/index.js';
+import { isAlive, uniqueName, useNatsServer, useTempDir } from '../../support/harness.js';
 
 async function withClient<T>(options: Parameters<typeof connect>[0], fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
   const nc = await connect(options);
@@ -108,23 +108,21 @@ test('extraConfig is appended: users and per-subject permissions apply', { timeo
 });
 
 test('tls option: clients connect over TLS, and verify requires a client certificate', { timeout: 20_000 }, async (t) => {
-  const pkiDir = await mkdtemp(join(tmpdir(), 'meridian-pki-'));
-  t.after(() => rm(pkiDir, { recursive: true, force: true }));
-  const pki = await writeTestPki(pkiDir);
-  const server = await useNatsServer(
-    {
-        tls: { certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, caFile: pki.caFile, verify: true },
-    },
-    t,
-  );
-  await withClient(
-    { servers: server.url, tls: { caFile: pki.caFile, certFile: pki.clientCertFile, keyFile: pki.clientKeyFile } },
-    async (nc) => {
-      assert.equal(nc.info?.tls_required, true);
-      await nc.flush();
-    },
-  );
-  await assert.rejects(connect({ servers: server.url, reconnect: false, tls: { caFile: pki.caFile } }));
+  const dir = useTempDir('meridian-pki-', t);
+  const pki = new TestTrustDomain();
+  const nats = pki.writeIdentity(dir, 'eu', 'svc', 'nats');
+  const client = pki.writeIdentity(dir, 'eu', 'agent', 'node-1');
+  // Mesh certificates name a SPIFFE ID, not a host: clients check that instead of 127.0.0.1.
+  // (nats.js passes its tls options on to node:tls, checkServerIdentity included.)
+  const checkServerIdentity = spiffeServerCheck(pki.bundle, (peer) => peer.uri === nats.identity.uri);
+  const withCertificate = { caFile: client.caFile, certFile: client.certFile, keyFile: client.keyFile, checkServerIdentity };
+  const withoutCertificate = { caFile: client.caFile, checkServerIdentity };
+  const server = await useNatsServer({ tls: { certFile: nats.certFile, keyFile: nats.keyFile, caFile: nats.caFile, verify: true } }, t);
+  await withClient({ servers: server.url, tls: withCertificate }, async (nc) => {
+    assert.equal(nc.info?.tls_required, true);
+    await nc.flush();
+  });
+  await assert.rejects(connect({ servers: server.url, reconnect: false, tls: withoutCertificate }));
 });
 
 test('a server that exits during start-up rejects with MERIDIAN_ERR_PROCESS_START, its log, and no dir left', { timeout: 20_000 }, async () => {

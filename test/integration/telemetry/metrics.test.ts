@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Gateway } from '../../../gateway/index.js';
-import { startInbound, startOutbound, type InboundProxy, type OutboundProxy } from '../../../agent/proxy/index.js';
+import type { InboundProxy, OutboundProxy } from '../../../agent/proxy/index.js';
 import type { MtlsIdentity } from '../../../shared/identity/index.js';
 import { pollUntil, startPrometheus, type PrometheusHandle, type PrometheusSample } from '../../support/servers/index.js';
 import {
@@ -12,11 +12,10 @@ import {
   type CertificateSample,
   type MetricsServer,
 } from '../../../shared/telemetry/index.js';
-import { identity, instance, makeFederation } from '../../support/mesh/gateways.js';
-import { startMesh, type TestMesh } from '../../support/mesh/tunnel.js';
+import { instance, startCaller, startGateways, startNode, TestCatalog, type GatewayMesh } from '../../support/mesh/index.js';
+import { TestTrustDomain } from '../../support/pki/index.js';
 import { startHttpApp, type TestApp } from '../../support/apps.js';
 import { h1 } from '../../support/clients.js';
-import { TestCatalog } from '../../support/mesh/proxies.js';
 
 /*
  * Real traffic through the real data path: frontend (site a) → outbound proxy → gateway a ═ mTLS
@@ -25,8 +24,8 @@ import { TestCatalog } from '../../support/mesh/proxies.js';
  */
 
 const TOKEN = 'scrape-secret-token';
-const federation = makeFederation();
-const frontendIdentity = identity(federation.a, 'svc', 'frontend');
+const pki = new TestTrustDomain();
+const frontendIdentity = pki.identity('a', 'svc', 'frontend');
 const PAYMENTS = { service: 'payments', instanceId: 'payments-1', site: 'b' } as const;
 
 function certificate(role: CertificateSample['role'], id: MtlsIdentity): CertificateSample {
@@ -47,7 +46,7 @@ function requestLines(samples: readonly PrometheusSample[], code = true): string
 
 describe('Prometheus metrics, scraped by a real Prometheus from real cross-site traffic', () => {
   let app: TestApp;
-  let mesh: TestMesh;
+  let mesh: GatewayMesh;
   let inbound: InboundProxy;
   let outbound: OutboundProxy;
   let prometheus: PrometheusHandle;
@@ -65,18 +64,13 @@ describe('Prometheus metrics, scraped by a real Prometheus from real cross-site 
   async function startDestination(): Promise<AgentMetrics> {
     app = await startHttpApp('payments', 'http');
     const agentB = new AgentMetrics(createRegistry({ role: 'agent', site: 'b', name: 'node-b' }), { site: 'b' });
-    inbound = await startInbound({
-      port: 0,
-      identities: new Map([['payments', identity(federation.b, 'svc', 'payments')]]),
-      localServices: (name) => (name === 'payments' ? { address: '127.0.0.1', port: app.port, protocol: 'http' } : undefined),
-      onRequest: agentB.observe,
-    });
-    mesh = await startMesh(federation, { b: [instance({ ...PAYMENTS, meshPort: inbound.port })] }, { pingIntervalMs: 200 }, ['a', 'b']);
+    inbound = await startNode(pki, 'b', { payments: { address: '127.0.0.1', port: app.port, protocol: 'http' } }, { onRequest: agentB.observe });
+    mesh = await startGateways(pki, { instances: { b: [instance({ ...PAYMENTS, meshPort: inbound.port })] }, tuning: { pingIntervalMs: 200 }, sites: ['a', 'b'] });
     return agentB;
   }
 
   /** The calling node in site a: frontend's outbound proxy, dialing through gateway a. */
-  async function startCaller(): Promise<AgentMetrics> {
+  async function startSource(): Promise<AgentMetrics> {
     const catalog = new TestCatalog();
     catalog.add({ ...PAYMENTS, meshPort: inbound.port });
     const agentA = new AgentMetrics(createRegistry({ role: 'agent', site: 'a', name: 'node-a' }), {
@@ -86,15 +80,7 @@ describe('Prometheus metrics, scraped by a real Prometheus from real cross-site 
       policyVersion: () => null,
       catalog: () => [{ site: 'b', instances: catalog.candidates('payments').length, ageMs: 1500, stale: false, syncLagMs: null }],
     });
-    outbound = await startOutbound({
-      service: 'frontend',
-      identity: frontendIdentity,
-      locality: { site: 'a', region: 'region-a' },
-      candidates: catalog.candidates,
-      dialer: mesh.agentDialer('a'),
-      http: 0,
-      onRequest: agentA.observe,
-    });
+    outbound = await startCaller(pki, catalog, { site: 'a', service: 'frontend' }, { identity: frontendIdentity, dialer: mesh.agentDialer('a'), onRequest: agentA.observe });
     return agentA;
   }
 
@@ -122,7 +108,7 @@ describe('Prometheus metrics, scraped by a real Prometheus from real cross-site 
 
   before(async () => {
     const agentB = await startDestination();
-    const agentA = await startCaller();
+    const agentA = await startSource();
     const gateway = gatewayMetrics(mesh.gateways.a);
     await driveTraffic(agentA, agentB);
     servers.push(await serveMetrics(agentA.registry, { port: 0 }), await serveMetrics(agentB.registry, { port: 0 }));

@@ -1,16 +1,23 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startAgent, type AgentConfig, type RunningAgent } from '../../../agent/index.js';
+import type { RunningAgent } from '../../../agent/index.js';
 import { startGatewayProcess, type RunningGateway } from '../../../gateway/runtime.js';
-import { jsonLogger } from '../../../shared/telemetry/index.js';
-import { startControlService, type ControlService } from '../../../services/site/index.js';
 import { parseDuration } from '../../../shared/config/index.js';
-import { fileScope } from '../harness.js';
+import { startControlService, type ControlService } from '../../../services/site/index.js';
 import { startSecureFederation, type SecureFederation } from '../catalog.js';
+import { fileScope, useTempDir } from '../harness.js';
+import { natsAccess, startMeshAgent, writePasswordFile } from './agents.js';
+import { quietLogger } from './logs.js';
+import { locality } from './sites.js';
 
-/** A 3-site mesh in this process: NATS supercluster, a control service and a gateway per site. */
-export interface MeshFixture {
+/** Options of {@link startFederationMesh}. */
+export interface FederationMeshOptions {
+  readonly workloadTtlMs?: number;
+  /** Status reports of every process (default every 2 s) and the control services' status API (default none). */
+  readonly status?: { readonly interval: string; readonly api?: { readonly tokens: readonly string[]; readonly tls?: boolean } };
+}
+
+/** A whole mesh in this process: NATS supercluster, a control service and a gateway per site, agents on demand. */
+export interface FederationMesh {
   readonly fed: SecureFederation;
   readonly dir: string;
   readonly gateways: Map<string, RunningGateway>;
@@ -21,80 +28,77 @@ export interface MeshFixture {
   startGateway(site: string, port?: number): Promise<RunningGateway>;
 }
 
-const quiet = (component: string) => jsonLogger(component, process.env.MERIDIAN_TEST_LOGS === '1' ? undefined : () => undefined);
-
-/** Options of {@link startMesh}. */
-export interface MeshOptions {
-  readonly workloadTtlMs?: number;
-  /** Status reports of every process (default every 2 s) and the control services' status API (default none). */
-  readonly status?: { readonly interval: string; readonly api?: { readonly tokens: readonly string[]; readonly tls?: boolean } };
-}
-
-export async function startMesh(sites: readonly string[], options: MeshOptions = {}): Promise<MeshFixture> {
+/** Starts `sites` (a secured federation, then a control service and a gateway per site); everything stops at the end of the file. */
+export async function startFederationMesh(sites: readonly string[], options: FederationMeshOptions = {}): Promise<FederationMesh> {
   const fed = await startSecureFederation(sites);
-  const dir = mkdtempSync(join(tmpdir(), 'meridian-mesh-'));
-  fileScope.after(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
+  const dir = useTempDir('meridian-mesh-');
   const statusInterval = options.status?.interval ?? '2s';
   const controls = new Map<string, ControlService>();
-  for (const site of sites) {
-    const api = options.status?.api;
-    const control = await startControlService({
-      pki: fed.pki,
-      site,
-      region: `region-${site}`,
-      platform: 'vm',
-      natsUrl: fed.nats.site(site).url,
-      heartbeatMs: 500,
-      status: { intervalMs: parseDuration(statusInterval, 'status interval'), ...(api === undefined ? {} : { api: { port: 0, ...api } }) },
-      ...(options.workloadTtlMs === undefined ? {} : { workloadTtlMs: options.workloadTtlMs }),
-      log: quiet(`control:${site}`),
-    });
-    controls.set(site, control);
-    fileScope.after(() => control.stop());
-  }
-  const passwordFile = (site: string): string => {
-    const path = join(dir, `${site}.password`);
-    writeFileSync(path, fed.setups.get(site)?.password ?? '', { mode: 0o600 });
-    return path;
-  };
+  for (const site of sites) controls.set(site, await startControl(fed, site, options));
   const gateways = new Map<string, RunningGateway>();
   const startGateway = async (site: string, port = 0): Promise<RunningGateway> => {
-    const files = fed.pki.issueIdentity(site, 'gateway', 'gw-1');
-    const gateway = await startGatewayProcess(
-      {
-        site, region: `region-${site}`, zone: `${site}-a`, platform: 'vm', name: 'gw-1',
-        listen: { host: '127.0.0.1', port },
-        keyFile: files.keyPath, certFile: files.certPath,
-        nats: { url: fed.nats.site(site).url, passwordFile: passwordFile(site), bundleFile: fed.pki.bundlePath, trustDomain: 'acme.internal' },
-        heartbeat: '500ms',
-        statusInterval,
-        metrics: { host: '127.0.0.1', port: 0 },
-      },
-      quiet(`gateway:${site}`),
-    );
+    const gateway = await startMeshGateway(fed, { site, port, dir, statusInterval });
     gateways.set(site, gateway);
-    fileScope.after(() => gateway.stop(1000));
     return gateway;
   };
   for (const site of sites) await startGateway(site);
-  const agent = async (site: string, node: string, options: { definitionsDir?: string; accessLog?: string } = {}): Promise<RunningAgent> => {
-    const files = fed.pki.identityPaths(site, 'agent', node);
-    fed.identity(site, node);
-    const config: AgentConfig = {
-      site, region: `region-${site}`, zone: `${site}-a`, platform: 'vm', node,
-      nats: { url: fed.nats.site(site).url, passwordFile: passwordFile(site), keyFile: files.key, certFile: files.cert, bundleFile: fed.pki.bundlePath, trustDomain: 'acme.internal' },
-      api: { host: '127.0.0.1', port: 0 },
-      dataDir: join(dir, node),
-      heartbeat: '500ms',
-      leaseTtl: '3s',
-      staleAfter: '3s',
-      mesh: { host: '127.0.0.1', inboundPort: 0, maxSessionAge: '500ms' },
-      telemetry: { statusInterval, ...(options.accessLog === undefined ? {} : { accessLog: options.accessLog }) },
-      ...(options.definitionsDir === undefined ? {} : { definitionsDir: options.definitionsDir }),
-    };
-    const running = await startAgent(config, quiet(`agent:${node}`));
-    fileScope.after(() => running.stop());
-    return running;
+  return {
+    fed,
+    dir,
+    gateways,
+    controls,
+    startGateway,
+    agent: (site, node, agentOptions = {}) => startMeshAgent(fed, { site, node, dir, statusInterval, ...agentOptions }),
   };
-  return { fed, dir, gateways, controls, agent, startGateway };
+}
+
+/** A site's control service (signer, reaper, status), stopped at the end of the file. */
+export async function startControl(fed: SecureFederation, site: string, options: FederationMeshOptions = {}): Promise<ControlService> {
+  const api = options.status?.api;
+  const control = await startControlService({
+    pki: fed.pki,
+    site,
+    region: locality(site).region,
+    platform: 'vm',
+    natsUrl: fed.nats.site(site).url,
+    heartbeatMs: 500,
+    status: { intervalMs: parseDuration(options.status?.interval ?? '2s', 'status interval'), ...(api === undefined ? {} : { api: { port: 0, ...api } }) },
+    ...(options.workloadTtlMs === undefined ? {} : { workloadTtlMs: options.workloadTtlMs }),
+    log: quietLogger(`control:${site}`),
+  });
+  fileScope.after(() => control.stop());
+  return control;
+}
+
+/** Where and how a gateway process of the mesh runs. */
+export interface MeshGatewayOptions {
+  readonly site: string;
+  /** 0 for a free port; a former port to restart in place. */
+  readonly port: number;
+  /** Where the site's password file goes. */
+  readonly dir: string;
+  readonly statusInterval: string;
+}
+
+/** A site's gateway (`gw-1`) with its identity from the federation's PKI, its NATS login and metrics; stopped (1 s drain) at the end of the file. */
+export async function startMeshGateway(fed: SecureFederation, options: MeshGatewayOptions): Promise<RunningGateway> {
+  const { site } = options;
+  const files = fed.pki.issueIdentity(site, 'gateway', 'gw-1');
+  const gateway = await startGatewayProcess(
+    {
+      site,
+      ...locality(site),
+      name: 'gw-1',
+      listen: { host: '127.0.0.1', port: options.port },
+      keyFile: files.keyPath,
+      certFile: files.certPath,
+      nats: natsAccess(fed, site, writePasswordFile(fed, site, join(options.dir, `${site}.password`))),
+      heartbeat: '500ms',
+      statusInterval: options.statusInterval,
+      metrics: { host: '127.0.0.1', port: 0 },
+    },
+    quietLogger(`gateway:${site}`),
+  );
+  fileScope.after(() => gateway.stop(1000));
+  return gateway;
 }

@@ -1,195 +1,79 @@
-import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
-import tls from 'node:tls';
-import {
-  createRootAuthority,
-  createSiteAuthority,
-  issueLocalIdentity,
-  mtlsClientOptions,
-  mtlsServerOptions,
-  peerIdentity,
-  type IdentityKind,
-  type MtlsIdentity,
-  type SiteAuthority,
-  type SpiffeId,
-} from '../../../shared/identity/index.js';
-import { meshServerName, type GatewayAddress } from '../../../shared/mesh/index.js';
-import type { Logger } from '../../../shared/telemetry/index.js';
-import type { RoutableInstance } from '../../../gateway/index.js';
+import { GatewayDialer } from '../../../shared/mesh/index.js';
+import { startGateway, staticResolver, type Gateway, type GatewayOptions, type RoutableInstance } from '../../../gateway/index.js';
+import type { MtlsIdentity } from '../../../shared/identity/index.js';
+import type { TestTrustDomain } from '../pki/index.js';
+import { recordingLogger, type RecordingLogger } from './logs.js';
 
-export const TRUST_DOMAIN = 'acme.internal';
+export type Site = 'a' | 'b' | 'c';
+export const SITES: readonly Site[] = ['a', 'b', 'c'];
 
-/** A trust domain with sites a, b and c, built in memory for one test file. */
-export interface Federation {
-  readonly a: SiteAuthority;
-  readonly b: SiteAuthority;
-  readonly c: SiteAuthority;
+/** Per-gateway options a test may set (everything but identity, resolver and logger). */
+export type GatewayTuning = Omit<GatewayOptions, 'identity' | 'resolver' | 'logger'>;
+
+/** Options of {@link startGateways}. */
+export interface GatewaysOptions {
+  /** The instances each site's resolver knows (default none). */
+  readonly instances?: Partial<Record<Site, RoutableInstance[]>>;
+  readonly tuning?: GatewayTuning;
+  /** Default a, b and c. */
+  readonly sites?: readonly Site[];
 }
 
-export function makeFederation(): Federation {
-  const root = createRootAuthority({ trustDomain: TRUST_DOMAIN });
-  return { a: createSiteAuthority(root, 'a').authority, b: createSiteAuthority(root, 'b').authority, c: createSiteAuthority(root, 'c').authority };
-}
-
-/** A credential issued now by `site`, as an endpoint holds it in memory. */
-export function identity(site: SiteAuthority, kind: IdentityKind, name: string): MtlsIdentity {
-  const issued = issueLocalIdentity(site, kind, name);
-  return { privateKey: issued.privateKey, chain: issued.chain, bundle: site.bundle };
-}
-
-/** A credential of a trust domain with the same name but another root: what an intruder could mint. */
-export function foreignIdentity(site: string, kind: IdentityKind, name: string, trustedBundle: SiteAuthority['bundle']): MtlsIdentity {
-  const foreign = createSiteAuthority(createRootAuthority({ trustDomain: TRUST_DOMAIN }), site).authority;
-  const issued = issueLocalIdentity(foreign, kind, name);
-  return { privateKey: issued.privateKey, chain: issued.chain, bundle: trustedBundle };
-}
-
-/** Log lines a gateway wrote, kept for assertions instead of going to stderr. */
-export interface RecordingLogger extends Logger {
-  readonly lines: { level: string; message: string; fields: Record<string, unknown> }[];
-}
-
-export function recordingLogger(): RecordingLogger {
-  const lines: RecordingLogger['lines'] = [];
-  const at = (level: string) => (message: string, fields: Record<string, unknown> = {}): void => void lines.push({ level, message, fields });
-  return { lines, info: at('info'), warn: at('warn'), error: at('error') };
-}
-
-/** A listening test server and what it saw. */
-export interface EchoServer {
-  readonly address: GatewayAddress;
-  /** SPIFFE IDs of verified TLS clients (TLS echo only). */
-  readonly peers: string[];
-  /** Connections accepted so far. */
-  connections: number;
+/** One in-process gateway per site (`gw-<site>`), each with a live static resolver and a recording logger. */
+export interface GatewayMesh {
+  readonly gateways: Record<Site, Gateway>;
+  readonly identities: Record<Site, MtlsIdentity>;
+  readonly resolvers: Record<Site, ReturnType<typeof staticResolver>>;
+  readonly logs: Record<Site, RecordingLogger>;
+  /** A dialer for a node agent of `site`, using that site's gateway. */
+  agentDialer(site: Site, node?: string): GatewayDialer;
+  /** Stops one site's gateway, runs `whileDown`, then starts it again on the same port (same identity and resolver). */
+  restart(site: Site, whileDown?: () => Promise<void>): Promise<Gateway>;
   close(): Promise<void>;
 }
 
-async function listen(server: Server, port = 0): Promise<GatewayAddress> {
-  server.listen(port, '127.0.0.1');
-  await once(server, 'listening');
-  return { address: '127.0.0.1', port: (server.address() as AddressInfo).port };
-}
-
-function closer(server: Server, sockets: Set<Socket>): () => Promise<void> {
-  return () => {
-    for (const socket of sockets) socket.destroy();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
+/** Starts gateways for `sites`, with identities of `pki`, and tells each resolver where the others are. */
+export async function startGateways(pki: TestTrustDomain, options: GatewaysOptions = {}): Promise<GatewayMesh> {
+  const sites = options.sites ?? SITES;
+  const identities = {} as Record<Site, MtlsIdentity>;
+  const resolvers = {} as GatewayMesh['resolvers'];
+  const logs = {} as GatewayMesh['logs'];
+  const gateways = {} as Record<Site, Gateway>;
+  const dialers: GatewayDialer[] = [];
+  const start = async (site: Site, port?: number): Promise<Gateway> => {
+    const gatewayOptions = { ...options.tuning, identity: identities[site], resolver: resolvers[site], logger: logs[site] };
+    gateways[site] = await startGateway(port === undefined ? gatewayOptions : { ...gatewayOptions, port });
+    return gateways[site];
   };
-}
-
-/** A plain TCP echo server standing in for a destination agent's inbound port. */
-export async function startTcpEcho(): Promise<EchoServer> {
-  const sockets = new Set<Socket>();
-  const result = { peers: [] as string[], connections: 0 };
-  const server = createServer({ allowHalfOpen: true }, (socket) => {
-    result.connections += 1;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    socket.pipe(socket);
-  });
-  const address = await listen(server);
-  return Object.assign(result, { address, close: closer(server, sockets) });
-}
-
-/**
- * A TLS 1.3 echo server with a workload identity: the destination agent's inbound port as seen
- * through the mesh. It greets each verified client with the client's SPIFFE ID, then echoes.
- */
-export async function startTlsEcho(serverIdentity: MtlsIdentity): Promise<EchoServer> {
-  const sockets = new Set<Socket>();
-  const result = { peers: [] as string[], connections: 0 };
-  const server = tls.createServer(mtlsServerOptions(serverIdentity), (secure) => {
-    secure.on('error', () => undefined);
-    const peer = peerIdentity(secure, serverIdentity.bundle, 'client').uri;
-    result.peers.push(peer);
-    secure.write(`hello ${peer}\n`);
-    secure.pipe(secure);
-  });
-  server.on('connection', (raw: Socket) => {
-    result.connections += 1;
-    sockets.add(raw);
-    raw.on('close', () => sockets.delete(raw));
-  });
-  server.on('tlsClientError', () => undefined);
-  const address = await listen(server);
-  return Object.assign(result, { address, close: closer(server, sockets) });
-}
-
-/** The calling workload's own TLS session, run inside a tunnel stream; resolves after the handshake. */
-export async function nestedTls(stream: Duplex, client: MtlsIdentity, expect: (peer: SpiffeId) => boolean, service: string): Promise<{ socket: tls.TLSSocket; server: SpiffeId }> {
-  const socket = tls.connect({ socket: stream, servername: meshServerName(service), ...mtlsClientOptions(client, expect) });
-  await once(socket, 'secureConnect');
-  return { socket, server: peerIdentity(socket, client.bundle, 'server') };
-}
-
-/** Reads from `stream` until `predicate` holds for what arrived, or rejects after `timeoutMs`. */
-export async function readUntil(stream: Duplex, predicate: (text: string) => boolean, timeoutMs = 5000): Promise<string> {
-  let text = '';
-  return new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => finish(new Error(`timed out waiting for data; got ${JSON.stringify(text.slice(0, 200))}`)), timeoutMs);
-    const onData = (chunk: Buffer): void => {
-      text += chunk.toString('utf8');
-      if (predicate(text)) finish();
-    };
-    const onEnd = (): void => finish(predicate(text) ? undefined : new Error(`stream ended early; got ${JSON.stringify(text.slice(0, 200))}`));
-    const finish = (error?: Error): void => {
-      clearTimeout(timer);
-      stream.off('data', onData);
-      stream.off('end', onEnd);
-      stream.off('error', finish);
-      if (error === undefined) resolve(text);
-      else reject(error);
-    };
-    stream.on('data', onData);
-    stream.once('end', onEnd);
-    stream.once('error', finish);
-  });
-}
-
-/** An instance of site `site` as the catalog would hold it (only the fields the gateway reads). */
-export function instance(fields: Partial<RoutableInstance> & Pick<RoutableInstance, 'service' | 'instanceId' | 'site'>): RoutableInstance {
-  return { address: '127.0.0.1', exported: true, health: 'passing', ...fields };
-}
-
-/** Polls `predicate` every 10 ms until it holds, failing after `timeoutMs` with `what`. */
-export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+  for (const site of sites) {
+    identities[site] = pki.identity(site, 'gateway', `gw-${site}`);
+    resolvers[site] = staticResolver({ instances: options.instances?.[site] ?? [], gateways: {} });
+    logs[site] = recordingLogger();
+    await start(site);
   }
-}
-
-/** A TCP relay that can silently drop every byte both ways: a network partition without any FIN or RST. */
-export interface BlackholeRelay {
-  readonly address: GatewayAddress;
-  blackhole: boolean;
-  close(): Promise<void>;
-}
-
-export async function startBlackholeRelay(target: GatewayAddress): Promise<BlackholeRelay> {
-  const sockets = new Set<Socket>();
-  const state = { blackhole: false };
-  const join = (from: Socket, to: Socket): void => {
-    sockets.add(from);
-    from.on('data', (chunk: Buffer) => {
-      if (!state.blackhole) to.write(chunk);
-    });
-    from.on('end', () => to.end());
-    from.on('error', () => to.destroy());
-    from.on('close', () => {
-      sockets.delete(from);
-      to.destroy();
-    });
+  for (const site of sites) {
+    for (const other of sites) if (other !== site) resolvers[site].setGateway(other, gateways[other].address);
+  }
+  return {
+    gateways,
+    identities,
+    resolvers,
+    logs,
+    agentDialer(site, node = 'node-1') {
+      const agent = pki.identity(site, 'agent', node);
+      const dialer = new GatewayDialer({ gateway: gateways[site].address, identity: () => agent, expectSite: site });
+      dialers.push(dialer);
+      return dialer;
+    },
+    async restart(site, whileDown) {
+      const { port } = gateways[site].address;
+      await gateways[site].close();
+      await whileDown?.();
+      return start(site, port);
+    },
+    async close() {
+      await Promise.all(dialers.map((d) => d.close()));
+      await Promise.all(sites.map((site) => gateways[site].close()));
+    },
   };
-  const server = createServer((client) => {
-    const upstream = connect(target.port, target.address);
-    join(client, upstream);
-    join(upstream, client);
-  });
-  const address = await listen(server);
-  return Object.assign(state, { address, close: closer(server, sockets) });
 }

@@ -3,9 +3,10 @@ import { describe, it } from 'node:test';
 import { GatewayDialer } from '../../../shared/mesh/index.js';
 import { checkLocalInstance, startGateway, staticResolver, type GatewayResolver } from '../../../gateway/index.js';
 import { isMeridianError } from '../../../shared/errors/index.js';
-import { identity, instance, makeFederation, recordingLogger } from '../../support/mesh/gateways.js';
+import { instance, recordingLogger } from '../../support/mesh/index.js';
+import { TestTrustDomain } from '../../support/pki/index.js';
 
-const federation = makeFederation();
+const pki = new TestTrustDomain();
 const TARGET = { site: 'b', service: 'pay', instanceId: 'pay-1' } as const;
 
 describe('delivery rules for streams from other sites', () => {
@@ -26,11 +27,11 @@ describe('delivery rules for streams from other sites', () => {
 
 describe('gateway and dialer options fail fast, naming the field', () => {
   const resolver: GatewayResolver = staticResolver({ instances: [], gateways: {} });
-  const gatewayB = identity(federation.b, 'gateway', 'gw-b');
+  const gatewayB = pki.identity('b', 'gateway', 'gw-b');
   const logger = recordingLogger();
 
   it('refuses a credential that is not a gateway identity', async () => {
-    await assert.rejects(startGateway({ identity: identity(federation.b, 'agent', 'node-1'), resolver, logger }), (e: unknown) =>
+    await assert.rejects(startGateway({ identity: pki.identity('b', 'agent', 'node-1'), resolver, logger }), (e: unknown) =>
       isMeridianError(e, 'MERIDIAN_ERR_BAD_ARGUMENT') && /startGateway: identity: must be a gateway identity \(got spiffe:\/\/acme\.internal\/site\/b\/agent\/node-1\)/.test(e.message));
   });
 
@@ -50,13 +51,13 @@ describe('gateway and dialer options fail fast, naming the field', () => {
   });
 
   it('refuses a dialer with an invalid expected site', () => {
-    const agent = identity(federation.b, 'agent', 'n');
+    const agent = pki.identity('b', 'agent', 'n');
     assert.throws(() => new GatewayDialer({ gateway: { address: '127.0.0.1', port: 1 }, identity: () => agent, expectSite: 'B!' }), /GatewayDialer: expectSite "B!" is invalid/);
   });
 
   it('listens and dials on IPv6 loopback', async () => {
     const gateway = await startGateway({ identity: gatewayB, resolver, logger, host: '::1' });
-    const agent = identity(federation.b, 'agent', 'node-1');
+    const agent = pki.identity('b', 'agent', 'node-1');
     const dialer = new GatewayDialer({ gateway: gateway.address, identity: () => agent, expectSite: 'b' });
     try {
       assert.equal(gateway.address.address, '::1');

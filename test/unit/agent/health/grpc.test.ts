@@ -3,7 +3,8 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { after, before, describe, it } from 'node:test';
 import { startHealthCheck, type HealthCheckHandle } from '../../../../agent/health/index.js';
-import { recordChanges, waitUntil } from '../../../support/health.js';
+import { recordChanges } from '../../../support/health.js';
+import { waitUntil } from '../../../support/harness.js';
 
 /** A real grpc-js server serving the official health service implementation. */
 async function startGrpcServer(health: HealthImplementation, port = 0): Promise<{ server: Server; port: number }> {

@@ -3,7 +3,9 @@ import { createServer, type ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startHealthCheck, type HealthCheck, type HealthCheckHandle } from '../../../../agent/health/index.js';
-import { closeServer, listenLoopback, recordChanges, refusedPort, waitUntil } from '../../../support/health.js';
+import { recordChanges } from '../../../support/health.js';
+import { waitUntil } from '../../../support/harness.js';
+import { closeServer, listenLoopback, refusedPort } from '../../../support/net.js';
 
 type HttpCheck = Extract<HealthCheck, { type: 'http' }>;
 type Mode = 'ok' | 'unavailable' | 'redirect' | 'hang';

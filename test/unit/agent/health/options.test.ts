@@ -3,7 +3,9 @@ import { createServer } from 'node:http';
 import { describe, it } from 'node:test';
 import { startHealthCheck, type HealthCheck } from '../../../../agent/health/index.js';
 import { isMeridianError } from '../../../../shared/errors/index.js';
-import { closeServer, listenLoopback, recordChanges, waitUntil } from '../../../support/health.js';
+import { recordChanges } from '../../../support/health.js';
+import { waitUntil } from '../../../support/harness.js';
+import { closeServer, listenLoopback } from '../../../support/net.js';
 
 /** Asserts `fn` throws a MeridianError with exactly this code and message. */
 function assertMeridianError(fn: () => unknown, code: string, message: string): void {

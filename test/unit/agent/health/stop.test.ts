@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { it } from 'node:test';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { closeServer, listenLoopback } from '../../../support/health.js';
+import { closeServer, listenLoopback } from '../../../support/net.js';
 
 const MODULE = new URL('../../../../agent/health/index.js', import.meta.url).href;
 

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { it } from 'node:test';
 import { startHealthCheck } from '../../../../agent/health/index.js';
-import { closeServer, listenLoopback, recordChanges, waitUntil } from '../../../support/health.js';
+import { recordChanges } from '../../../support/health.js';
+import { waitUntil } from '../../../support/harness.js';
+import { closeServer, listenLoopback } from '../../../support/net.js';
 
 it('tcp check: passing while listening, critical after the server closes', async () => {
   const sockets = new Set<Socket>();

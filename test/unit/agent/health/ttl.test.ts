@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startHealthCheck } from '../../../../agent/health/index.js';
 import { MeridianError } from '../../../../shared/errors/index.js';
-import { recordChanges, waitUntil } from '../../../support/health.js';
+import { recordChanges } from '../../../support/health.js';
+import { waitUntil } from '../../../support/harness.js';
 
 describe('ttl check', () => {
   it('stays passing while passed within the ttl, turns critical when a window is missed, and recovers on the next pass', async () => {

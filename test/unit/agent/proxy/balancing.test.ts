@@ -3,11 +3,13 @@ import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { InboundProxy, OutboundProxy } from '../../../../agent/proxy/index.js';
 import { startHttpApp, type TestApp } from '../../../support/apps.js';
-import { h1, waitUntil } from '../../../support/clients.js';
-import { startCaller, startNode, TestCatalog, TestPki } from '../../../support/mesh/proxies.js';
+import { h1 } from '../../../support/clients.js';
+import { waitUntil } from '../../../support/harness.js';
+import { startCaller, startNode, TestCatalog } from '../../../support/mesh/index.js';
+import { TestTrustDomain } from '../../../support/pki/index.js';
 
 describe('load balancing across two instances', () => {
-  const pki = new TestPki();
+  const pki = new TestTrustDomain();
   const catalog = new TestCatalog();
   const apps: TestApp[] = [];
   const nodes: InboundProxy[] = [];

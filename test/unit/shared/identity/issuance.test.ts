@@ -13,10 +13,10 @@ import {
   verifyPeer,
 } from '../../../../shared/identity/index.js';
 import { OID, seq, oid } from '../../../../shared/identity/der.js';
-import { makeTrustDomain } from '../../../support/pki/identities.js';
+import { TestTrustDomain } from '../../../support/pki/index.js';
 
-const td = makeTrustDomain();
-const eu = td.eu.authority;
+const td = new TestTrustDomain();
+const eu = td.site('eu');
 
 function csrFor(uris: string[], extra?: Parameters<typeof createCsr>[0]['extraExtensions']): string {
   return createCsr({ privateKey: generatePrivateKey(), commonName: 'x', uris, ...(extra === undefined ? {} : { extraExtensions: extra }) });
