@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { MeridianError } from '../../../shared/errors/index.js';
-import { trackChild, untrackChild } from './registry.js';
+import { removeDir, trackChild, untrackChild } from './registry.js';
 
 /** How a child ended. */
 export interface ExitInfo {
@@ -103,6 +103,51 @@ export class Child {
     });
     stream.on('error', () => undefined); // the pipe dies with the child; exit is reported via 'close'
     (stream as Readable & { unref?: () => void }).unref?.();
+  }
+}
+
+/** What a single-process server handle (redis-server, prometheus) is made of. */
+export interface ChildServerParts {
+  readonly child: Child;
+  /** Its private temp dir, removed by stop(). */
+  readonly dir: string;
+  /** Its loopback port. */
+  readonly port: number;
+  /** Bound on the graceful stop before SIGKILL. */
+  readonly stopTimeoutMs: number;
+}
+
+/** A running server of one process on 127.0.0.1: pid, output tail, and a stop() that ends the process and removes its dir, once. */
+export abstract class ChildServer {
+  readonly dir: string;
+  readonly port: number;
+  readonly #child: Child;
+  readonly #stopTimeoutMs: number;
+  #stopped = false;
+
+  constructor(parts: ChildServerParts) {
+    this.#child = parts.child;
+    this.dir = parts.dir;
+    this.port = parts.port;
+    this.#stopTimeoutMs = parts.stopTimeoutMs;
+  }
+
+  /** The URL clients use (scheme and port). */
+  abstract get url(): string;
+
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  output(): string {
+    return this.#child.output();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#child.stop(this.#stopTimeoutMs);
+    removeDir(this.dir);
   }
 }
 

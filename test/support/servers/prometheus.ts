@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { MeridianError } from '../../../shared/errors/index.js';
 import { findBinary } from './binary.js';
-import { Child } from './child.js';
+import { Child, ChildServer, type ChildServerParts } from './child.js';
 import { freePort, isAddressInUse, pollUntil } from './probe.js';
 import { removeDir, trackDir } from './registry.js';
 import type { ServerHandle } from './types.js';
@@ -172,34 +172,19 @@ async function launch(binary: string, dir: string, configPath: string, options: 
     await child.kill();
     throw err;
   }
-  return new PrometheusServer(child, dir, configPath, port, options.stopTimeoutMs ?? 5000);
+  return new PrometheusServer({ child, dir, port, stopTimeoutMs: options.stopTimeoutMs ?? 5000 }, configPath);
 }
 
-class PrometheusServer implements PrometheusHandle {
-  readonly dir: string;
+class PrometheusServer extends ChildServer implements PrometheusHandle {
   readonly configPath: string;
-  readonly port: number;
-  readonly #child: Child;
-  readonly #stopTimeoutMs: number;
-  #stopped = false;
 
-  constructor(child: Child, dir: string, configPath: string, port: number, stopTimeoutMs: number) {
-    this.#child = child;
-    this.dir = dir;
+  constructor(parts: ChildServerParts, configPath: string) {
+    super(parts);
     this.configPath = configPath;
-    this.port = port;
-    this.#stopTimeoutMs = stopTimeoutMs;
   }
 
-  get pid(): number {
-    return this.#child.pid;
-  }
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
-  }
-
-  output(): string {
-    return this.#child.output();
   }
 
   async query(promql: string): Promise<PrometheusSample[]> {
@@ -221,13 +206,6 @@ class PrometheusServer implements PrometheusHandle {
       lastScrape: t.lastScrape,
       labels: t.labels,
     }));
-  }
-
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    await this.#child.stop(this.#stopTimeoutMs);
-    removeDir(this.dir);
   }
 
   /** GETs an API path and returns `data`; a Prometheus error becomes a MeridianError with its message. */

@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBinary } from './binary.js';
-import { Child } from './child.js';
+import { Child, ChildServer } from './child.js';
 import { freePort, isAddressInUse, pollUntil, tcpExchange } from './probe.js';
 import { removeDir, trackDir } from './registry.js';
 import type { RedisServerHandle, RedisServerOptions } from './types.js';
@@ -46,38 +46,11 @@ async function launch(binary: string, dir: string, options: RedisServerOptions):
     await child.kill();
     throw err;
   }
-  return new RedisServer(child, dir, port, options.stopTimeoutMs ?? 5000);
+  return new RedisServer({ child, dir, port, stopTimeoutMs: options.stopTimeoutMs ?? 5000 });
 }
 
-class RedisServer implements RedisServerHandle {
-  readonly dir: string;
-  readonly port: number;
-  readonly #child: Child;
-  readonly #stopTimeoutMs: number;
-  #stopped = false;
-
-  constructor(child: Child, dir: string, port: number, stopTimeoutMs: number) {
-    this.#child = child;
-    this.dir = dir;
-    this.port = port;
-    this.#stopTimeoutMs = stopTimeoutMs;
-  }
-
-  get pid(): number {
-    return this.#child.pid;
-  }
+class RedisServer extends ChildServer implements RedisServerHandle {
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
-  }
-
-  output(): string {
-    return this.#child.output();
-  }
-
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    await this.#child.stop(this.#stopTimeoutMs);
-    removeDir(this.dir);
   }
 }
