@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { eventually, useNatsServer } from '../support/harness.js';
-
 // The README's command, exactly as a user runs it.
-const MERIDIAN = fileURLToPath(new URL('../../../bin/meridian', import.meta.url));
-const work = mkdtempSync(join(tmpdir(), 'meridian-quickstart-'));
-after(() => rmSync(work, { recursive: true, force: true }));
+import { MERIDIAN_BIN as MERIDIAN } from '../support/cli.js';
+import { eventually, useNatsServer, useTempDir } from '../support/harness.js';
+
+const work = useTempDir('meridian-quickstart-');
 
 function meridian(...args: string[]): string {
   const result = spawnSync(MERIDIAN, args, { cwd: work, encoding: 'utf8', timeout: 20_000 });

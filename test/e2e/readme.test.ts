@@ -9,18 +9,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { AgentConfigSchema } from '../../agent/index.js';
 import { GatewayConfigSchema } from '../../gateway/index.js';
 import { parseServiceDefinition } from '../../shared/catalog/index.js';
 import { parseConfig } from '../../shared/config/index.js';
+import { MERIDIAN_BIN as MERIDIAN, REPO_ROOT as ROOT } from '../support/cli.js';
 import { eventually } from '../support/harness.js';
 import { Child } from '../support/servers/child.js';
 import { findBinary } from '../support/servers/index.js';
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const MERIDIAN = join(ROOT, 'bin/meridian');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 
 /** The fenced code blocks of the README in a language, with their text. */

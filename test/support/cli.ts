@@ -1,5 +1,12 @@
 import { execFile, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+/** The repository's root (this file runs from dist/test/support/). */
+export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** `bin/meridian`, the launcher a user runs, for end-to-end tests of the installed command. */
+export const MERIDIAN_BIN = join(REPO_ROOT, 'bin/meridian');
 
 /** The built `meridian` entry point (what bin/meridian runs), next to this file's build output. */
 export const CLI_PATH = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
