@@ -70,6 +70,7 @@ export async function startDemoFederation(log: (line: string) => void): Promise<
   try {
     const { pki, setups, nats } = await startLocalSites({ dir: join(dir, 'pki'), trustDomain: DEMO_TRUST_DOMAIN, sites: DEMO_SITES.map((s) => s.name) });
     stops.push(() => nats.stop());
+    log(`files in ${dir} (removed when the demo stops)`);
     log(`trust domain ${DEMO_TRUST_DOMAIN}: root CA in ${pki.dir}; ${setups.size} site CAs, NATS identities and site credentials`);
     const statusToken = randomBytes(24).toString('base64url');
     const statusTokenFile = join(dir, 'status-token');

@@ -131,7 +131,7 @@ describe('definitions directory: loading', () => {
     assert.deepEqual(definitions.map((d) => d.source), [`${path}[0]`]);
     assert.deepEqual(
       errors.map((e) => e.message),
-      [`${path}[1]: invalid configuration: /service: Expected string to match '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'; /ports: Expected object to have at least 1 properties`],
+      [`${path}[1]: invalid configuration: /service: Expected string to match '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$'; /ports: Expected object to have at least 1 properties`],
     );
   });
 });
