@@ -1,7 +1,8 @@
 import { isMeridianError } from '../shared/errors/index.js';
 import { parseCommandArgs, type Command, type CommandIo } from './command.js';
 
-const EXIT_USAGE = 2;
+/** Exit status of every command for a usage error (a missing or unknown flag, a bad value). */
+export const EXIT_USAGE = 2;
 
 /** Dispatches `argv` (without node and script) to a command and returns the exit code. */
 export async function runCli(commands: readonly Command[], argv: readonly string[], io: CommandIo): Promise<number> {

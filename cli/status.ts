@@ -1,11 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { optionalString, type Command, type ParsedArgs } from './index.js';
-import { MeridianError } from '../shared/errors/index.js';
+import { optionalString, type Command, type CommandIo, type ParsedArgs } from './index.js';
+import { isMeridianError, MeridianError } from '../shared/errors/index.js';
 import { fetchFederationStatus, type StatusClientOptions } from '../services/status/client.js';
 import { renderFederationStatus } from '../services/status/render.js';
+import type { FederationStatus } from '../services/status/schema.js';
 
-/** Exit status of `meridian status` when the federation answered and is unhealthy. */
+/**
+ * Exit statuses of `meridian status`, as scripts and probes read them. Like `linkerd check`, the
+ * answer "unhealthy" is told apart from "could not ask": an unreachable API, a refused token or a
+ * missing file says nothing about the federation. 2 (usage) is the CLI's own (cli/run.ts).
+ */
+export const EXIT_HEALTHY = 0;
 export const EXIT_UNHEALTHY = 1;
+export const EXIT_COULD_NOT_ASK = 3;
 
 function token(args: ParsedArgs): string | undefined {
   const file = optionalString(args, 'token-file');
@@ -16,7 +23,8 @@ function token(args: ParsedArgs): string | undefined {
       throw new MeridianError('MERIDIAN_ERR_FILE_IO', `cannot read the status token file ${file}: ${(cause as Error).message}`, { cause });
     }
   }
-  return process.env.MERIDIAN_STATUS_TOKEN;
+  const fromEnv = process.env.MERIDIAN_STATUS_TOKEN;
+  return fromEnv === '' ? undefined : fromEnv;
 }
 
 function clientOptions(args: ParsedArgs): StatusClientOptions {
@@ -31,11 +39,39 @@ function clientOptions(args: ParsedArgs): StatusClientOptions {
   };
 }
 
-/** `meridian status`: the whole federation from any site's control service; exits 1 when it is unhealthy. */
+/** The answer is used only if it is a status document: a stray server's JSON must not read as "healthy" or crash the summary. */
+function checkedDocument(answer: FederationStatus, url: string): FederationStatus {
+  const candidate = answer as Partial<FederationStatus> | null;
+  const shaped = typeof candidate === 'object' && candidate !== null && typeof candidate.healthy === 'boolean'
+    && ['problems', 'sites', 'links', 'catalog', 'policy', 'certificates', 'failovers', 'traffic'].every((k) => Array.isArray(candidate[k as keyof FederationStatus]));
+  if (!shaped) throw new MeridianError('MERIDIAN_ERR_UNAVAILABLE', `${new URL('/v1/status', url).href} answered something that is not a federation status`);
+  return answer;
+}
+
+/** Asks the status API; any failure except a usage error means "could not ask". */
+async function ask(args: ParsedArgs): Promise<FederationStatus> {
+  const options = clientOptions(args);
+  try {
+    return checkedDocument(await fetchFederationStatus(options), options.url);
+  } catch (error) {
+    if (isMeridianError(error)) throw error;
+    throw new MeridianError('MERIDIAN_ERR_UNAVAILABLE', `cannot read the status API at ${options.url}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function report(result: FederationStatus, json: boolean, io: CommandIo): number {
+  io.out(json ? JSON.stringify(result, null, 2) : renderFederationStatus(result));
+  if (result.healthy) return EXIT_HEALTHY;
+  const errors = result.problems.filter((p) => p.severity === 'error').map((p) => p.message);
+  io.err(`meridian: federation unhealthy: ${errors.join('; ')}`);
+  return EXIT_UNHEALTHY;
+}
+
+/** `meridian status`: the whole federation from any site's control service; exit 0 healthy, 1 unhealthy, 2 usage, 3 could not ask. */
 export const status: Command = {
   group: 'status',
   name: '',
-  summary: "the federation's status from any site's control service (exit 1 when unhealthy)",
+  summary: "the federation's status from any site's control service (exit 0 healthy, 1 unhealthy, 2 usage, 3 could not ask)",
   usage: 'meridian status --url <status API url> [--token-file <file>] [--ca-file <bundle> --trust-domain <td> [--cert-file <cert> --key-file <key>]] [--json]',
   options: {
     url: { type: 'string' },
@@ -47,12 +83,16 @@ export const status: Command = {
     json: { type: 'boolean', default: false },
   },
   async run(args, io) {
-    const result = await fetchFederationStatus(clientOptions(args));
-    io.out(args.values.json === true ? JSON.stringify(result, null, 2) : renderFederationStatus(result));
-    if (result.healthy) return 0;
-    const errors = result.problems.filter((p) => p.severity === 'error').map((p) => p.message);
-    io.err(`meridian: federation unhealthy: ${errors.join('; ')}`);
-    return EXIT_UNHEALTHY;
+    let result: FederationStatus;
+    try {
+      result = await ask(args);
+    } catch (error) {
+      // Usage errors go to the CLI's own handler (exit 2); everything else is "could not ask".
+      if (!isMeridianError(error) || error.code === 'MERIDIAN_ERR_BAD_ARGUMENT') throw error;
+      io.err(`meridian: ${error.code}: ${error.message}`);
+      return EXIT_COULD_NOT_ASK;
+    }
+    return report(result, args.values.json === true, io);
   },
 };
 

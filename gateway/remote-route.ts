@@ -6,7 +6,10 @@ import { TunnelLink } from './link.js';
 import type { ResolvedGatewayOptions } from './options.js';
 import type { LinkStatus } from './types.js';
 
-/** The tunnels of one gateway, one per remote site, dialled on first use and kept until drain. */
+/**
+ * The tunnels of one gateway, one per remote site, dialled when the gateway process probes the
+ * site (as soon as the catalog names its gateway) or on a first stream, and kept until drain.
+ */
 export class LinkRegistry {
   readonly #links = new Map<string, TunnelLink>();
   readonly #options: ResolvedGatewayOptions;
@@ -18,7 +21,7 @@ export class LinkRegistry {
     this.#identity = identity;
   }
 
-  /** The tunnel to `site`, dialling it now if it is the first stream there. */
+  /** The tunnel to `site`, dialling it now if it is the first probe or stream there. */
   get(site: string): TunnelLink {
     if (this.#closed) throw new MeridianError('MERIDIAN_ERR_UNAVAILABLE', 'the gateway is draining');
     const existing = this.#links.get(site);

@@ -5,6 +5,7 @@ import type { GatewayConfig } from './config.js';
 import { loadMtlsIdentity, readText } from '../shared/identity/index.js';
 import { GatewayMetrics, createRegistry, serveMetrics, type Logger, type MetricsServer } from '../shared/telemetry/index.js';
 import { GATEWAY_SERVICE } from '../shared/mesh/index.js';
+import { startLinkProbes } from './probe.js';
 import { checkLocalInstance } from './resolver.js';
 import { gatewayStatusCollector, linkRecord, streamCounters } from './status-report.js';
 import { certificateStatus, startStatusPublisher } from '../shared/status/index.js';
@@ -55,7 +56,8 @@ export interface RunningGateway {
 
 /**
  * Starts a site's east-west gateway: it follows the federated catalog, registers itself as
- * `meridian-gateway` (so agents and other gateways find it), and serves tunnels.
+ * `meridian-gateway` (so agents and other gateways find it), serves tunnels, and opens one to
+ * every other site's gateway as soon as the catalog names it.
  */
 export async function startGatewayProcess(config: GatewayConfig, log: Logger): Promise<RunningGateway> {
   const identity = loadMtlsIdentity({ keyFile: config.keyFile, certFile: config.certFile, bundleFile: config.nats.bundleFile, trustDomain: config.nats.trustDomain });
@@ -68,6 +70,7 @@ export async function startGatewayProcess(config: GatewayConfig, log: Logger): P
   const registrar = new LeaseRegistrar({ node, heartbeatMs: parseDuration(config.heartbeat, '/heartbeat'), onError: (error) => log.warn('catalog write failed', { error: error.message }) });
   registrar.attach(new SiteCatalogWriter(await ensureSiteBucket(nc, config.site), config.site));
   await registrar.put(gatewayInstance(config, node, gateway.address.port, registrar.leaseTtlMs));
+  const probes = startLinkProbes({ view, gateway, log });
   const statusIntervalMs = parseDuration(config.statusInterval ?? DEFAULT_STATUS_INTERVAL, '/statusInterval');
   const status = startStatusPublisher({
     nc,
@@ -85,6 +88,7 @@ export async function startGatewayProcess(config: GatewayConfig, log: Logger): P
     // The catalog entry stays: a restarted gateway re-registers the same instance, so peers keep
     // their address; one that does not come back leaves the catalog when its lease expires.
     async stop(drainMs = GATEWAY_DRAIN_MS) {
+      probes.stop();
       // Like its catalog entry, the status record stays: a restarted gateway overwrites it.
       await status.stop();
       await metrics?.close();

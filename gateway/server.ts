@@ -94,6 +94,10 @@ class GatewayServer implements Gateway {
     return this.#links.statuses();
   }
 
+  probe(site: string): LinkStatus {
+    return this.#links.get(site).status();
+  }
+
   stats(): GatewayStats {
     const c = this.#counters;
     let agent = 0;

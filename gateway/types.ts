@@ -114,8 +114,17 @@ export interface Gateway {
   readonly id: SpiffeId;
   /** The bound listening address. */
   readonly address: GatewayAddress;
-  /** Every tunnel to a remote gateway opened so far (tunnels are dialled on first use and kept). */
+  /**
+   * Every tunnel to a remote gateway opened so far: by {@link Gateway.probe} or a first stream.
+   * A tunnel is kept until the gateway drains, also while its peer is gone (down, with the reason).
+   */
   links(): LinkStatus[];
+  /**
+   * Opens the tunnel to `site` now, without waiting for a stream, or returns the one open: its
+   * heartbeat then tells whether the pair can connect before any call needs it. Throws
+   * `MERIDIAN_ERR_NOT_FOUND` while no gateway of `site` is known, `MERIDIAN_ERR_UNAVAILABLE` once draining.
+   */
+  probe(site: string): LinkStatus;
   stats(): GatewayStats;
   /**
    * Renews the gateway's certificate: new handshakes (accepted and dialled) present it, open

@@ -32,8 +32,9 @@ function siteRows(inputs: StatusInputs, sites: readonly string[]): SiteRow[] {
       site,
       region: described?.record.region ?? 'unknown',
       platform: described?.record.platform ?? 'unknown',
-      reachable: control !== undefined && reporterUp(control, inputs.now),
-      lastReportAgeMs: control === undefined ? null : Math.round(reportAgeMs(control, inputs.now)),
+      // The answering control service is running (it is answering), whatever its last written report says.
+      reachable: site === inputs.site || (control !== undefined && reporterUp(control, inputs.now)),
+      lastReportAgeMs: site === inputs.site ? 0 : control === undefined ? null : Math.round(reportAgeMs(control, inputs.now)),
       agents: countUp(own.filter((e) => e.record.kind === 'agent'), inputs.now),
       gateways: countUp(own.filter((e) => e.record.kind === 'gateway'), inputs.now),
     };

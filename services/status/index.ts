@@ -2,7 +2,7 @@
 export { startFederationStatus, PRUNE_AFTER_MS, type FederationStatusOptions, type FederationStatusService } from './service.js';
 export { startStatusApi, type StatusApi, type StatusApiOptions } from './api.js';
 export { federationStatus, type StatusInputs } from './aggregate.js';
-export { findProblems, CERTIFICATE_WARNING_MS } from './health.js';
+export { findProblems, CERTIFICATE_WARNING_MS, LINK_GRACE_MS } from './health.js';
 export { openApiDocument, STATUS_SECTIONS, type StatusSection } from './openapi.js';
 export { MIN_TOKEN_LENGTH, type StatusAccess } from './access.js';
 export type { FederationStatus, Problem, SiteRow, LinkRow, CatalogRow, PolicyRow, CertificateRow, FailoverRow, TrafficRow } from './schema.js';

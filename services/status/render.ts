@@ -16,7 +16,7 @@ function sites(status: FederationStatus): string {
 }
 
 function links(status: FederationStatus, now: number): string {
-  if (status.links.length === 0) return section('gateway links', '(none yet: tunnels open on first cross-site call)');
+  if (status.links.length === 0) return section('gateway links', "(none: no gateway has another site's gateway to dial)");
   const rows = status.links.map((l) => [`${l.fromSite} → ${l.toSite}`, l.gateway, l.state, ms(l.rttMs), ago(l.lastHeartbeat, now), ago(l.since, now), String(l.streams), `${bytes(l.bytesOut)} / ${bytes(l.bytesIn)}`]);
   return section('gateway links', renderTable(['link', 'gateway', 'state', 'rtt', 'heartbeat', 'since', 'streams', 'sent / received'], rows));
 }

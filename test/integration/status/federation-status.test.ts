@@ -160,14 +160,14 @@ describe('meridian status', () => {
     validate('/v1/status', JSON.parse(json.stdout));
   });
 
-  it('fails with the exact error on a wrong token, an unreachable API or a missing --url', async () => {
+  it('fails with the exact error on a wrong token, an unreachable API (exit 3: could not ask) or a missing --url (exit 2)', async () => {
     const wrongFile = join(mesh.dir, 'wrong-token');
     writeFileSync(wrongFile, 'not-the-token-0123456789\n');
     const wrong = await runCli(['status', '--url', apiOf('east'), '--token-file', wrongFile]);
-    assert.equal(wrong.code, 1);
+    assert.equal(wrong.code, 3);
     assert.match(wrong.stderr, /^meridian: MERIDIAN_ERR_UNAUTHORIZED: http:\/\/127\.0\.0\.1:\d+\/v1\/status answered 401/);
     const gone = await runCli(['status', '--url', `http://127.0.0.1:${await freePort()}`, '--token-file', tokenFile]);
-    assert.equal(gone.code, 1);
+    assert.equal(gone.code, 3);
     assert.match(gone.stderr, /^meridian: MERIDIAN_ERR_UNAVAILABLE: cannot reach the status API at http:\/\/127\.0\.0\.1:\d+\/v1\/status/);
     const usage = await runCli(['status', '--token-file', tokenFile], { MERIDIAN_STATUS_URL: '' });
     assert.equal(usage.code, 2);
@@ -200,7 +200,7 @@ describe('unhealthy federation', () => {
     await east.registrar.deregister(registration.instanceId);
   });
 
-  it('a site without a running gateway makes the federation unhealthy, naming it; `meridian status` exits 1', async () => {
+  it('a site whose only gateway stops reporting makes the federation unhealthy, naming it; `meridian status` exits 1', async () => {
     const gateway = mesh.gateways.get('north') ?? assert.fail('no north gateway');
     const port = gateway.gateway.address.port;
     await gateway.stop(0);
@@ -209,11 +209,11 @@ describe('unhealthy federation', () => {
       assert.equal(s.healthy, false);
       return s;
     }, { timeoutMs: 10_000 });
-    assert.ok(status.problems.some((p) => p.severity === 'error' && p.message === 'site north: no east-west gateway is running (0 of 1 reporting)'), JSON.stringify(status.problems));
+    assert.ok(status.problems.some((p) => p.severity === 'error' && /^gateway gw-1 of site north is not reporting \(last report \d+ s ago\)$/.test(p.message)), JSON.stringify(status.problems));
     const cli = await runCli(['status', '--url', apiOf('west'), '--token-file', tokenFile]);
     assert.equal(cli.code, 1);
     assert.match(cli.stdout, /^federation UNHEALTHY/);
-    assert.match(cli.stderr, /^meridian: federation unhealthy: .*site north: no east-west gateway is running/);
+    assert.match(cli.stderr, /^meridian: federation unhealthy: .*gateway gw-1 of site north is not reporting/);
     await mesh.startGateway('north', port);
     await eventually(async () => assert.ok(settled(await statusAt('east'))), { timeoutMs: 15_000 });
   });
