@@ -5,8 +5,9 @@ import { before, describe, it } from 'node:test';
 import { usableGateway } from '../../../shared/catalog/index.js';
 import { LINK_GRACE_MS, type FederationStatus, type LinkRow } from '../../../services/status/index.js';
 import { eventually } from '../../support/harness.js';
-import { startMesh, type MeshFixture } from '../../support/mesh/federation.js';
-import { getJson, runCli } from '../../support/status.js';
+import { runCli } from '../../support/cli.js';
+import { startFederationMesh, type FederationMesh } from '../../support/mesh/index.js';
+import { getJson } from '../../support/status.js';
 
 /*
  * Gateways dial and probe every other site's gateway from the start: a 3-site federation (real
@@ -21,7 +22,7 @@ const PAIRS = SITES.flatMap((from) => SITES.filter((to) => to !== from).map((to)
 /** Bound for every pair to come up from the gateways' start: catalog propagation (~1 s) + a dial + a heartbeat. */
 const ALL_UP_WITHIN_MS = 15_000;
 
-let mesh: MeshFixture;
+let mesh: FederationMesh;
 let tokenFile: string;
 let meshStartedAt: number;
 let northPort: number;
@@ -47,8 +48,8 @@ async function allUp(site: string): Promise<FederationStatus> {
 }
 
 before(async () => {
-  mesh = await startMesh(SITES, { status: { interval: '300ms', api: { tokens: [TOKEN] } } });
-  // startMesh starts the gateways last: the bound runs from the moment they all run.
+  mesh = await startFederationMesh(SITES, { status: { interval: '300ms', api: { tokens: [TOKEN] } } });
+  // startFederationMesh starts the gateways last: the bound runs from the moment they all run.
   meshStartedAt = Date.now();
   tokenFile = join(mesh.dir, 'status-token');
   writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });

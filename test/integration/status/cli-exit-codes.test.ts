@@ -13,10 +13,10 @@ import { startStatusPublisher, type StatusPublisher } from '../../../shared/stat
 import { jsonLogger } from '../../../shared/telemetry/index.js';
 import { startFederationStatus, type FederationStatusService } from '../../../services/status/index.js';
 import { eventually, fileScope, useNatsServer } from '../../support/harness.js';
-import { identity, makeFederation } from '../../support/mesh/gateways.js';
+import { TestTrustDomain } from '../../support/pki/index.js';
 import { freePort } from '../../support/servers/index.js';
 import type { NatsServerHandle } from '../../support/servers/index.js';
-import { runCli } from '../../support/status.js';
+import { runCli } from '../../support/cli.js';
 
 /*
  * `meridian status` exit codes, each from the built CLI: 0 healthy, 1 unhealthy, 2 usage, 3 could
@@ -48,7 +48,7 @@ async function listening(server: Server): Promise<string> {
 
 /** A real gateway of site a, reporting its status record like a gateway process does. */
 async function reportingGateway(): Promise<{ gateway: Gateway; publisher: StatusPublisher }> {
-  const gateway = await startGateway({ identity: identity(makeFederation().a, 'gateway', 'gw-a'), resolver: staticResolver({ instances: [], gateways: {} }), logger: quiet });
+  const gateway = await startGateway({ identity: new TestTrustDomain().identity('a', 'gateway', 'gw-a'), resolver: staticResolver({ instances: [], gateways: {} }), logger: quiet });
   fileScope.after(() => gateway.close());
   const publisher = startStatusPublisher({
     nc,
