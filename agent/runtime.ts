@@ -121,7 +121,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     policyVersion: () => null,
     failovers: () => dataPlane?.failovers() ?? [],
   });
-  const telemetry = new RequestTelemetry(config.site, { accessLog, metrics });
+  const telemetry = new RequestTelemetry(config.site, { accessLog, metrics, knownService: (service) => view.query({ service }).length > 0 });
   const connected = (): boolean => nats.nc !== undefined && !nats.nc.isClosed();
   const collectStatus = agentStatusCollector({
     ...certificates,
