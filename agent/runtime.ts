@@ -67,6 +67,7 @@ class NatsAttachment {
         intervalMs: parts.statusIntervalMs,
         collect: parts.collectStatus,
         onError: (error) => parts.log.warn('status report failed', { error: error.message }),
+        log: parts.log,
       });
       parts.log.info('attached to the site catalog', { site: config.site, nats: config.nats.url });
       return nc;
