@@ -67,6 +67,7 @@ class NatsAttachment {
         intervalMs: parts.statusIntervalMs,
         collect: parts.collectStatus,
         onError: (error) => parts.log.warn('status report failed', { error: error.message }),
+        log: parts.log,
       });
       parts.log.info('attached to the site catalog', { site: config.site, nats: config.nats.url });
       return nc;
@@ -121,7 +122,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     policyVersion: () => null,
     failovers: () => dataPlane?.failovers() ?? [],
   });
-  const telemetry = new RequestTelemetry(config.site, { accessLog, metrics });
+  const telemetry = new RequestTelemetry(config.site, { accessLog, metrics, knownService: (service) => view.query({ service }).length > 0 });
   const connected = (): boolean => nats.nc !== undefined && !nats.nc.isClosed();
   const collectStatus = agentStatusCollector({
     ...certificates,

@@ -7,6 +7,20 @@ export interface RequestSink {
   observe(record: RequestRecord): void;
 }
 
+/** The destination name metrics and the status report give a service the catalog does not know. */
+export const UNKNOWN_SERVICE = 'unknown';
+
+/** Where a node's finished requests go besides the traffic meter, and how it tells known services. */
+export interface RequestTelemetrySinks {
+  readonly accessLog?: AccessLog | undefined;
+  readonly metrics?: RequestSink | undefined;
+  /**
+   * Whether the catalog has the service at all. Without it, every destination that no instance
+   * answered counts as unknown: its name came from the caller's Host header and can be anything.
+   */
+  readonly knownService?: (service: string) => boolean;
+}
+
 /**
  * The one observer the node's proxies report finished requests to: it feeds the status report's
  * traffic edges, counts inbound refusals, writes the access log and the metrics.
@@ -17,19 +31,31 @@ export class RequestTelemetry {
 
   constructor(
     private readonly site: string,
-    private readonly sinks: { readonly accessLog?: AccessLog | undefined; readonly metrics?: RequestSink | undefined } = {},
+    private readonly sinks: RequestTelemetrySinks = {},
   ) {}
 
   /** Pass as the proxies' `onRequest`. */
   readonly observe = (record: RequestRecord): void => {
-    this.meter.record(record);
+    const counted = this.#unknownDestination(record) ? { ...record, peerService: UNKNOWN_SERVICE } : record;
+    this.meter.record(counted);
     if (record.direction === 'inbound' && (record.status === 403 || record.status === 421)) this.#rejections++;
+    // The access log keeps the name as asked: one line per request, whatever the name, is its job.
     this.sinks.accessLog?.write(record, this.site);
-    this.sinks.metrics?.observe(record);
+    this.sinks.metrics?.observe(counted);
   };
 
   /** Calls refused at this node's inbound since start. */
   get rejections(): number {
     return this.#rejections;
+  }
+
+  /**
+   * A call that no instance answered, to a service the catalog does not have: its name would be
+   * a metric series and a status traffic pair of its own, so random Host headers would grow both
+   * without bound. Answered calls and inbound ones name services that exist, and skip the lookup.
+   */
+  #unknownDestination(record: RequestRecord): boolean {
+    if (record.direction !== 'outbound' || record.peerSite !== '') return false;
+    return this.sinks.knownService === undefined || !this.sinks.knownService(record.peerService);
   }
 }

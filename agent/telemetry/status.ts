@@ -1,6 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import type { NodeContext } from '../../shared/catalog/index.js';
-import { certificateStatus, type AgentStatus, type CertificateStatus } from '../../shared/status/index.js';
+import { busiestTraffic, certificateStatus, type AgentStatus, type CertificateStatus } from '../../shared/status/index.js';
 import type { DataPlane } from '../proxy/data-plane.js';
 import type { RequestTelemetry } from './hub.js';
 
@@ -25,25 +25,29 @@ export function nodeCertificates(sources: Pick<AgentStatusSources, 'agentCertifi
   return [...agent, ...workloads];
 }
 
-/** Builds the agent's status record at each report tick. */
+/** Builds the agent's status record at each report tick; its traffic section keeps the busiest pairs. */
 export function agentStatusCollector(sources: AgentStatusSources): () => AgentStatus {
   const startedAt = new Date().toISOString();
   const { node } = sources;
-  return () => ({
-    kind: 'agent',
-    name: node.node,
-    site: node.site,
-    region: node.region,
-    platform: node.platform,
-    at: '',
-    startedAt,
-    intervalMs: sources.intervalMs,
-    certificates: nodeCertificates(sources),
-    policyVersion: null,
-    natsConnected: sources.connected(),
-    services: [...new Set(sources.services())].sort(),
-    traffic: sources.telemetry.meter.snapshot(),
-    failovers: sources.dataPlane()?.failovers() ?? [],
-    rejections: sources.telemetry.rejections,
-  });
+  return () => {
+    const { traffic, omitted } = busiestTraffic(sources.telemetry.meter.snapshot());
+    return {
+      kind: 'agent',
+      name: node.node,
+      site: node.site,
+      region: node.region,
+      platform: node.platform,
+      at: '',
+      startedAt,
+      intervalMs: sources.intervalMs,
+      certificates: nodeCertificates(sources),
+      policyVersion: null,
+      natsConnected: sources.connected(),
+      services: [...new Set(sources.services())].sort(),
+      traffic,
+      failovers: sources.dataPlane()?.failovers() ?? [],
+      rejections: sources.telemetry.rejections,
+      ...(omitted > 0 ? { omitted: { traffic: omitted } } : {}),
+    };
+  };
 }

@@ -1,6 +1,6 @@
 import { reportAgeMs, reporterUp, type AgentStatus, type BoardEntry, type CatalogSiteStatus, type ControlStatus, type GatewayStatus } from '../../shared/status/index.js';
 import { findProblems } from './health.js';
-import type { CatalogRow, CertificateRow, FailoverRow, FederationStatus, LinkRow, PolicyRow, SiteRow, TrafficRow } from './schema.js';
+import type { CatalogRow, CertificateRow, FailoverRow, FederationStatus, LinkRow, PolicyRow, Problem, SiteRow, TrafficRow } from './schema.js';
 
 /** What the federation status is computed from. */
 export interface StatusInputs {
@@ -135,6 +135,27 @@ function trafficRows(inputs: StatusInputs): TrafficRow[] {
   return [...edges.values()].sort((a, b) => b.rps - a.rps);
 }
 
+const LIST_NAMES: Readonly<Record<string, string>> = { traffic: 'traffic pairs', catalog: 'catalog rows' };
+
+/**
+ * Reports that left entries out (only the busiest traffic pairs are carried, and a report is
+ * trimmed to fit the NATS server's max_payload): the status shows less than the reporter knows.
+ */
+function omissionProblems(entries: readonly BoardEntry[]): Problem[] {
+  return entries.flatMap(({ record }) => {
+    const lists = record as unknown as Readonly<Record<string, unknown>>;
+    const parts = Object.entries(record.omitted ?? {})
+      .filter(([, count]) => Number.isInteger(count) && count > 0)
+      .map(([field, count]) => {
+        const kept = lists[field];
+        return `${count} of ${count + (Array.isArray(kept) ? kept.length : 0)} ${LIST_NAMES[field] ?? field}`;
+      });
+    if (parts.length === 0) return [];
+    const message = `${record.kind} ${record.name}: its status report left out ${parts.join(', ')} (it keeps the busiest, and stays under the NATS server's max_payload)`;
+    return [{ severity: 'warning' as const, site: record.site, component: record.kind, message }];
+  });
+}
+
 /** The whole federation's status, from the answering site's board and catalog view. */
 export function federationStatus(inputs: StatusInputs): FederationStatus {
   const sites = [...new Set([...inputs.entries.map((e) => e.record.site), ...inputs.catalog.map((c) => c.site)])].sort();
@@ -147,7 +168,7 @@ export function federationStatus(inputs: StatusInputs): FederationStatus {
     failovers: failoverRows(inputs),
     traffic: trafficRows(inputs),
   };
-  const problems = findProblems({ ...parts, site: inputs.site, entries: inputs.entries, now: inputs.now });
+  const problems = [...findProblems({ ...parts, site: inputs.site, entries: inputs.entries, now: inputs.now }), ...omissionProblems(inputs.entries)];
   return {
     generatedAt: new Date(inputs.now).toISOString(),
     answeredBy: inputs.site,

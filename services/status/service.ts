@@ -77,6 +77,7 @@ export async function startFederationStatus(options: FederationStatusOptions): P
       catalog: catalogStatus(view),
     }),
     onError: (error) => options.log.warn('status report failed', { error: error.message }),
+    log: options.log,
   });
   const pruner = setInterval(() => {
     prune(options, board).catch((error: unknown) => options.log.warn('status prune failed', { error: (error as Error).message }));

@@ -74,6 +74,8 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_UNAUTHORIZED: 401,
   /** `meridian status`: the federation answered and is unhealthy (the CLI's exit status says so too). */
   MERIDIAN_ERR_UNHEALTHY: 503,
+  /** Status reports: a report does not fit the NATS server's max_payload even with every list emptied. */
+  MERIDIAN_ERR_STATUS_REPORT_TOO_LARGE: 500,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -15,6 +15,7 @@ export type {
 export { ensureStatusBucket, openStatusBucket, siteOfStatusStream, statusBucketName, statusKey, STATUS_BUCKET_PREFIX } from './bucket.js';
 export { startStatusPublisher, type StatusPublisher, type StatusPublisherOptions } from './publisher.js';
 export { StatusBoard, reportAgeMs, reporterUp, type BoardEntry, type StatusBoardOptions } from './board.js';
-export { TrafficMeter } from './traffic.js';
+export { TrafficMeter, MAX_TRACKED_TRAFFIC_PAIRS, OTHER_PAIR } from './traffic.js';
+export { busiestTraffic, fitReport, DEFAULT_MAX_PAYLOAD, MAX_REPORT_TRAFFIC_PAIRS, REPORT_HEADROOM_BYTES, type FittedReport } from './bound.js';
 export { catalogStatus } from './catalog.js';
 export { certificateStatus } from './certificates.js';

@@ -90,6 +90,12 @@ export interface ReporterBase {
   readonly certificates: readonly CertificateStatus[];
   /** The policy version the reporter enforces; null while no policy set is published. */
   readonly policyVersion: string | null;
+  /**
+   * Entries left out of this report, per list field (`traffic`, `services`...): the report keeps
+   * the busiest traffic pairs only, and is trimmed to fit the NATS server's max_payload. Absent
+   * when nothing was left out.
+   */
+  readonly omitted?: Readonly<Record<string, number>>;
 }
 
 export interface AgentStatus extends ReporterBase {

@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { CatalogSiteStatus, CertificateStatus, FailoverStatus } from '../status/index.js';
+import { labelKey, overflowCountedAfter, seriesCap, seriesOverflow } from './cap.js';
 
 /*
  * Collect-time metrics: values that already live elsewhere (certificates, the catalog view, the
@@ -31,36 +32,74 @@ export function collectErrors(registry: Registry): Counter<'metric'> {
   });
 }
 
+/** What a collected gauge's callback sets this scrape's readings through. */
+export interface GaugeReadings<L extends string> {
+  /** One labelled reading; past the metric's series cap it is left out (and counted). */
+  set(labels: Readonly<Record<L, string>>, value: number): void;
+  /** The reading of a gauge without labels. */
+  set(value: number): void;
+}
+
 /** Definition of a gauge whose series are rebuilt from a callback on every scrape. */
 export interface CollectedGauge<L extends string> {
   readonly name: string;
   readonly help: string;
   readonly labelNames: readonly L[];
   /** Sets this scrape's series; the gauge was reset just before, so vanished series disappear. */
-  readonly fill: (gauge: Gauge<L>) => void;
+  readonly fill: (gauge: GaugeReadings<L>) => void;
+}
+
+/** One scrape's readings of `gauge`: the first `cap` label sets are set, the others counted in `dropped`. */
+function cappedReadings<L extends string>(gauge: Gauge<L>, labelNames: readonly L[], cap: number): GaugeReadings<L> & { readonly dropped: number } {
+  const seen = new Set<string>();
+  let dropped = 0;
+  return {
+    get dropped() {
+      return dropped;
+    },
+    set: (labelsOrValue: Readonly<Record<L, string>> | number, value?: number) => {
+      if (typeof labelsOrValue === 'number') return gauge.set(labelsOrValue);
+      const key = labelKey(labelNames, labelsOrValue);
+      if (!seen.has(key) && seen.size >= cap) {
+        dropped++;
+        return;
+      }
+      seen.add(key);
+      gauge.set(labelsOrValue, value ?? 0);
+    },
+  };
 }
 
 /**
  * Registers a gauge filled at collect time. A throwing callback must not fail the whole scrape
- * (every other metric of the process would go missing), so its gauge is emptied and the error counted.
+ * (every other metric of the process would go missing), so its gauge is emptied and the error
+ * counted. Readings past the registry's series cap are left out of the scrape and counted in
+ * `meridian_metric_series_overflow_total`: a gauge's value can't be summed into an "other" series.
  */
 export function collectedGauge<L extends string>(registry: Registry, def: CollectedGauge<L>): Gauge<L> {
   const errors = collectErrors(registry);
-  return new Gauge<L>({
+  const overflow = seriesOverflow(registry);
+  const cap = seriesCap(registry);
+  const gauge = new Gauge<L>({
     name: def.name,
     help: def.help,
     labelNames: def.labelNames,
     registers: [registry],
     collect(this: Gauge<L>) {
       this.reset();
+      const readings = cappedReadings(this, def.labelNames, cap);
       try {
-        def.fill(this);
+        def.fill(readings);
       } catch {
         this.reset();
         errors.inc({ metric: def.name });
+        return;
       }
+      if (readings.dropped > 0) overflow.inc({ metric: def.name }, readings.dropped);
     },
   });
+  overflowCountedAfter(registry);
+  return gauge;
 }
 
 /** One series of a cumulative figure read from elsewhere, and its current value. */
@@ -81,12 +120,14 @@ export interface CumulativeCounter<L extends string> {
  * Registers a counter whose value is a cumulative figure kept elsewhere (a link's bytes, a
  * gateway's stream total). prom-client counters can only be incremented, so each scrape adds the
  * growth since the last one; a figure that went down (a restarted source) is held at its maximum
- * so the counter never decreases.
+ * so the counter never decreases. Series past the registry's cap are left out and counted.
  */
 export function cumulativeCounter<L extends string>(registry: Registry, def: CumulativeCounter<L>): Counter<L> {
   const errors = collectErrors(registry);
+  const overflow = seriesOverflow(registry);
+  const cap = seriesCap(registry);
   const seen = new Map<string, number>();
-  return new Counter<L>({
+  const counter = new Counter<L>({
     name: def.name,
     help: def.help,
     labelNames: def.labelNames,
@@ -99,16 +140,24 @@ export function cumulativeCounter<L extends string>(registry: Registry, def: Cum
         errors.inc({ metric: def.name });
         return;
       }
+      let dropped = 0;
       for (const { labels, value } of readings) {
         if (!Number.isFinite(value)) continue;
-        const key = def.labelNames.map((l) => labels[l]).join('\u0000');
-        const previous = seen.get(key) ?? 0;
+        const key = labelKey(def.labelNames, labels);
+        const previous = seen.get(key);
+        if (previous === undefined && seen.size >= cap) {
+          dropped++;
+          continue;
+        }
         // inc(0) on first sight still creates the series, so a zero shows as 0, not as absent.
-        this.inc(labels as Partial<Record<L, string>>, Math.max(0, value - previous));
-        seen.set(key, Math.max(previous, value));
+        this.inc(labels as Partial<Record<L, string>>, Math.max(0, value - (previous ?? 0)));
+        seen.set(key, Math.max(previous ?? 0, value));
       }
+      if (dropped > 0) overflow.inc({ metric: def.name }, dropped);
     },
   });
+  overflowCountedAfter(registry);
+  return counter;
 }
 
 /** `meridian_certificate_expiry_timestamp_seconds{role, identity}`: the notAfter of each certificate. */

@@ -15,5 +15,6 @@ export {
   type RequestSample,
   type StateSources,
 } from './metrics.js';
-export type { CatalogSample, CertificateSample, FailoverSample } from './collectors.js';
+export type { CatalogSample, CertificateSample, FailoverSample, GaugeReadings } from './collectors.js';
+export { DEFAULT_MAX_SERIES_PER_METRIC, OVERFLOW_LABEL_VALUE } from './cap.js';
 export { exposition, serveMetrics, type MetricsServer, type ServeMetricsOptions } from './serve.js';

@@ -12,6 +12,7 @@ import {
   type CertificateSample,
   type FailoverSample,
 } from './collectors.js';
+import { overflowLabels, seriesCap, seriesOverflow, setSeriesCap } from './cap.js';
 
 /** The kinds of Meridian process that expose metrics. */
 export type MetricsRole = 'agent' | 'gateway' | 'control';
@@ -28,15 +29,25 @@ export interface RegistryLabels {
 export interface RegistryOptions {
   /** Node.js process metrics (CPU, memory, event loop, GC) under their standard names. Default true. */
   readonly processMetrics?: boolean;
+  /** Label sets each Meridian metric holds at most (see cap.ts). Default {@link DEFAULT_MAX_SERIES_PER_METRIC}. */
+  readonly maxSeriesPerMetric?: number;
 }
 
 const ROLES: readonly MetricsRole[] = ['agent', 'gateway', 'control'];
 
 /**
+ * prom-client's default gauges that `promtool check metrics` rejects (a gauge must not end in
+ * `_total`). Each is the sum of its per-type twin (`nodejs_active_handles{type}`...), so nothing
+ * is lost: `sum without (type) (nodejs_active_handles)` gives the total.
+ */
+const LINT_FAILING_DEFAULTS: readonly string[] = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
+/**
  * A fresh prom-client registry whose series all carry `component` (the role), `site` and `name`.
  * The role goes into `component`, not `role`, because certificate metrics have a `role` label of
  * their own. Process metrics keep their standard names (`process_*`, `nodejs_*`, no prefix) so
- * stock Node.js dashboards work; the default labels tell processes apart.
+ * stock Node.js dashboards work, minus the three that fail promtool's lint; the default labels
+ * tell processes apart.
  */
 export function createRegistry(labels: RegistryLabels, options: RegistryOptions = {}): Registry {
   if (!ROLES.includes(labels.role)) {
@@ -48,8 +59,12 @@ export function createRegistry(labels: RegistryLabels, options: RegistryOptions 
     }
   }
   const registry = new Registry();
+  if (options.maxSeriesPerMetric !== undefined) setSeriesCap(registry, options.maxSeriesPerMetric);
   registry.setDefaultLabels({ component: labels.role, site: labels.site, name: labels.name });
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (options.processMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    for (const name of LINT_FAILING_DEFAULTS) registry.removeSingleMetric(name);
+  }
   return registry;
 }
 
@@ -97,6 +112,8 @@ interface BoundRequest {
 /**
  * An agent's metrics: requests by source and destination site and service and response code, their
  * durations, and collect-time gauges for certificates, the catalog, the policy version and failovers.
+ * The request metrics hold at most the registry's series cap of label sets; requests past it are
+ * counted in one series per reporter whose other labels are all "other", so sums stay exact.
  */
 export class AgentMetrics {
   readonly registry: Registry;
@@ -105,6 +122,8 @@ export class AgentMetrics {
   readonly #durations: Histogram<RequestLabel>;
   // observe() runs once per proxied request: label-bound children are built once per combination.
   readonly #bound = new Map<string, BoundRequest>();
+  readonly #cap: number;
+  readonly #overflow: { readonly outbound: BoundRequest; readonly inbound: BoundRequest };
 
   constructor(registry: Registry, options: AgentMetricsOptions) {
     if (typeof options.site !== 'string' || options.site === '') {
@@ -112,6 +131,7 @@ export class AgentMetrics {
     }
     this.registry = registry;
     this.#site = options.site;
+    this.#cap = seriesCap(registry);
     this.#requests = new Counter({
       name: 'meridian_requests_total',
       help: 'Finished requests (and TCP connections, code "0") by source and destination site and service and response code; reporter says which side counted.',
@@ -125,6 +145,7 @@ export class AgentMetrics {
       buckets: [...REQUEST_DURATION_BUCKETS],
       registers: [registry],
     });
+    this.#overflow = { outbound: this.#overflowBound('source'), inbound: this.#overflowBound('destination') };
     registerStateGauges(registry, options);
     if (options.failovers) failoverGauge(registry, options.failovers);
   }
@@ -135,8 +156,9 @@ export class AgentMetrics {
     const key = `${direction}\u0000${service}\u0000${peerService}\u0000${peerSite}\u0000${status}`;
     let bound = this.#bound.get(key);
     if (bound === undefined) {
-      bound = this.#bind(record);
-      this.#bound.set(key, bound);
+      // Past the cap the combination is not remembered either: the map is as bounded as the metric.
+      bound = this.#bound.size < this.#cap ? this.#bind(record) : this.#overflow[direction];
+      if (bound !== this.#overflow[direction]) this.#bound.set(key, bound);
     }
     bound.count.inc();
     const seconds = record.durationMs / 1000;
@@ -159,6 +181,20 @@ export class AgentMetrics {
     return {
       count: this.#requests.labels({ ...labels, code: String(record.status) }),
       duration: this.#durations.labels(labels),
+    };
+  }
+
+  /** The series that takes one reporter's requests past the cap, counting each in the overflow counter too. */
+  #overflowBound(reporter: 'source' | 'destination'): BoundRequest {
+    const labels = overflowLabels(REQUEST_LABELS, { reporter });
+    const count = this.#requests.labels({ ...labels, code: 'other' });
+    const duration = this.#durations.labels(labels);
+    const overflow = seriesOverflow(this.registry);
+    const countsOverflow = overflow.labels({ metric: 'meridian_requests_total' });
+    const durationsOverflow = overflow.labels({ metric: 'meridian_request_duration_seconds' });
+    return {
+      count: { inc: () => (count.inc(), countsOverflow.inc()) },
+      duration: { observe: (value) => (duration.observe(value), durationsOverflow.inc()) },
     };
   }
 }
