@@ -7,7 +7,7 @@ import type { AgentStatus } from '../../../shared/status/index.js';
 import { AgentMetrics, ControlMetrics, DEFAULT_MAX_SERIES_PER_METRIC, createRegistry, serveMetrics } from '../../../shared/telemetry/index.js';
 import { freePort } from '../../support/servers/index.js';
 import { eventually, fileScope } from '../../support/harness.js';
-import { startMesh, type MeshFixture } from '../../support/mesh/federation.js';
+import { startFederationMesh, type FederationMesh } from '../../support/mesh/index.js';
 import { startHttpApp } from '../../support/apps.js';
 
 /*
@@ -79,12 +79,12 @@ async function flood(port: number, count: number, host: (i: number) => string): 
 }
 
 describe('requests to services the catalog does not know', () => {
-  let mesh: MeshFixture;
+  let mesh: FederationMesh;
   let east: RunningAgent;
   let outboundPort: number;
 
   before(async () => {
-    mesh = await startMesh(['east', 'west'], { status: { interval: '300ms' } });
+    mesh = await startFederationMesh(['east', 'west'], { status: { interval: '300ms' } });
     east = await mesh.agent('east', 'east-1');
     const payments = await startHttpApp('payments', 'http');
     fileScope.after(() => payments.kill());

@@ -4,7 +4,7 @@ import { before, describe, it } from 'node:test';
 import type { RunningAgent } from '../../../agent/index.js';
 import { findBinary, freePort } from '../../support/servers/index.js';
 import { eventually, fileScope } from '../../support/harness.js';
-import { startMesh, type MeshFixture } from '../../support/mesh/federation.js';
+import { startFederationMesh, type FederationMesh } from '../../support/mesh/index.js';
 import { startHttpApp } from '../../support/apps.js';
 import { meshGet } from '../../support/status.js';
 
@@ -16,7 +16,7 @@ import { meshGet } from '../../support/status.js';
 
 const TOKEN = 'promtool-status-token-0123456789';
 
-let mesh: MeshFixture;
+let mesh: FederationMesh;
 let east: RunningAgent;
 let promtool: string;
 
@@ -58,7 +58,7 @@ async function assertLintClean(what: string, exposition: string): Promise<void> 
 
 before(async () => {
   promtool = findPromtool();
-  mesh = await startMesh(['east', 'west'], { status: { interval: '300ms', api: { tokens: [TOKEN] } } });
+  mesh = await startFederationMesh(['east', 'west'], { status: { interval: '300ms', api: { tokens: [TOKEN] } } });
   let west: RunningAgent;
   [east, west] = await Promise.all([mesh.agent('east', 'east-1'), mesh.agent('west', 'west-1')]);
   const payments = await startHttpApp('payments', 'http');
