@@ -52,7 +52,9 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     localServices: (service) => {
       const registration = local(service);
       const port = registration === undefined ? undefined : Object.values(registration.instance.ports)[0];
-      return registration === undefined || port === undefined ? undefined : { address: registration.instance.address, port, protocol: registration.instance.protocol };
+      if (registration === undefined || port === undefined) return undefined;
+      const { address, protocol, exported } = registration.instance;
+      return { address, port, protocol, exported: exported === true };
     },
     logger: options.log,
     ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),

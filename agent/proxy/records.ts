@@ -14,7 +14,10 @@ export interface RequestRecord {
   /** HTTP method and path; '' for TCP. */
   readonly method: string;
   readonly path: string;
-  /** The status sent downstream; 0 when the request was reset before a response (or for TCP). */
+  /**
+   * The status sent downstream; 0 when the request was reset before a response. TCP: 0, or for
+   * a connection the inbound refused 403 (the caller) or 502 (the app was unreachable).
+   */
   readonly status: number;
   /** From the request's arrival to the response's close. */
   readonly durationMs: number;
@@ -27,7 +30,7 @@ export interface RequestRecord {
 /** Receives each finished request; must be cheap and must not throw. */
 export type RequestObserver = (record: RequestRecord) => void;
 
-/** The record of a finished TCP connection: no method, path, status or trace. */
-export function tcpRecord(parts: Pick<RequestRecord, 'direction' | 'service' | 'peerService' | 'peerSite' | 'startedAt'>): RequestRecord {
-  return { ...parts, protocol: 'tcp', method: '', path: '', status: 0, durationMs: Date.now() - parts.startedAt, traceparent: '' };
+/** The record of a finished TCP connection: no method, path or trace; status 0 unless refused. */
+export function tcpRecord(parts: Pick<RequestRecord, 'direction' | 'service' | 'peerService' | 'peerSite' | 'startedAt'> & { status?: number }): RequestRecord {
+  return { status: 0, ...parts, protocol: 'tcp', method: '', path: '', durationMs: Date.now() - parts.startedAt, traceparent: '' };
 }

@@ -10,6 +10,7 @@ import { peerOf } from './peer.js';
 import { nextTraceparent } from '../http/trace.js';
 import type { RequestObserver } from '../records.js';
 import type { Authorize, LocalServices } from './types.js';
+import { callerRefusal } from './callers.js';
 
 /** What the inbound request handler needs. */
 export interface InboundHttpDeps {
@@ -58,7 +59,8 @@ function namesService(authority: string | undefined, service: string): boolean {
 /**
  * Checks one request against its connection's verified identity and hands it to the local
  * app: the authority must name the SNI's service (else 421, so a session for one service
- * can't reach another), the policy hook must allow the caller (else 403), and the app sees the
+ * can't reach another), the caller must be a workload, of this site unless the service is
+ * exported (else 403), the policy hook must allow it (else 403), and the app sees the
  * caller only through CALLER_HEADER, set here from the certificate.
  */
 async function handle(deps: InboundHttpDeps, req: DownstreamRequest, res: DownstreamResponse): Promise<void> {
@@ -76,11 +78,16 @@ async function handle(deps: InboundHttpDeps, req: DownstreamRequest, res: Downst
     replyError(req, res, new ProxyError('MERIDIAN_ERR_MISDIRECTED', message));
     return;
   }
+  const app = deps.localServices(service);
+  const refusal = callerRefusal(peer, app?.exported === true);
+  if (refusal !== undefined) {
+    replyError(req, res, new ProxyError('MERIDIAN_ERR_FORBIDDEN', refusal));
+    return;
+  }
   if (!deps.authorize(caller, service)) {
     replyError(req, res, new ProxyError('MERIDIAN_ERR_FORBIDDEN', `${caller.uri} may not call service "${service}"`));
     return;
   }
-  const app = deps.localServices(service);
   if (app === undefined) {
     replyError(req, res, new ProxyError('MERIDIAN_ERR_SERVICE_NOT_LOCAL', `service "${service}" has no app on this node`));
     return;

@@ -1,6 +1,7 @@
 import http2, { type Http2SecureServer } from 'node:http2';
-import net from 'node:net';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { Logger } from '../../../shared/telemetry/index.js';
 import { peerIdentity, type SpiffeId } from '../../../shared/identity/index.js';
 import { ConnectionTracker } from '../listener/drain.js';
 import { inboundRequestHandler } from './http.js';
@@ -8,8 +9,7 @@ import { SniContexts, selectAlpn } from './tls.js';
 import { assertPort, checkingInterval, interceptListeners, listen, resolveTimeouts, SILENT_LOGGER, type ServerTimeouts } from '../listener/listen.js';
 import { LocalApps } from './local-apps.js';
 import { attachPeer, type VerifiedPeer } from './peer.js';
-import { pipe } from '../../../shared/mesh/index.js';
-import { tcpRecord } from '../records.js';
+import { serveTcp, type InboundTcpDeps } from './tcp.js';
 import type { InboundOptions, InboundProxy } from './types.js';
 import { DEFAULT_DRAIN_MS } from '../../../shared/config/index.js';
 
@@ -20,6 +20,7 @@ interface Gate {
   readonly options: InboundOptions;
   readonly contexts: SniContexts;
   readonly tracker: ConnectionTracker;
+  readonly tcp: InboundTcpDeps;
 }
 
 /**
@@ -38,31 +39,13 @@ function verifyConnection(gate: Gate, socket: TLSSocket): VerifiedPeer | undefin
   try {
     caller = peerIdentity(socket, selected.identity.bundle, 'client');
   } catch (error) {
-    logger.warn('inbound: caller refused', { service: selected.service, reason: (error as Error).message });
+    logger.warn('inbound: caller refused', { service: selected.service, remote: socket.remoteAddress, reason: (error as Error).message });
     socket.destroy();
     return undefined;
   }
   const certificate = socket.getPeerX509Certificate();
   if (certificate !== undefined) gate.options.onConnection?.({ service: selected.service, caller, certificate, alpn: String(socket.alpnProtocol) });
-  return { service: selected.service, caller };
-}
-
-/** Raw TCP (ALPN 'meridian-tcp'): authorized once, then piped to the app's port. */
-function serveTcp(gate: Gate, socket: TLSSocket, peer: VerifiedPeer): void {
-  const authorize = gate.options.authorize ?? (() => true);
-  const app = gate.options.localServices(peer.service);
-  if (app === undefined || !authorize(peer.caller, peer.service)) {
-    socket.destroy();
-    return;
-  }
-  gate.tracker.addRaw(socket);
-  socket.setNoDelay(true);
-  const startedAt = Date.now();
-  const onRequest = gate.options.onRequest;
-  if (onRequest !== undefined) {
-    socket.once('close', () => onRequest(tcpRecord({ direction: 'inbound', service: peer.service, peerService: peer.caller.name, peerSite: peer.caller.site, startedAt })));
-  }
-  void pipe(socket, net.connect({ host: app.address, port: app.port, noDelay: true, allowHalfOpen: true }));
+  return { service: selected.service, site: selected.site, caller };
 }
 
 /**
@@ -77,12 +60,29 @@ function dispatch(gate: Gate, socket: TLSSocket, next: (socket: TLSSocket) => vo
   if (peer === undefined) return;
   attachPeer(socket, peer);
   if (socket.alpnProtocol === 'meridian-tcp') {
-    serveTcp(gate, socket, peer);
+    void serveTcp(gate.tcp, socket, peer);
     return;
   }
   // HTTP/2 sessions are tracked from the server's 'session' event.
   if (socket.alpnProtocol !== 'h2') gate.tracker.addHttp1(socket);
   next(socket);
+}
+
+/**
+ * Logs each failed handshake with its peer and why. A certificate the chain check refused
+ * surfaces as a bare reset ("socket hang up"): under TLS 1.3 the server judges it after its
+ * own Finished, and the reason is on the socket. By then the socket is closed and can't tell
+ * its peer any more, so the address is read as the connection arrives (one getpeername per
+ * connection) and found again through the TLS socket's underlying one (Node's `_parent`).
+ */
+function logHandshakeFailures(server: Http2SecureServer, logger: Logger): void {
+  const remotes = new WeakMap<object, string | undefined>();
+  server.prependListener('connection', (raw: Socket) => remotes.set(raw, raw.remoteAddress));
+  server.on('tlsClientError', (error: Error, socket: TLSSocket & { _parent?: object | null }) => {
+    const why: unknown = socket.authorizationError;
+    const remote = socket.remoteAddress ?? (socket._parent == null ? undefined : remotes.get(socket._parent));
+    logger.warn('inbound: handshake failed', { remote, error: error.message, authorizationError: why instanceof Error ? why.message : why });
+  });
 }
 
 function createServer(gate: Gate, timeouts: ServerTimeouts): Http2SecureServer {
@@ -115,7 +115,7 @@ function createServer(gate: Gate, timeouts: ServerTimeouts): Http2SecureServer {
     session.setTimeout(timeouts.idleMs, () => session.close());
   });
   server.on('sessionError', () => undefined);
-  server.on('tlsClientError', (error: Error) => gate.options.logger?.warn('inbound: handshake failed', { reason: error.message }));
+  logHandshakeFailures(server, gate.tcp.logger);
   server.on('unknownProtocol', (socket) => socket.destroy());
   return server;
 }
@@ -123,16 +123,21 @@ function createServer(gate: Gate, timeouts: ServerTimeouts): Http2SecureServer {
 /**
  * Starts the node's inbound listener: one TLS 1.3 mTLS port for every local service, the SNI
  * selecting the service and its identity. HTTP/1.1, HTTP/2 and gRPC go to the local app with
- * the verified caller in CALLER_HEADER; ALPN 'meridian-tcp' is piped to the app's port.
+ * the verified caller in CALLER_HEADER; ALPN 'meridian-tcp' is piped to the app's port. Callers
+ * of another site reach only exported services, and only workload identities call at all.
  */
 export async function startInbound(options: InboundOptions): Promise<InboundProxy> {
   assertPort('startInbound', 'port', options.port);
   const timeouts = resolveTimeouts('startInbound', options.timeouts);
   const logger = options.logger ?? SILENT_LOGGER;
-  const gate: Gate = { options, contexts: new SniContexts(options.identities), tracker: new ConnectionTracker() };
+  const authorize = options.authorize ?? (() => true);
+  const tracker = new ConnectionTracker();
+  const { localServices, onRequest } = options;
+  const tcp: InboundTcpDeps = { localServices, authorize, tracker, logger, onRequest, connectTimeoutMs: timeouts.handshakeMs };
+  const gate: Gate = { options, contexts: new SniContexts(options.identities), tracker, tcp };
   const apps = new LocalApps({ idleMs: timeouts.idleMs });
   const server = createServer(gate, timeouts);
-  server.on('request', inboundRequestHandler({ localServices: options.localServices, authorize: options.authorize ?? (() => true), apps, tracker: gate.tracker, logger, onRequest: options.onRequest }));
+  server.on('request', inboundRequestHandler({ localServices, authorize, apps, tracker, logger, onRequest }));
   const address = options.host ?? '127.0.0.1';
   const port = await listen(server, options.port, address);
   let closing: Promise<void> | undefined;

@@ -5,6 +5,8 @@ import type { SpiffeId } from '../../../shared/identity/index.js';
 export interface VerifiedPeer {
   /** The local service the SNI selected. */
   readonly service: string;
+  /** The site of that service's identity: this node's site. */
+  readonly site: string;
   readonly caller: SpiffeId;
 }
 

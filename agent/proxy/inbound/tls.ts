@@ -1,6 +1,6 @@
 import tls, { type SecureContext } from 'node:tls';
 import { MeridianError } from '../../../shared/errors/index.js';
-import { mtlsContextOptions, type MtlsIdentity } from '../../../shared/identity/index.js';
+import { mtlsContextOptions, ownIdentity, type MtlsIdentity } from '../../../shared/identity/index.js';
 import { meshServerName } from '../../../shared/mesh/index.js';
 import { DNS_LABEL_PATTERN } from '../../../shared/text/index.js';
 
@@ -10,6 +10,8 @@ export const INBOUND_ALPN = ['h2', 'http/1.1', 'meridian-tcp'] as const;
 /** A local service's identity and the TLS context built from it. */
 export interface ServiceIdentity {
   readonly service: string;
+  /** The site the identity belongs to: callers of other sites reach only exported services. */
+  readonly site: string;
   readonly identity: MtlsIdentity;
   readonly context: SecureContext;
 }
@@ -32,10 +34,12 @@ export class SniContexts {
     if (!SERVICE_LABEL.test(service)) {
       throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `inbound: service name "${service}" is not a lower-case DNS label`);
     }
+    // Checked as a peer would check it, so a wrong credential fails here and not at a handshake.
+    const { site } = ownIdentity(identity, `inbound: identity of service "${service}"`, 'svc');
     // Includes the trust bundle as CA and TLS 1.3 only: client certificates are verified
     // against the context the SNI selected.
     const context = tls.createSecureContext(mtlsContextOptions(identity));
-    this.byServerName.set(meshServerName(service), { service, identity, context });
+    this.byServerName.set(meshServerName(service), { service, site, identity, context });
   }
 
   remove(service: string): void {

@@ -10,6 +10,11 @@ export interface LocalService {
   readonly address: string;
   readonly port: number;
   readonly protocol: Protocol;
+  /**
+   * Whether workloads of other sites may call it (the catalog's `exported`; default false): the
+   * inbound refuses callers of another site otherwise, as the gateway does.
+   */
+  readonly exported?: boolean;
 }
 
 /** Looks up the app of a local service; undefined when the service does not run on this node. */

@@ -5,6 +5,7 @@ import type { ServiceInstance } from '../../../shared/catalog/index.js';
 import { mtlsClientOptions, mtlsContextOptions, type MtlsIdentity } from '../../../shared/identity/index.js';
 import { meshServerName, type MeshAlpn, type MeshDialer } from '../../../shared/mesh/index.js';
 import { MeridianError } from '../../../shared/errors/index.js';
+import { CallerRefused, TCP_ACCEPTED, TCP_FORBIDDEN } from './refusal.js';
 
 /** Dialing or the nested handshake to an instance failed: nothing was sent, the instance is suspect. */
 export class ConnectFailure extends MeridianError {
@@ -43,7 +44,47 @@ function secureContextOf(identity: MtlsIdentity): SecureContext {
  * wrong instance can't answer in its place.
  */
 export async function connectNested(options: NestedConnectOptions): Promise<TLSSocket> {
-  return withDeadline(options, (signal) => nestedTls(options, signal));
+  return withDeadline(options, async (signal) => {
+    const socket = await nestedTls(options, signal);
+    if (options.alpn === 'meridian-tcp') await tcpAccepted(socket, options.instance, signal);
+    return socket;
+  });
+}
+
+/**
+ * Waits for the destination agent's first byte on a raw TCP session (transport/refusal.ts): it
+ * comes once the app took the connection, so a dead app is a failed connect (retried
+ * elsewhere) rather than a connection that dies after the client sent its first bytes. Bytes
+ * of the app that came along stay in the socket for the pipe.
+ */
+function tcpAccepted(socket: TLSSocket, instance: ServiceInstance, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error): void => {
+      signal.removeEventListener('abort', onAbort);
+      socket.off('data', onData);
+      socket.off('error', done);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+      if (error === undefined) return resolve();
+      socket.destroy();
+      reject(error);
+    };
+    const onData = (chunk: Buffer): void => {
+      socket.pause();
+      if (chunk.length > 1) socket.unshift(chunk.subarray(1));
+      if (chunk[0] === TCP_ACCEPTED) return done();
+      if (chunk[0] === TCP_FORBIDDEN) return done(new CallerRefused(`instance ${instance.instanceId} of ${instance.service} (site ${instance.site}) refused this caller`));
+      done(new MeridianError('MERIDIAN_ERR_UPSTREAM_CONNECT', `the agent of instance ${instance.instanceId} could not reach its app`));
+    };
+    const onEnd = (): void => done(new MeridianError('MERIDIAN_ERR_UPSTREAM_CONNECT', 'connection closed before the destination accepted it'));
+    const onAbort = (): void => done(signal.reason as Error);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.on('data', onData);
+    socket.once('error', done);
+    socket.once('end', onEnd);
+    socket.once('close', onEnd);
+  });
 }
 
 /**
@@ -71,6 +112,8 @@ async function withDeadline<R>(options: { instance: ServiceInstance; timeoutMs: 
   try {
     return await connect(abort.signal);
   } catch (cause) {
+    // A refused caller is an answer, not a fault of the instance: no retry elsewhere, no ejection.
+    if (cause instanceof CallerRefused) throw cause;
     throw new ConnectFailure(options.instance, abort.signal.aborted ? abort.signal.reason : cause);
   } finally {
     clearTimeout(timer);

@@ -7,6 +7,9 @@ import { before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
 import type { RunningAgent } from '../../../agent/index.js';
 import { EchoClient, startExampleGrpcService, startExampleHttpService, type EchoReply } from '../../../dev/examples/index.js';
+import { loadMtlsIdentity, type MtlsIdentity } from '../../../shared/identity/index.js';
+import { bodyJson, h2 } from '../../support/clients.js';
+import { mtlsH2 } from '../../support/pki/index.js';
 import { freePort } from '../../support/servers/index.js';
 import { eventually, fileScope } from '../../support/harness.js';
 import { startFederationMesh, startTcpEcho, type FederationMesh } from '../../support/mesh/index.js';
@@ -122,6 +125,45 @@ describe('cross-site calls through agents and gateways', () => {
     assert.deepEqual(JSON.parse(response.body), {
       code: 'MERIDIAN_ERR_NO_HEALTHY_UPSTREAM',
       message: 'no usable instance of service "private": no instance in site east; no instance in region region-east; no instance in other regions (1 not exported by its site)',
+    });
+  });
+});
+
+describe('an agent inbound port reached directly, not through the gateways', () => {
+  const direct = async (identity: MtlsIdentity, service: string): Promise<{ status: number; body: unknown }> => {
+    const port = west.dataPlane?.inbound.port ?? assert.fail('west has no inbound');
+    const { session } = await mtlsH2(port, identity, service);
+    try {
+      const reply = await h2(session, { ':authority': `${service}.mesh` });
+      return { status: reply.status, body: reply.status === 200 ? undefined : bodyJson(reply) };
+    } finally {
+      session.close();
+    }
+  };
+  const load = (kind: 'svc' | 'agent', name: string): MtlsIdentity => {
+    const files = mesh.fed.pki.issueIdentity('east', kind, name);
+    return loadMtlsIdentity({ keyFile: files.keyPath, certFile: files.certPath, bundleFile: mesh.fed.pki.bundlePath, trustDomain: 'acme.internal' });
+  };
+
+  it('refuses a workload of another site on a service its site does not export, as the gateway would', async () => {
+    const rogue = load('svc', 'rogue-svc');
+    assert.deepEqual(await direct(rogue, 'private'), {
+      status: 403,
+      body: {
+        code: 'MERIDIAN_ERR_FORBIDDEN',
+        message: 'spiffe://acme.internal/site/east/svc/rogue-svc may not call service "private": it is not exported to other sites (caller of site east, service of site west)',
+      },
+    });
+    assert.deepEqual(await direct(rogue, 'payments'), { status: 200, body: undefined });
+  });
+
+  it('refuses an agent identity as a caller, even on an exported service', async () => {
+    const agent = load('agent', 'east-9');
+    const reply = await direct(agent, 'payments');
+    assert.equal(reply.status, 403);
+    assert.deepEqual(reply.body, {
+      code: 'MERIDIAN_ERR_FORBIDDEN',
+      message: 'spiffe://acme.internal/site/east/agent/east-9 may not call service "payments": agent identities are not workloads: only …/svc/<name> identities may call services',
     });
   });
 });

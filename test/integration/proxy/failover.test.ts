@@ -17,7 +17,7 @@ describe('locality failover through the outbound proxy', () => {
     // eu is the caller's site; eu2 shares its region; us is another region.
     for (const site of ['eu', 'eu2', 'us']) {
       const app = await startHttpApp(site, 'http');
-      const node = await startNode(pki, site, { orders: { address: '127.0.0.1', port: app.port, protocol: 'http' } });
+      const node = await startNode(pki, site, { orders: { address: '127.0.0.1', port: app.port, protocol: 'http', exported: true } });
       apps.push(app);
       nodes.push(node);
       catalog.add({ service: 'orders', instanceId: `orders-${site}`, site, meshPort: node.port });

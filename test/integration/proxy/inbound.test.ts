@@ -34,7 +34,7 @@ describe('inbound listener: who may reach which service', () => {
       'eu',
       {
         payments: { address: '127.0.0.1', port: payments.port, protocol: 'http' },
-        ledger: { address: '127.0.0.1', port: ledger.port, protocol: 'http2' },
+        ledger: { address: '127.0.0.1', port: ledger.port, protocol: 'http2', exported: true },
         cache: { address: '127.0.0.1', port: echo.port, protocol: 'tcp' },
       },
       { authorize, onConnection: (info) => connections.push(info), onRequest: (record) => records.push(record) },
@@ -117,13 +117,22 @@ describe('inbound listener: who may reach which service', () => {
       session.close();
     }
     const tcp = await mtlsConnect(node.port, intruder, { servername: meshServerName('cache'), alpn: 'meridian-tcp' });
-    assert.equal(await refusedAfterHandshake(tcp), true);
+    tcp.on('error', () => undefined);
+    let received = '';
+    tcp.on('data', (chunk: Buffer) => (received += chunk.toString('hex')));
+    await once(tcp, 'close');
+    // The refusal byte (0x02: this caller may not call the service), never a byte of the app's.
+    assert.equal(received, '02');
     assert.deepEqual(decisions.at(-1), [spiffe('eu', 'intruder'), 'cache']);
-    assert.deepEqual(refusals().at(-1), [403, 'ledger', 'intruder', 'eu']);
+    // Both refusals reach telemetry: the request, then the TCP connection.
+    assert.deepEqual(refusals().slice(-2), [[403, 'ledger', 'intruder', 'eu'], [403, 'cache', 'intruder', 'eu']]);
   });
 
-  it('pipes ALPN meridian-tcp to the TCP app', async () => {
+  it('pipes ALPN meridian-tcp to the TCP app once the app accepted', async () => {
     const socket = await mtlsConnect(node.port, pki.identity('eu', 'svc', 'web'), { servername: meshServerName('cache'), alpn: 'meridian-tcp' });
+    // The first byte (0x00) says the app took the connection; the app's bytes follow.
+    const [accepted] = (await once(socket, 'data')) as [Buffer];
+    assert.deepEqual(accepted, Buffer.from([0]));
     socket.write('ping');
     const [chunk] = (await once(socket, 'data')) as [Buffer];
     assert.equal(chunk.toString(), 'ping');

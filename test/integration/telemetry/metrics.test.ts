@@ -64,7 +64,7 @@ describe('Prometheus metrics, scraped by a real Prometheus from real cross-site 
   async function startDestination(): Promise<AgentMetrics> {
     app = await startHttpApp('payments', 'http');
     const agentB = new AgentMetrics(createRegistry({ role: 'agent', site: 'b', name: 'node-b' }), { site: 'b' });
-    inbound = await startNode(pki, 'b', { payments: { address: '127.0.0.1', port: app.port, protocol: 'http' } }, { onRequest: agentB.observe });
+    inbound = await startNode(pki, 'b', { payments: { address: '127.0.0.1', port: app.port, protocol: 'http', exported: true } }, { onRequest: agentB.observe });
     mesh = await startGateways(pki, { instances: { b: [instance({ ...PAYMENTS, meshPort: inbound.port })] }, tuning: { pingIntervalMs: 200 }, sites: ['a', 'b'] });
     return agentB;
   }
