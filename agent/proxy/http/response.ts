@@ -101,8 +101,9 @@ function relayResponse(res: DownstreamResponse, response: IncomingMessage, statu
  * tells why the attempt failed: `error` (a connect error, when no connection could be
  * opened), and `retriable` when a reused keep-alive connection closed without a response byte
  * (the peer had let it go: the request was not taken) and the body can be replayed whole.
+ * `refusal` picks out an answer of the upstream's own proxy that the app was not reached: not relayed, it becomes the error.
  */
-export function relayH1(res: DownstreamResponse, upstream: ClientRequest, options: { body: RequestBody; onStatus?: StatusObserver }): Promise<RelayResult> {
+export function relayH1(res: DownstreamResponse, upstream: ClientRequest, options: { body: RequestBody; onStatus?: StatusObserver; refusal?: (response: IncomingMessage) => Error | undefined }): Promise<RelayResult> {
   const { body, onStatus } = options;
   let responded = false;
   let heard = false;
@@ -122,6 +123,11 @@ export function relayH1(res: DownstreamResponse, upstream: ClientRequest, option
       resolve({ responded: false, retriable, error });
     });
     upstream.once('response', (response: IncomingMessage) => {
+      const refused = options.refusal?.(response);
+      if (refused !== undefined) {
+        response.resume();
+        return resolve({ responded: false, retriable: false, error: refused });
+      }
       responded = true;
       const status = response.statusCode ?? 502;
       body.commit();

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import http2, { type ClientHttp2Session } from 'node:http2';
+import http2, { Http2ServerResponse, type ClientHttp2Session } from 'node:http2';
 import net from 'node:net';
 import { CALLER_HEADER } from '../../../shared/mesh/index.js';
 import { DEFAULT_REPLAY_LIMIT, RequestBody } from '../http/body.js';
@@ -10,6 +10,7 @@ import { relayH1, relayH2, type RelayResult } from '../http/response.js';
 import { SessionGone, SessionPool } from '../transport/session-pool.js';
 import { TRACEPARENT } from '../http/trace.js';
 import type { LocalService } from './types.js';
+import { APP_REFUSED_CONNECTION, APP_REFUSED_H2_CODE, APP_REFUSED_STATUS } from '../transport/refusal.js';
 
 /** A request on its way to a local app, already checked against the caller's verified identity. */
 export interface AppRequest {
@@ -41,6 +42,28 @@ function connectH2c(app: LocalService): Promise<ClientHttp2Session> {
   });
 }
 
+/** Whether an HTTP/1.1 attempt failed before its connection was up (the app refused it, or is not there). */
+function neverSent(error: Error | undefined): boolean {
+  const syscall = (error as NodeJS.ErrnoException | undefined)?.syscall;
+  return syscall === 'connect' || syscall === 'getaddrinfo';
+}
+
+/**
+ * Tells the calling agent its request did not reach the app, so it may go elsewhere: an HTTP/2
+ * stream is reset with APP_REFUSED_H2_CODE; on HTTP/1.1 a 502 names the refusal in its
+ * `Connection` header (other clients read the usual JSON error).
+ */
+function refuseUnsent(res: DownstreamResponse, message: string): void {
+  if (res instanceof Http2ServerResponse) {
+    if (!res.stream.closed) res.stream.close(APP_REFUSED_H2_CODE);
+    return;
+  }
+  if (res.headersSent) return void res.destroy();
+  const body = JSON.stringify({ code: 'MERIDIAN_ERR_UPSTREAM_CONNECT', message });
+  res.writeHead(APP_REFUSED_STATUS, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: APP_REFUSED_CONNECTION });
+  res.end(body);
+}
+
 /**
  * The inbound proxy's way to the apps on this node: HTTP/1.1 apps through a keep-alive agent,
  * HTTP/2 and gRPC apps through pooled h2c sessions; bodies and trailers streamed both ways.
@@ -54,19 +77,27 @@ export class LocalApps {
     this.h2c = new SessionPool({ connect: connectH2c, maxStreamsPerSession: 100, idleMs: options.idleMs });
   }
 
-  /** Forwards the request and streams the answer back; a failure before the answer becomes a 502. */
+  /**
+   * Forwards the request and streams the answer back. When the app can't be connected to, the
+   * request never reached it: the caller is told so in the way it trusts (transport/refusal.ts)
+   * and retries elsewhere. Any other failure before the answer becomes a 502.
+   */
   async forward(request: AppRequest): Promise<void> {
     const { req, res, app, service } = request;
     let result: RelayResult;
     try {
       result = app.protocol === 'http' ? await this.forwardH1(request) : await this.forwardH2(request);
     } catch (cause) {
-      replyError(req, res, new ProxyError('MERIDIAN_ERR_UPSTREAM_CONNECT', `service "${service}" app at ${hostPort(app)} is unreachable: ${String(cause)}`, { cause }));
+      // Thrown only before a stream was opened: nothing was sent.
+      refuseUnsent(res, `service "${service}" app at ${hostPort(app)} is unreachable: ${String(cause)}`);
       return;
     }
-    if (!result.responded) {
-      replyError(req, res, new ProxyError('MERIDIAN_ERR_UPSTREAM_RESET', `service "${service}" app at ${hostPort(app)} closed the request before answering`));
+    if (result.responded) return;
+    if (neverSent(result.error)) {
+      refuseUnsent(res, `service "${service}" app at ${hostPort(app)} is unreachable: ${String(result.error)}`);
+      return;
     }
+    replyError(req, res, new ProxyError('MERIDIAN_ERR_UPSTREAM_RESET', `service "${service}" app at ${hostPort(app)} closed the request before answering`));
   }
 
   async close(graceMs: number): Promise<void> {

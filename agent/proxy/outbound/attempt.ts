@@ -11,6 +11,7 @@ import { relayH1, relayH2, type RelayResult } from '../http/response.js';
 import { SessionGone } from '../transport/session-pool.js';
 import { TRACEPARENT } from '../http/trace.js';
 import { MeridianError } from '../../../shared/errors/index.js';
+import { APP_REFUSED_H2_CODE, AppRefused, appRefusal } from '../transport/refusal.js';
 
 /** One request on its way into the mesh. */
 export interface Call {
@@ -58,8 +59,21 @@ function connectRetry(call: Call, error: Error, again = false): Attempt {
 }
 
 /**
- * Connect/TLS failures and refused streams are retriable: nothing reached the application, so
- * even a POST may go elsewhere. Any other failure is final.
+ * The instance's agent answered that its app refused the connection: nothing was processed and
+ * the instance can't serve, so it is ejected at once and the request goes elsewhere, like after
+ * a failed connect (when the body can still be replayed).
+ */
+function appDown(deps: AttemptDeps, instance: ServiceInstance, call: Call): Attempt {
+  deps.balancer.appUnreachable(instance);
+  const error = new ProxyError('MERIDIAN_ERR_UPSTREAM_CONNECT', `service "${call.service}": ${describe(instance, call)} could not reach its app: the request was not processed`);
+  if (!call.body.replayable) return { kind: 'failed', error };
+  call.body.detach();
+  return { kind: 'retry', error };
+}
+
+/**
+ * Connect/TLS failures, refused streams and app refusals are retriable: nothing reached the
+ * application, so even a POST may go elsewhere. Any other failure is final.
  */
 async function attemptH2(deps: AttemptDeps, instance: ServiceInstance, call: Call): Promise<Attempt> {
   const { balancer } = deps;
@@ -88,6 +102,7 @@ async function attemptH2(deps: AttemptDeps, instance: ServiceInstance, call: Cal
     // A refusal is a draining peer being orderly, not a fault: no outlier penalty.
     return { kind: 'retry', again: true, error: new ProxyError('MERIDIAN_ERR_UPSTREAM_RESET', `${describe(instance, call)} refused the request`) };
   }
+  if (stream.rstCode === APP_REFUSED_H2_CODE) return appDown(deps, instance, call);
   balancer.responded(instance, 502);
   return { kind: 'failed', error: new ProxyError('MERIDIAN_ERR_UPSTREAM_RESET', `${describe(instance, call)} reset the request before answering`) };
 }
@@ -103,21 +118,22 @@ function refusedHandshake(result: RelayResult, reused: boolean): boolean {
 }
 
 /**
- * Connect/TLS failures are retriable on another instance; a pooled keep-alive connection that
- * closed before any response byte (the destination let it go as we sent) is retriable on the
- * same instance, when the body can be replayed. Any other failure is final.
+ * Connect/TLS failures and app refusals are retriable on another instance; a pooled keep-alive
+ * connection that closed before any response byte (the destination let it go as we sent) is
+ * retriable on the same instance, when the body can be replayed. Any other failure is final.
  */
 async function attemptH1(deps: AttemptDeps, instance: ServiceInstance, call: Call): Promise<Attempt> {
   const { balancer } = deps;
   const headers = h1RequestHead(call.req, ['host', call.authority, TRACEPARENT, call.traceparent]);
   const upstream = deps.pool.requestH1(instance, { method: call.req.method ?? 'GET', path: call.path, headers });
   call.site = instance.site;
-  const result = await relayH1(call.res, upstream, { body: call.body, onStatus: (status) => balancer.responded(instance, status) });
+  const result = await relayH1(call.res, upstream, { body: call.body, onStatus: (status) => balancer.responded(instance, status), refusal: appRefusal });
   if (result.responded) {
     balancer.connected(instance);
     return { kind: 'done' };
   }
   const error = result.error ?? new MeridianError('MERIDIAN_ERR_UPSTREAM_RESET', 'connection closed');
+  if (error instanceof AppRefused) return appDown(deps, instance, call);
   if (error instanceof ConnectFailure || (refusedHandshake(result, upstream.reusedSocket) && call.body.replayable)) {
     call.body.detach();
     balancer.connectFailed(instance);

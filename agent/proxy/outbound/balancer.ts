@@ -124,6 +124,11 @@ export class Balancer {
     this.health.connectFailed(instanceKey(instance));
   }
 
+  /** The instance's agent answered that its app refused the connection: ejected at once. */
+  appUnreachable(instance: ServiceInstance): void {
+    this.health.unusable(instanceKey(instance));
+  }
+
   connected(instance: ServiceInstance): void {
     this.health.connected(instanceKey(instance));
   }

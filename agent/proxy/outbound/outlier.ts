@@ -71,6 +71,11 @@ export class InstanceHealth {
     if (state.connectFailures >= this.options.consecutiveConnectFailures) this.eject(state);
   }
 
+  /** The instance said it can't serve (its app refused the connection): ejected now, whatever the thresholds. */
+  unusable(id: string): void {
+    this.eject(this.state(id));
+  }
+
   connected(id: string): void {
     this.state(id).connectFailures = 0;
   }

@@ -8,6 +8,7 @@ import { credentials } from '@grpc/grpc-js';
 import type { RunningAgent } from '../../../agent/index.js';
 import { EchoClient, startExampleGrpcService, startExampleHttpService, type EchoReply } from '../../../dev/examples/index.js';
 import { loadMtlsIdentity, type MtlsIdentity } from '../../../shared/identity/index.js';
+import { startHttpApp, type Seen } from '../../support/apps.js';
 import { bodyJson, h2 } from '../../support/clients.js';
 import { mtlsH2 } from '../../support/pki/index.js';
 import { freePort } from '../../support/servers/index.js';
@@ -212,6 +213,34 @@ describe('failover', () => {
     assert.ok(after.slice(-100).every((r) => r.status === 200 && r.site === 'north'));
     const failovers = east.dataPlane?.failovers() ?? [];
     assert.ok(failovers.some((f) => f.service === 'orders' && f.fromSite === 'east' && f.toSite === 'north'), JSON.stringify(failovers));
+  });
+});
+
+describe('an app that crashed behind its live agent', () => {
+  it('is failed over at once: no request fails while another site has a usable instance', async () => {
+    const north = await mesh.agent('north', 'north-2');
+    const [local, remote] = await Promise.all([startHttpApp('stock-east', 'http'), startHttpApp('stock-north', 'http')]);
+    fileScope.after(() => remote.kill());
+    // No health check: the agent keeps the instance passing, only the data path can tell.
+    await east.registrar.register({ service: 'stock', ports: { http: local.port } }, { kind: 'api' });
+    await north.registrar.register({ service: 'stock', ports: { http: remote.port }, export: true }, { kind: 'api' });
+    await usableAt(east, 'stock', 'east');
+    await usableAt(east, 'stock', 'north');
+    const servedBy = async (): Promise<string> => {
+      const response = await get('stock.mesh');
+      return response.status === 200 ? (JSON.parse(response.body) as Seen).app : `${response.status} ${response.body}`;
+    };
+    assert.equal(await servedBy(), 'stock-east');
+    await local.kill();
+    const after: string[] = [];
+    // 80 requests over ~2.4 s: the dead instance's ejections (1 s, then 2 s) end and it is probed again in between.
+    for (let i = 0; i < 80; i++) {
+      after.push(await servedBy().catch((error: Error) => error.message));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+    const failed = after.filter((app) => app !== 'stock-north');
+    console.log(`app crash behind a live agent: ${failed.length} of ${after.length} requests failed`);
+    assert.deepEqual(failed, []);
   });
 });
 
