@@ -47,18 +47,20 @@ export class ResetWindow {
 
   /** Counts a reset of stream `streamId`; true when the client is over the limits. */
   reset(now: number, streamId: number): boolean {
+    const { windowMs } = this.limits;
     const elapsed = now - this.start;
-    if (elapsed >= this.limits.windowMs) {
-      const recent = elapsed < 2 * this.limits.windowMs;
+    if (elapsed >= windowMs) {
+      const recent = elapsed < 2 * windowMs;
       this.previousResets = recent ? this.resets : 0;
       this.previousOpened = recent ? this.opened() : 0;
-      this.start = now;
+      // Windows stay aligned, so the previous one weighs what the sliding window still covers of it.
+      this.start += windowMs * Math.floor(elapsed / windowMs);
       this.resets = 0;
       this.firstId = streamId;
     }
     this.resets += 1;
     this.lastId = Math.max(this.lastId, streamId);
-    const weight = Math.max(0, 1 - (now - this.start) / this.limits.windowMs);
+    const weight = Math.max(0, 1 - (now - this.start) / windowMs);
     const resets = this.resets + this.previousResets * weight;
     const opened = this.opened() + this.previousOpened * weight;
     return resets > this.limits.maxResets && resets * 2 > opened;

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { constants } from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import type { InboundProxy, OutboundProxy } from '../../../agent/proxy/index.js';
 import { startHttpApp, type TestApp } from '../../support/apps.js';
-import { h2, h2c } from '../../support/clients.js';
+import { h1, h2, h2c, waitUntil } from '../../support/clients.js';
 import { startCaller, startNode, TestCatalog, TestPki } from '../../support/mesh/proxies.js';
 import { H2, h2Frame, hpackBlock, rawH2, type RawH2 } from '../../support/raw-http.js';
 
@@ -48,7 +49,10 @@ describe('HTTP/2 rapid reset against the outbound listener', () => {
   const pki = new TestPki();
   const catalog = new TestCatalog();
   let payments: TestApp;
+  /** The same service at another site: where calls would fail over to, were the local instance ejected. */
+  let paymentsUs: TestApp;
   let node: InboundProxy;
+  let nodeUs: InboundProxy;
   let web: OutboundProxy;
   let port = 0;
 
@@ -56,13 +60,18 @@ describe('HTTP/2 rapid reset against the outbound listener', () => {
     payments = await startHttpApp('payments', 'http');
     node = await startNode(pki, 'eu', { payments: { address: '127.0.0.1', port: payments.port, protocol: 'http' } });
     catalog.add({ service: 'payments', instanceId: 'payments-1', site: 'eu', meshPort: node.port });
+    paymentsUs = await startHttpApp('payments-us', 'http');
+    nodeUs = await startNode(pki, 'us', { payments: { address: '127.0.0.1', port: paymentsUs.port, protocol: 'http' } });
+    catalog.add({ service: 'payments', instanceId: 'payments-us', site: 'us', meshPort: nodeUs.port });
     web = await startCaller(pki, catalog, { site: 'eu', service: 'web' });
     port = web.httpPort ?? 0;
   });
   after(async () => {
     await web.close(500);
     await node.close(500);
+    await nodeUs.close(500);
     await payments.kill();
+    await paymentsUs.kill();
   });
 
   it('GOAWAY(ENHANCE_YOUR_CALM) early, reset streams not forwarded, and another client keeps getting 200s', async () => {
@@ -103,5 +112,37 @@ describe('HTTP/2 rapid reset against the outbound listener', () => {
       [],
       'the other client got only 200s',
     );
+  });
+
+  it('requests their client cancels in flight are not held against the instance: no ejection, no failover, on HTTP/2 and HTTP/1.1', async () => {
+    // Five 5xx in a row eject an instance (and calls fail over to site us): six cancellations each way would, were they counted as resets.
+    const session = await h2c(port);
+    const heldAnywhere = (): number => payments.held + paymentsUs.held;
+    const held = heldAnywhere();
+    const streams = Array.from({ length: 6 }, () => {
+      const stream = session.request({ ':method': 'GET', ':path': '/hold', ':authority': 'payments.mesh' });
+      stream.on('error', () => undefined);
+      stream.end();
+      return stream;
+    });
+    await waitUntil(() => heldAnywhere() >= held + 6, 'six held HTTP/2 requests');
+    for (const stream of streams) stream.close(constants.NGHTTP2_CANCEL);
+    const requests = Array.from({ length: 6 }, () => {
+      const request = http.request({ host: '127.0.0.1', port, path: '/hold', headers: { host: 'payments.mesh' }, agent: false });
+      request.on('error', () => undefined);
+      request.end();
+      return request;
+    });
+    await waitUntil(() => heldAnywhere() >= held + 12, 'six held HTTP/1.1 requests');
+    for (const request of requests) request.destroy();
+    await sleep(200);
+    payments.release();
+    paymentsUs.release();
+    const viaH2 = await h2(session, { ':authority': 'payments.mesh' });
+    const viaH1 = await h1(port, { host: 'payments.mesh' });
+    session.close();
+    assert.deepEqual([viaH2.status, viaH2.headers['x-app'], viaH1.status, viaH1.headers['x-app']], [200, 'payments', 200, 'payments']);
+    assert.deepEqual(web.failovers(), []);
+    assert.equal(paymentsUs.hits, 0, 'nothing failed over to site us');
   });
 });
