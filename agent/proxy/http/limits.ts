@@ -22,7 +22,8 @@ export const MAX_HEADER_FIELDS = 100;
  *
  * - up to 128 KiB (advertised as SETTINGS_MAX_HEADER_LIST_SIZE; RFC 9113 counts 32 octets per
  *   field on top of name and value): answered 431;
- * - past it: that stream alone is reset with ENHANCE_YOUR_CALM, the session goes on;
+ * - past it: that stream alone is reset with ENHANCE_YOUR_CALM, the session goes on (so are
+ *   new streams while a session's headers hold more than Node's 10 MB session memory);
  * - one field whose HPACK encoding passes 64 KiB (nghttp2's fixed limit per field): nghttp2
  *   ends the whole session with COMPRESSION_ERROR, as no server setting changes.
  *
