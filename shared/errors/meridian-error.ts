@@ -70,6 +70,16 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_NO_HEALTHY_UPSTREAM: 503,
   /** Data plane, inbound: the SNI's service has no app on this node any more. */
   MERIDIAN_ERR_SERVICE_NOT_LOCAL: 503,
+  /** Data plane: a malformed request (strict HTTP/1.1 parser, an unusable target) or an HTTP/2 client resetting streams in bulk. */
+  MERIDIAN_ERR_BAD_REQUEST: 400,
+  /** Data plane: a client that did not send its request headers within the headers timeout. */
+  MERIDIAN_ERR_REQUEST_TIMEOUT: 408,
+  /** Data plane: request headers over the listener's budget (bytes or fields), on HTTP/1.1 and HTTP/2 alike. */
+  MERIDIAN_ERR_HEADERS_TOO_LARGE: 431,
+  /** Data plane: a method the listener does not forward (CONNECT: the mesh listener is no tunnelling proxy). */
+  MERIDIAN_ERR_METHOD_NOT_ALLOWED: 405,
+  /** Data plane: a protocol switch (`Upgrade`, e.g. WebSocket) the listener cannot carry yet. */
+  MERIDIAN_ERR_UPGRADE_UNSUPPORTED: 501,
   /** Status API: no valid token or client certificate. */
   MERIDIAN_ERR_UNAUTHORIZED: 401,
   /** `meridian status`: the federation answered and is unhealthy (the CLI's exit status says so too). */

@@ -17,6 +17,14 @@ export function requestPath(req: DownstreamRequest): string {
   return req.url ?? '/';
 }
 
+/**
+ * Whether the client already went away (closed its connection, or reset its HTTP/2 stream):
+ * nothing can be answered, so nothing should be forwarded.
+ */
+export function callerGone(res: DownstreamResponse): boolean {
+  return res instanceof Http2ServerResponse ? res.stream.closed : res.destroyed;
+}
+
 export function isGrpcRequest(req: DownstreamRequest): boolean {
   return String(req.headers['content-type'] ?? '').startsWith('application/grpc');
 }

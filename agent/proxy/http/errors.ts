@@ -1,3 +1,4 @@
+import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http';
 import { MeridianError, type ErrorCode } from '../../../shared/errors/index.js';
 import { abortResponse, isGrpcRequest, sendHead, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
 
@@ -13,6 +14,11 @@ export type ProxyErrorCode = Extract<
   | 'MERIDIAN_ERR_UPSTREAM_PROTOCOL'
   | 'MERIDIAN_ERR_NO_HEALTHY_UPSTREAM'
   | 'MERIDIAN_ERR_SERVICE_NOT_LOCAL'
+  | 'MERIDIAN_ERR_BAD_REQUEST'
+  | 'MERIDIAN_ERR_REQUEST_TIMEOUT'
+  | 'MERIDIAN_ERR_HEADERS_TOO_LARGE'
+  | 'MERIDIAN_ERR_METHOD_NOT_ALLOWED'
+  | 'MERIDIAN_ERR_UPGRADE_UNSUPPORTED'
 >;
 
 /** An error a proxy answers a request with. */
@@ -23,6 +29,14 @@ export class ProxyError extends MeridianError {
     super(code, message, options);
     this.name = 'ProxyError';
   }
+}
+
+/** Every method the listeners forward: all but CONNECT. A 405 must name them (RFC 9110 §15.5.6). */
+const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH';
+
+/** Headers a refusal's status calls for besides the JSON body's own. */
+function refusalHeaders(error: ProxyError): OutgoingHttpHeaders | undefined {
+  return error.code === 'MERIDIAN_ERR_METHOD_NOT_ALLOWED' ? { allow: ALLOWED_METHODS } : undefined;
 }
 
 /** gRPC status for an HTTP status (the gRPC spec's HTTP-to-gRPC mapping, plus 421 → internal). */
@@ -52,6 +66,22 @@ export function replyError(req: DownstreamRequest, res: DownstreamResponse, erro
     return;
   }
   const body = JSON.stringify({ code: error.code, message: error.message });
-  sendHead(res, error.statusCode, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, false);
+  sendHead(res, error.statusCode, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...refusalHeaders(error) }, false);
   res.end(body);
+}
+
+/**
+ * The same answer as {@link replyError}, as raw HTTP/1.1 bytes that close the connection: for
+ * a socket Node's HTTP server has given up on (a head it could not parse, a CONNECT), where
+ * there is no response object to write to.
+ */
+export function rawErrorResponse(error: ProxyError): string {
+  const body = JSON.stringify({ code: error.code, message: error.message });
+  const allow = refusalHeaders(error)?.allow;
+  return (
+    `HTTP/1.1 ${error.statusCode} ${STATUS_CODES[error.statusCode] ?? ''}\r\n` +
+    `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+    (allow === undefined ? '' : `allow: ${String(allow)}\r\n`) +
+    `connection: close\r\n\r\n${body}`
+  );
 }

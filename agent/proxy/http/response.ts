@@ -2,13 +2,19 @@ import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, OutgoingHttpH
 import { constants, Http2ServerResponse, type ClientHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { RequestBody } from './body.js';
-import { abortResponse, finishResponse, sendHead, type DownstreamResponse } from './downstream.js';
+import { abortResponse, callerGone, finishResponse, sendHead, type DownstreamResponse } from './downstream.js';
 import { forwardableRawResponseHeaders, forwardableResponseHeaders, h2Status } from './headers.js';
 
 /** How one forwarding attempt ended. */
 export interface RelayResult {
-  /** The upstream answered: its status went downstream (the response may still have been cut). */
+  /**
+   * The request is settled: the upstream answered and its status went downstream (the response
+   * may still have been cut), or the caller went away first (`cancelled`). Either way there is
+   * nothing to retry and nothing to hold against the upstream.
+   */
   readonly responded: boolean;
+  /** The caller left before any answer (closed its connection, reset its stream); the upstream attempt was cancelled. */
+  readonly cancelled?: boolean;
   /**
    * Nothing reached the upstream application and the body can be replayed whole: HTTP/2
    * refused the stream (RFC 9113 §8.7, e.g. a draining peer's GOAWAY), or a reused HTTP/1.1
@@ -19,6 +25,9 @@ export interface RelayResult {
   /** Why an HTTP/1.1 attempt got no response (a ConnectFailure when no connection was opened). */
   readonly error?: Error;
 }
+
+/** A caller that left: its attempt ends without a verdict on the upstream. */
+const CANCELLED: RelayResult = Object.freeze({ responded: true, retriable: false, cancelled: true });
 
 /** Called with each upstream response status (outlier detection counts 5xx). */
 export type StatusObserver = (status: number) => void;
@@ -34,6 +43,13 @@ export function relayH2(
   options: { body: RequestBody; onStatus?: StatusObserver },
 ): Promise<RelayResult> {
   const { body, onStatus } = options;
+  // The caller reset or left while the stream was being opened: cancel at once. A stream whose
+  // HEADERS are still queued is never sent at all (nghttp2 drops them on RST_STREAM).
+  if (callerGone(res)) {
+    stream.on('error', () => undefined);
+    stream.close(constants.NGHTTP2_CANCEL);
+    return Promise.resolve(CANCELLED);
+  }
   body.sendTo(stream);
   let status: number | undefined;
   let trailers: OutgoingHttpHeaders | undefined;
@@ -64,6 +80,10 @@ export function relayH2(
   return new Promise((resolve) => {
     stream.once('close', () => {
       if (status === undefined) {
+        if (callerGone(res)) {
+          resolve(CANCELLED);
+          return;
+        }
         const retriable = stream.rstCode === constants.NGHTTP2_REFUSED_STREAM && body.replayable;
         if (retriable) body.detach();
         resolve({ responded: false, retriable });
@@ -105,6 +125,12 @@ function relayResponse(res: DownstreamResponse, response: IncomingMessage, statu
  */
 export function relayH1(res: DownstreamResponse, upstream: ClientRequest, options: { body: RequestBody; onStatus?: StatusObserver; refusal?: (response: IncomingMessage) => Error | undefined }): Promise<RelayResult> {
   const { body, onStatus } = options;
+  if (callerGone(res)) {
+    // Not sent yet: the request gets its socket on a later tick.
+    upstream.on('error', () => undefined);
+    upstream.destroy();
+    return Promise.resolve(CANCELLED);
+  }
   let responded = false;
   let heard = false;
   upstream.once('socket', (socket: Socket) => {
@@ -118,6 +144,10 @@ export function relayH1(res: DownstreamResponse, upstream: ClientRequest, option
     // 'on', not 'once': a second error must not go unhandled; resolving twice is harmless.
     upstream.on('error', (error) => {
       if (responded) return;
+      if (callerGone(res)) {
+        resolve(CANCELLED);
+        return;
+      }
       const retriable = upstream.reusedSocket && !heard && body.replayable;
       if (retriable) body.detach();
       resolve({ responded: false, retriable, error });

@@ -1,12 +1,16 @@
-import { IncomingMessage } from 'node:http';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Http2ServerRequest } from 'node:http2';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type ServiceInstance, instanceKey } from '../../../shared/catalog/index.js';
 import type { Logger } from '../../../shared/telemetry/index.js';
 import type { Balancer } from './balancer.js';
 import { DEFAULT_REPLAY_LIMIT, RequestBody } from '../http/body.js';
 import type { ConnectionTracker } from '../listener/drain.js';
-import { requestAuthority, requestPath, type DownstreamRequest, type DownstreamResponse } from '../http/downstream.js';
+import { callerGone, type DownstreamRequest, type DownstreamResponse } from '../http/downstream.js';
 import { ProxyError, replyError } from '../http/errors.js';
-import { parseMeshAuthority } from '../http/headers.js';
+import { headerBudgetError, upgradeError } from '../http/limits.js';
+import { meshTargetOf, type MeshTarget } from '../http/target.js';
+import type { ResetGuard } from '../listener/reset-guard.js';
 import type { MeshPool } from '../transport/mesh-pool.js';
 import { attempt, type Call } from './attempt.js';
 import { nextTraceparent } from '../http/trace.js';
@@ -22,13 +26,15 @@ export interface OutboundHttpDeps {
   /** The calling local service, for the request records. */
   readonly service: string;
   readonly onRequest: RequestObserver | undefined;
+  /** HTTP/2 sessions whose client resets streams before their answer. */
+  readonly resets: ResetGuard;
 }
 
 /** Tries up to `maxAttempts` instances; resolves with the error to answer, or undefined when answered. */
 async function forward(deps: OutboundHttpDeps, call: Call): Promise<ProxyError | undefined> {
   const tried = new Set<string>();
   let last: ProxyError | undefined;
-  for (let n = 0; n < deps.maxAttempts && !call.res.destroyed; n++) {
+  for (let n = 0; n < deps.maxAttempts && !callerGone(call.res); n++) {
     let instance: ServiceInstance;
     try {
       instance = deps.balancer.pick(call.service, tried);
@@ -73,22 +79,50 @@ function observe(deps: OutboundHttpDeps, call: Call, startedAt: number): void {
   });
 }
 
+/**
+ * Where the request goes, or the refusal it gets: over the header budget (431), an Upgrade the
+ * mesh cannot carry (501), an authority that is ambiguous or names no mesh service (400).
+ */
+function admit(req: DownstreamRequest, res: DownstreamResponse): MeshTarget | ProxyError {
+  const tooLarge = headerBudgetError(req);
+  if (tooLarge !== undefined) return tooLarge;
+  if (res instanceof ServerResponse) {
+    const upgrade = upgradeError(req);
+    if (upgrade !== undefined) {
+      // The client may follow up in the protocol it asked for: nothing more is read on this connection.
+      res.shouldKeepAlive = false;
+      return upgrade;
+    }
+  }
+  return meshTargetOf(req);
+}
+
+/**
+ * Whether the request comes on an HTTP/2 session whose client reset streams lately: one
+ * event-loop turn passes before it is forwarded, so that a reset pipelined right behind its
+ * HEADERS (nghttp2 reports it after the request) is seen before any upstream stream opens.
+ */
+function suspect(deps: OutboundHttpDeps, req: DownstreamRequest): boolean {
+  return req instanceof Http2ServerRequest && deps.resets.suspect(req.stream.session);
+}
+
 /** Routes by authority `<service>.mesh` and forwards. */
 async function handle(deps: OutboundHttpDeps, req: DownstreamRequest, res: DownstreamResponse): Promise<void> {
   const startedAt = Date.now();
-  const authority = requestAuthority(req);
-  const service = parseMeshAuthority(authority);
-  if (authority === undefined || service === undefined) {
-    const message = `authority "${String(authority)}" is not a mesh service: address calls to <service>.mesh`;
-    replyError(req, res, new ProxyError('MERIDIAN_ERR_BAD_AUTHORITY', message));
+  const target = admit(req, res);
+  if (target instanceof ProxyError) {
+    replyError(req, res, target);
     return;
   }
+  if (suspect(deps, req)) await nextTurn();
+  // Never forward for a caller that already left: nobody would read the answer.
+  if (callerGone(res)) return;
   const call: Call = {
     req,
     res,
-    service,
-    authority,
-    path: requestPath(req),
+    service: target.service,
+    authority: target.authority,
+    path: target.path,
     traceparent: nextTraceparent(req.headers.traceparent),
     body: new RequestBody(req, DEFAULT_REPLAY_LIMIT),
     site: '',

@@ -1,9 +1,13 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { Server, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { MeridianError } from '../../../shared/errors/index.js';
 import { Balancer } from './balancer.js';
 import { ConnectionTracker } from '../listener/drain.js';
+import { ProxyError, rawErrorResponse, replyError } from '../http/errors.js';
+import { H1_MAX_HEADERS_COUNT, H1_PARSER_OPTIONS, H2_HEADER_OPTIONS, onHttp1ClientError } from '../http/limits.js';
+import { DEFAULT_RESET_LIMITS, ResetGuard } from '../listener/reset-guard.js';
 import { assertPort, checkingInterval, interceptListeners, listen, resolveTimeouts, SILENT_LOGGER, type ServerTimeouts } from '../listener/listen.js';
 import { MeshPool } from '../transport/mesh-pool.js';
 import { outboundRequestHandler, type OutboundHttpDeps } from './http.js';
@@ -29,6 +33,52 @@ function assertOptions(options: OutboundOptions): void {
   }
 }
 
+const CONNECT_REFUSED = new ProxyError(
+  'MERIDIAN_ERR_METHOD_NOT_ALLOWED',
+  'CONNECT is not forwarded: the mesh listener routes requests by <service>.mesh, it opens no tunnels (TCP services have upstream ports)',
+);
+
+/** HTTP/1.1 CONNECT: Node hands over the bare socket (and would drop it unanswered). */
+function refuseConnect(_req: http.IncomingMessage, socket: Duplex): void {
+  socket.end(rawErrorResponse(CONNECT_REFUSED));
+  setTimeout(() => socket.destroy(), 1_000).unref();
+}
+
+/**
+ * The HTTP/1.1 server: strict parser, header and request timeouts, the header budget
+ * (http/limits.ts), and Meridian error bodies for what Node would refuse by itself.
+ */
+function createHttp1Server(handler: http.RequestListener, timeouts: ServerTimeouts): http.Server {
+  const h1 = http.createServer(
+    {
+      ...H1_PARSER_OPTIONS,
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      keepAliveTimeout: timeouts.idleMs,
+      connectionsCheckingInterval: checkingInterval(timeouts),
+    },
+    handler,
+  );
+  h1.maxHeadersCount = H1_MAX_HEADERS_COUNT;
+  h1.on('clientError', onHttp1ClientError);
+  h1.on('connect', refuseConnect);
+  return h1;
+}
+
+/** The h2c server: the header budget's hard bounds, CONNECT refused, rapid reset guarded. */
+function createHttp2Server(deps: OutboundHttpDeps, handler: ReturnType<typeof outboundRequestHandler>, timeouts: ServerTimeouts): http2.Http2Server {
+  const h2 = http2.createServer({ ...H2_HEADER_OPTIONS, settings: { ...H2_HEADER_OPTIONS.settings, maxConcurrentStreams: 256 } }, handler);
+  h2.on('connect', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => replyError(req, res, CONNECT_REFUSED));
+  deps.resets.watch(h2);
+  h2.on('session', (session) => {
+    deps.tracker.addSession(session);
+    session.on('error', () => undefined);
+    session.setTimeout(timeouts.idleMs, () => session.close());
+  });
+  h2.on('sessionError', () => undefined);
+  return h2;
+}
+
 /**
  * The HTTP listener: one plain port for HTTP/1.1 and h2c prior knowledge. The HTTP/1.1 server
  * owns the port (strict parser, header and request timeouts); each new connection is sniffed
@@ -36,23 +86,8 @@ function assertOptions(options: OutboundOptions): void {
  */
 function createHttpListener(deps: OutboundHttpDeps, timeouts: ServerTimeouts): http.Server {
   const handler = outboundRequestHandler(deps);
-  const h1 = http.createServer(
-    {
-      headersTimeout: timeouts.headersMs,
-      requestTimeout: timeouts.requestMs,
-      keepAliveTimeout: timeouts.idleMs,
-      connectionsCheckingInterval: checkingInterval(timeouts),
-      insecureHTTPParser: false,
-    },
-    handler,
-  );
-  const h2 = http2.createServer({ settings: { maxConcurrentStreams: 256 } }, handler);
-  h2.on('session', (session) => {
-    deps.tracker.addSession(session);
-    session.on('error', () => undefined);
-    session.setTimeout(timeouts.idleMs, () => session.close());
-  });
-  h2.on('sessionError', () => undefined);
+  const h1 = createHttp1Server(handler, timeouts);
+  const h2 = createHttp2Server(deps, handler, timeouts);
   interceptListeners<Socket>(h1, 'connection', (socket, next) => {
     socket.on('error', () => undefined);
     deps.tracker.addRaw(socket);
@@ -96,7 +131,11 @@ export async function startOutbound(options: OutboundOptions): Promise<OutboundP
   const host = options.host ?? '127.0.0.1';
   const servers: Server[] = [];
   try {
-    const httpPort = await startHttp(options, { balancer, pool, maxAttempts, tracker, logger, service: options.service, onRequest: options.onRequest }, timeouts, servers);
+    const resets = new ResetGuard(DEFAULT_RESET_LIMITS, () =>
+      logger.warn('outbound: an HTTP/2 client reset too many streams before their answer; session closed with ENHANCE_YOUR_CALM', { service: options.service }),
+    );
+    const httpDeps: OutboundHttpDeps = { balancer, pool, maxAttempts, tracker, logger, service: options.service, onRequest: options.onRequest, resets };
+    const httpPort = await startHttp(options, httpDeps, timeouts, servers);
     const tcpDeps: OutboundTcpDeps = { balancer, pool, dialer: options.dialer, connectTimeoutMs, maxAttempts, tracker, logger, caller: options.service, onRequest: options.onRequest };
     const upstreams: UpstreamPort[] = [];
     for (const upstream of options.upstreams ?? []) {
