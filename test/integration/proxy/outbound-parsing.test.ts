@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import type { InboundProxy, OutboundProxy } from '../../../agent/proxy/index.js';
 import { startHttpApp, type Seen, type TestApp } from '../../support/apps.js';
 import { bodyJson, h2, h2c, type Reply } from '../../support/clients.js';
-import { startCaller, startNode, TestCatalog, TestPki } from '../../support/mesh/proxies.js';
+import { startCaller, startNode, TestCatalog } from '../../support/mesh/index.js';
+import { TestTrustDomain } from '../../support/pki/index.js';
 import { errorBody, rawHttp1, type RawReply } from '../../support/raw-http.js';
 
 /** `count` distinct header lines. */
@@ -41,7 +42,7 @@ function h2Outcome(session: ClientHttp2Session, headers: OutgoingHttpHeaders): P
 }
 
 describe('outbound listener: HTTP parsing edge cases', () => {
-  const pki = new TestPki();
+  const pki = new TestTrustDomain();
   const catalog = new TestCatalog();
   let payments: TestApp;
   let ledger: TestApp;

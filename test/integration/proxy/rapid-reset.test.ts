@@ -5,8 +5,10 @@ import { after, before, describe, it } from 'node:test';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import type { InboundProxy, OutboundProxy } from '../../../agent/proxy/index.js';
 import { startHttpApp, type TestApp } from '../../support/apps.js';
-import { h1, h2, h2c, waitUntil } from '../../support/clients.js';
-import { startCaller, startNode, TestCatalog, TestPki } from '../../support/mesh/proxies.js';
+import { h1, h2, h2c } from '../../support/clients.js';
+import { waitUntil } from '../../support/harness.js';
+import { startCaller, startNode, TestCatalog } from '../../support/mesh/index.js';
+import { TestTrustDomain } from '../../support/pki/index.js';
 import { H2, h2Frame, hpackBlock, rawH2, type RawH2 } from '../../support/raw-http.js';
 
 /** The attack's bounds: at most this many streams, for at most this long. */
@@ -46,7 +48,7 @@ async function rapidReset(attacker: RawH2): Promise<number> {
 }
 
 describe('HTTP/2 rapid reset against the outbound listener', () => {
-  const pki = new TestPki();
+  const pki = new TestTrustDomain();
   const catalog = new TestCatalog();
   let payments: TestApp;
   /** The same service at another site: where calls would fail over to, were the local instance ejected. */
