@@ -6,7 +6,7 @@ import { abortResponse, callerGone, finishResponse, sendHead, type DownstreamRes
 import { forwardableRawResponseHeaders, forwardableResponseHeaders, h2Status } from './headers.js';
 
 /** How one forwarding attempt ended. */
-export interface RelayResult {
+export interface ForwardResult {
   /**
    * The request is settled: the upstream answered and its status went downstream (the response
    * may still have been cut), or the caller went away first (`cancelled`). Either way there is
@@ -27,7 +27,7 @@ export interface RelayResult {
 }
 
 /** A caller that left: its attempt ends without a verdict on the upstream. */
-const CANCELLED: RelayResult = Object.freeze({ responded: true, retriable: false, cancelled: true });
+const CANCELLED: ForwardResult = Object.freeze({ responded: true, retriable: false, cancelled: true });
 
 /** Called with each upstream response status (outlier detection counts 5xx). */
 export type StatusObserver = (status: number) => void;
@@ -37,11 +37,11 @@ export type StatusObserver = (status: number) => void;
  * response back: status and headers, body with backpressure, trailers (gRPC status), and a
  * trailers-only response kept as one. A response cut mid-body is cut downstream too.
  */
-export function relayH2(
+export function forwardH2Response(
   res: DownstreamResponse,
   stream: ClientHttp2Stream,
   options: { body: RequestBody; onStatus?: StatusObserver },
-): Promise<RelayResult> {
+): Promise<ForwardResult> {
   const { body, onStatus } = options;
   // The caller reset or left while the stream was being opened: cancel at once. A stream whose
   // HEADERS are still queued is never sent at all (nghttp2 drops them on RST_STREAM).
@@ -102,7 +102,7 @@ function writeResponseHead(res: DownstreamResponse, status: number, response: In
 }
 
 /** Streams an upstream HTTP/1.1 response downstream; resolves once it closed, cutting the downstream one when it was incomplete. */
-function relayResponse(res: DownstreamResponse, response: IncomingMessage, status: number, resolve: (result: RelayResult) => void): void {
+function forwardResponse(res: DownstreamResponse, response: IncomingMessage, status: number, resolve: (result: ForwardResult) => void): void {
   writeResponseHead(res, status, response);
   response.pipe(res, { end: false });
   // Trailers are rare: their header object is built only when some came.
@@ -123,7 +123,7 @@ function relayResponse(res: DownstreamResponse, response: IncomingMessage, statu
  * (the peer had let it go: the request was not taken) and the body can be replayed whole.
  * `refusal` picks out an answer of the upstream's own proxy that the app was not reached: not relayed, it becomes the error.
  */
-export function relayH1(res: DownstreamResponse, upstream: ClientRequest, options: { body: RequestBody; onStatus?: StatusObserver; refusal?: (response: IncomingMessage) => Error | undefined }): Promise<RelayResult> {
+export function forwardH1Response(res: DownstreamResponse, upstream: ClientRequest, options: { body: RequestBody; onStatus?: StatusObserver; refusal?: (response: IncomingMessage) => Error | undefined }): Promise<ForwardResult> {
   const { body, onStatus } = options;
   if (callerGone(res)) {
     // Not sent yet: the request gets its socket on a later tick.
@@ -162,7 +162,7 @@ export function relayH1(res: DownstreamResponse, upstream: ClientRequest, option
       const status = response.statusCode ?? 502;
       body.commit();
       onStatus?.(status);
-      relayResponse(res, response, status, resolve);
+      forwardResponse(res, response, status, resolve);
     });
   });
 }

@@ -6,7 +6,7 @@ import { DEFAULT_REPLAY_LIMIT, RequestBody } from '../http/body.js';
 import { requestPath, type DownstreamRequest, type DownstreamResponse } from '../http/downstream.js';
 import { ProxyError, replyError } from '../http/errors.js';
 import { forwardableRequestHeaders, h1RequestHead } from '../http/headers.js';
-import { relayH1, relayH2, type RelayResult } from '../http/response.js';
+import { forwardH1Response, forwardH2Response, type ForwardResult } from '../http/response.js';
 import { SessionGone, SessionPool } from '../transport/session-pool.js';
 import { TRACEPARENT } from '../http/trace.js';
 import type { LocalService } from './types.js';
@@ -84,7 +84,7 @@ export class LocalApps {
    */
   async forward(request: AppRequest): Promise<void> {
     const { req, res, app, service } = request;
-    let result: RelayResult;
+    let result: ForwardResult;
     try {
       result = app.protocol === 'http' ? await this.forwardH1(request) : await this.forwardH2(request);
     } catch (cause) {
@@ -110,10 +110,10 @@ export class LocalApps {
    * connection the app had just closed (its own keep-alive timeout) is sent once more, when
    * its body can be replayed.
    */
-  private async forwardH1(request: AppRequest): Promise<RelayResult> {
+  private async forwardH1(request: AppRequest): Promise<ForwardResult> {
     const body = new RequestBody(request.req, DEFAULT_REPLAY_LIMIT);
-    const result = await relayH1(request.res, this.requestH1(request), { body });
-    return result.retriable ? relayH1(request.res, this.requestH1(request), { body }) : result;
+    const result = await forwardH1Response(request.res, this.requestH1(request), { body });
+    return result.retriable ? forwardH1Response(request.res, this.requestH1(request), { body }) : result;
   }
 
   private requestH1(request: AppRequest): http.ClientRequest {
@@ -122,7 +122,7 @@ export class LocalApps {
     return http.request({ agent: this.agent, host: app.address, port: app.port, method: req.method, path: requestPath(req), headers, setHost: false });
   }
 
-  private async forwardH2(request: AppRequest): Promise<RelayResult> {
+  private async forwardH2(request: AppRequest): Promise<ForwardResult> {
     const { req, res, app } = request;
     const headers = {
       ...forwardableRequestHeaders(req.headers),
@@ -139,6 +139,6 @@ export class LocalApps {
       throw error;
     });
     // No replay towards a local app: nothing retries there, so nothing is kept.
-    return relayH2(res, stream, { body: new RequestBody(req, 0) });
+    return forwardH2Response(res, stream, { body: new RequestBody(req, 0) });
   }
 }

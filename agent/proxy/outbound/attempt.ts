@@ -7,7 +7,7 @@ import { ProxyError } from '../http/errors.js';
 import { forwardableRequestHeaders, h1RequestHead } from '../http/headers.js';
 import { ConnectFailure } from '../transport/mesh-connect.js';
 import type { MeshPool } from '../transport/mesh-pool.js';
-import { relayH1, relayH2, type RelayResult } from '../http/response.js';
+import { forwardH1Response, forwardH2Response, type ForwardResult } from '../http/response.js';
 import { SessionGone } from '../transport/session-pool.js';
 import { TRACEPARENT } from '../http/trace.js';
 import { MeridianError } from '../../../shared/errors/index.js';
@@ -96,7 +96,7 @@ async function attemptH2(deps: AttemptDeps, instance: ServiceInstance, call: Cal
   }
   balancer.connected(instance);
   call.site = instance.site;
-  const result = await relayH2(call.res, stream, { body: call.body, onStatus: (status) => balancer.responded(instance, status) });
+  const result = await forwardH2Response(call.res, stream, { body: call.body, onStatus: (status) => balancer.responded(instance, status) });
   if (result.responded) return { kind: 'done' };
   if (result.retriable) {
     // A refusal is a draining peer being orderly, not a fault: no outlier penalty.
@@ -112,7 +112,7 @@ async function attemptH2(deps: AttemptDeps, instance: ServiceInstance, call: Cal
  * certificate, so a refusal arrives as an alert on the first request of a new connection:
  * nothing reached the application, like a failed connect.
  */
-function refusedHandshake(result: RelayResult, reused: boolean): boolean {
+function refusedHandshake(result: ForwardResult, reused: boolean): boolean {
   const code = (result.error as NodeJS.ErrnoException | undefined)?.code;
   return !reused && typeof code === 'string' && code.startsWith('ERR_SSL_');
 }
@@ -127,7 +127,7 @@ async function attemptH1(deps: AttemptDeps, instance: ServiceInstance, call: Cal
   const headers = h1RequestHead(call.req, ['host', call.authority, TRACEPARENT, call.traceparent]);
   const upstream = deps.pool.requestH1(instance, { method: call.req.method ?? 'GET', path: call.path, headers });
   call.site = instance.site;
-  const result = await relayH1(call.res, upstream, { body: call.body, onStatus: (status) => balancer.responded(instance, status), refusal: appRefusal });
+  const result = await forwardH1Response(call.res, upstream, { body: call.body, onStatus: (status) => balancer.responded(instance, status), refusal: appRefusal });
   if (result.responded) {
     balancer.connected(instance);
     return { kind: 'done' };

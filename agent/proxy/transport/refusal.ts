@@ -54,7 +54,7 @@ export class AppRefused extends MeridianError {
   }
 }
 
-/** relayH1's `refusal` hook: an app refusal is not relayed but ends the attempt with this error. */
+/** forwardH1Response's `refusal` hook: an app refusal is not relayed but ends the attempt with this error. */
 export function appRefusal(response: IncomingMessage): AppRefused | undefined {
   return isAppRefusal(response) ? new AppRefused('the destination agent could not reach its app') : undefined;
 }

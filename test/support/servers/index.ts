@@ -11,7 +11,7 @@ export { renderNatsConfig } from './nats-config.js';
 export type { NatsConfigInput } from './nats-config.js';
 export { startSupercluster } from './supercluster.js';
 export { startRedisServer } from './redis.js';
-export { GatewayRelay, gatewayName } from './tcp-cut.js';
+export { CuttableLink, gatewayName } from './tcp-cut.js';
 export type { LinkPolicy } from './tcp-cut.js';
 export { cleanupSync } from './registry.js';
 export { freePort, pollUntil } from './probe.js';

@@ -2,7 +2,7 @@ import { MeridianError } from '../../../shared/errors/index.js';
 import { findBinary } from './binary.js';
 import { startNatsServer } from './nats.js';
 import { freePort, getJson, isAddressInUse, pollUntil } from './probe.js';
-import { GatewayRelay, relayError } from './tcp-cut.js';
+import { CuttableLink, relayError } from './tcp-cut.js';
 import type { NatsServerHandle, SiteHandle, SuperclusterHandle, SuperclusterOptions } from './types.js';
 
 const SITE_NAME = /^[A-Za-z0-9_-]+$/;
@@ -10,7 +10,7 @@ const PORT_ATTEMPTS = 5;
 
 interface Site {
   name: string;
-  relay: GatewayRelay;
+  relay: CuttableLink;
   server?: NatsServerHandle;
 }
 
@@ -59,7 +59,7 @@ class Supercluster implements SuperclusterHandle {
     this.#options = options;
     this.#binary = binary;
     const policy = (source: string | undefined, target: string): boolean => this.#allowed(source, target);
-    for (const name of options.sites) this.#sites.set(name, { name, relay: new GatewayRelay(name, policy) });
+    for (const name of options.sites) this.#sites.set(name, { name, relay: new CuttableLink(name, policy) });
   }
 
   get sites(): readonly SiteHandle[] {

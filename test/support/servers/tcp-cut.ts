@@ -18,7 +18,7 @@ const MAX_CONNECT_LINE = 64 * 1024;
  * through it, so a partition is a real cut of live connections while the servers keep running.
  * The relay learns which site dialled in from the `gateway` field of the first CONNECT line.
  */
-export class GatewayRelay {
+export class CuttableLink {
   /** The site whose gateway port this relay fronts. */
   readonly target: string;
   /** Gateway port of the target's server; may change if the server is re-launched elsewhere. */
