@@ -36,14 +36,17 @@ export function seriesCap(registry: Registry): number {
  * because their metric was at its cap. One per registry, looked up before it is created.
  */
 export function seriesOverflow(registry: Registry): Counter<'metric'> {
-  const existing = registry.getSingleMetric(OVERFLOW_METRIC);
+  return perMetricCounter(registry, OVERFLOW_METRIC, 'Samples that got no series of their own because their metric holds its maximum of label sets: observations counted in the series labelled "other", or gauge readings left out of a scrape.');
+}
+
+/**
+ * A registry-wide counter labelled by `metric`, shared by every metrics set on the registry (an
+ * agent and a control service may share one): looked up before it is created.
+ */
+export function perMetricCounter(registry: Registry, name: string, help: string): Counter<'metric'> {
+  const existing = registry.getSingleMetric(name);
   if (existing instanceof Counter) return existing;
-  return new Counter({
-    name: OVERFLOW_METRIC,
-    help: 'Samples that got no series of their own because their metric holds its maximum of label sets: observations counted in the series labelled "other", or gauge readings left out of a scrape.',
-    labelNames: ['metric'],
-    registers: [registry],
-  });
+  return new Counter({ name, help, labelNames: ['metric'], registers: [registry] });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { CatalogSiteStatus, CertificateStatus, FailoverStatus } from '../status/index.js';
-import { labelKey, overflowCountedAfter, seriesCap, seriesOverflow } from './cap.js';
+import { labelKey, overflowCountedAfter, perMetricCounter, seriesCap, seriesOverflow } from './cap.js';
 
 /*
  * Collect-time metrics: values that already live elsewhere (certificates, the catalog view, the
@@ -17,19 +17,9 @@ export type FailoverSample = Pick<FailoverStatus, 'service' | 'fromSite' | 'toSi
 
 const COLLECT_ERRORS = 'meridian_metrics_collect_errors_total';
 
-/**
- * The counter of callbacks that threw during a scrape. Shared by every metrics set on a registry
- * (an agent and a control service may share one), so it is looked up before it is created.
- */
+/** The counter of callbacks that threw during a scrape. */
 export function collectErrors(registry: Registry): Counter<'metric'> {
-  const existing = registry.getSingleMetric(COLLECT_ERRORS);
-  if (existing instanceof Counter) return existing;
-  return new Counter({
-    name: COLLECT_ERRORS,
-    help: 'Metric callbacks that threw while a scrape collected them; the metric is left empty for that scrape.',
-    labelNames: ['metric'],
-    registers: [registry],
-  });
+  return perMetricCounter(registry, COLLECT_ERRORS, 'Metric callbacks that threw while a scrape collected them; the metric is left empty for that scrape.');
 }
 
 /** What a collected gauge's callback sets this scrape's readings through. */
