@@ -121,3 +121,8 @@ async function launch(dir: string, definitionsDir: string): Promise<AgentProcess
 export function relaunchAgent(previous: AgentProcess): Promise<AgentProcess> {
   return launch(previous.dir, previous.definitionsDir);
 }
+
+/** The `Authorization` header of an agent in this process (its API needs the token on every route but /v1/ready and /openapi.json). */
+export function agentAuthorization(agent: { readonly apiTokenFile: string }): Record<string, string> {
+  return { authorization: `Bearer ${readFileSync(agent.apiTokenFile, 'utf8').trim()}` };
+}
