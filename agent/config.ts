@@ -1,13 +1,25 @@
+import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { DEFAULT_HEARTBEAT, DEFAULT_MESH_SESSION_AGE, DEFAULT_STATUS_INTERVAL, DurationSchema, NameSchema, PlatformSchema, loadJsonConfig, parseDuration } from '../shared/config/index.js';
 
 const Name = NameSchema;
 const Duration = DurationSchema;
 
+/** Where the agent keeps its snapshot, identities and API token unless `dataDir` says otherwise. */
+export const DEFAULT_AGENT_DATA_DIR = 'meridian-data/agent';
+/** The agent API's address unless `api` says otherwise. */
+export const DEFAULT_AGENT_API = Object.freeze({ host: '127.0.0.1', port: 8510 });
+export const DEFAULT_AGENT_API_URL = `http://${DEFAULT_AGENT_API.host}:${DEFAULT_AGENT_API.port}`;
+/** The API token's file name in the data dir, unless `api.tokenFile` names another file. */
+const API_TOKEN_FILE_NAME = 'api-token';
+/** The token file of an agent with the default data dir: where `meridian services` looks unless told. */
+export const DEFAULT_AGENT_API_TOKEN_FILE = join(DEFAULT_AGENT_DATA_DIR, API_TOKEN_FILE_NAME);
+
 /**
- * The agent's configuration file (JSON). Defaults: api on 127.0.0.1:8510, heartbeat 2s, lease
- * TTL 3 heartbeats, staleness after 3 heartbeats, data dir ./meridian-data/agent, status report
- * every 2s, no access log.
+ * The agent's configuration file (JSON). Defaults: api on 127.0.0.1:8510 with its token in
+ * `<dataDir>/api-token` (created 0600 on first start), any service may register, heartbeat 2s,
+ * lease TTL 3 heartbeats, staleness after 3 heartbeats, data dir ./meridian-data/agent, status
+ * report every 2s, no access log.
  */
 export const AgentConfigSchema = Type.Object(
   {
@@ -30,9 +42,19 @@ export const AgentConfigSchema = Type.Object(
       { additionalProperties: false },
     ),
     api: Type.Object(
-      { host: Type.String({ default: '127.0.0.1' }), port: Type.Integer({ minimum: 0, maximum: 65535, default: 8510 }) },
+      {
+        host: Type.String({ default: DEFAULT_AGENT_API.host }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: DEFAULT_AGENT_API.port }),
+        /** The bearer token every API call but `/v1/ready` and `/openapi.json` needs (default `<dataDir>/api-token`). */
+        tokenFile: Type.Optional(Type.String({ minLength: 1 })),
+      },
       { default: {}, additionalProperties: false },
     ),
+    /**
+     * The services this node may register, from the API and from definitions files: names, or
+     * patterns where `*` stands for any run of name characters (`web-*`). Absent: any service.
+     */
+    allowedServices: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z0-9*][a-z0-9*-]{0,62}$' }), { maxItems: 1000 })),
     definitionsDir: Type.Optional(Type.String({ minLength: 1 })),
     /** The node's data plane: its mTLS inbound port (the mesh port stamped on its instances). Absent: catalog only. */
     mesh: Type.Optional(
@@ -57,7 +79,7 @@ export const AgentConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    dataDir: Type.String({ default: 'meridian-data/agent' }),
+    dataDir: Type.String({ default: DEFAULT_AGENT_DATA_DIR }),
     heartbeat: Type.String({ ...Duration, default: DEFAULT_HEARTBEAT }),
     leaseTtl: Type.Optional(Duration),
     staleAfter: Type.Optional(Duration),
@@ -82,6 +104,11 @@ export function agentTimings(config: AgentConfig): AgentTimings {
     leaseTtlMs: config.leaseTtl === undefined ? heartbeatMs * 3 : parseDuration(config.leaseTtl, '/leaseTtl'),
     staleAfterMs: config.staleAfter === undefined ? heartbeatMs * 3 : parseDuration(config.staleAfter, '/staleAfter'),
   };
+}
+
+/** The agent API's token file: `api.tokenFile`, else `api-token` in the data dir. */
+export function apiTokenFile(config: AgentConfig): string {
+  return config.api.tokenFile ?? join(config.dataDir, API_TOKEN_FILE_NAME);
 }
 
 /** Reads and validates an agent config file; errors name the file and every bad field. */

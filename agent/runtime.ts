@@ -12,10 +12,10 @@ import {
   type NodeContext,
 } from '../shared/catalog/index.js';
 import { DEFAULT_DRAIN_MS, DEFAULT_MESH_SESSION_AGE, parseDuration } from '../shared/config/index.js';
-import { generatePrivateKey, loadMtlsIdentity, readText, type MtlsIdentity } from '../shared/identity/index.js';
+import { generatePrivateKey, loadMtlsIdentity, loadOrCreateTokenFile, readText, type MtlsIdentity } from '../shared/identity/index.js';
 import { AgentMetrics, createRegistry, exposition, type Logger } from '../shared/telemetry/index.js';
 import { startAgentApi, type AgentApi } from './api/index.js';
-import { accessLogTarget, agentTimings, type AgentConfig } from './config.js';
+import { accessLogTarget, agentTimings, apiTokenFile, type AgentConfig } from './config.js';
 import type { RequestObserver } from './proxy/index.js';
 import { RequestTelemetry, agentStatusCollector, nodeCertificates, openAccessLog } from './telemetry/index.js';
 import { catalogStatus, startStatusPublisher, type AgentStatus, type StatusPublisher } from '../shared/status/index.js';
@@ -27,6 +27,8 @@ import { Registrar } from './registration/registrar.js';
 /** A running agent. */
 export interface RunningAgent {
   readonly api: AgentApi;
+  /** The file holding the API's bearer token (0600). */
+  readonly apiTokenFile: string;
   readonly view: FederatedView;
   readonly registrar: Registrar;
   /** The node's proxies, when the config has a `mesh` section. */
@@ -94,6 +96,10 @@ class NatsAttachment {
  * NATS side attaches whenever the site's NATS answers.
  */
 export async function startAgent(config: AgentConfig, log: Logger): Promise<RunningAgent> {
+  // First: a token file others can read stops the agent before anything listens.
+  const tokenFile = apiTokenFile(config);
+  const { token, created } = loadOrCreateTokenFile(tokenFile, 'agent API token');
+  if (created) log.info('agent API token created', { path: tokenFile, mode: '0600' });
   const timings = agentTimings(config);
   const node: NodeContext = { site: config.site, region: config.region, zone: config.zone, platform: config.platform, node: config.node };
   const identity = loadIdentity(config);
@@ -111,6 +117,10 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     leaseTtlMs: timings.leaseTtlMs,
     onChange: resync,
     onError: (error) => log.warn('catalog write failed', { error: error.message }),
+    policy: {
+      ...(config.allowedServices === undefined ? {} : { allowedServices: config.allowedServices }),
+      catalogOwner: (instanceId) => view.query({ site: config.site }).find((entry) => entry.instance.instanceId === instanceId)?.instance.node,
+    },
     ...(config.mesh === undefined ? {} : { meshPort: await reservePort(config.mesh) }),
   });
   const accessLog = openAccessLog(accessLogTarget(config), (error) => log.error('access log failed; it is off until restart', { error: error.message }));
@@ -144,12 +154,14 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     node,
     connected,
     metrics: () => exposition(metrics.registry),
+    access: { token, tokenFile },
   });
   const definitions = config.definitionsDir === undefined ? undefined : await followDefinitions({ dir: config.definitionsDir, registrar, node, log });
   const snapshots = startSnapshotWriter(view, snapshotPath);
   log.info('agent started', { api: api.url, site: config.site, node: config.node, meshPort: registrar.meshPort });
   return {
     api,
+    apiTokenFile: tokenFile,
     view,
     registrar,
     dataPlane,

@@ -1,12 +1,11 @@
 import { optionalString, requireString, type Command } from './index.js';
 import { renderTable } from '../shared/text/index.js';
 import { waitForShutdown } from '../shared/process/index.js';
-import { MeridianError } from '../shared/errors/index.js';
+import { readTokenFile } from '../shared/identity/index.js';
 import { jsonLogger } from '../shared/telemetry/index.js';
-import { loadAgentConfig } from '../agent/config.js';
+import { DEFAULT_AGENT_API_TOKEN_FILE, DEFAULT_AGENT_API_URL, loadAgentConfig } from '../agent/config.js';
+import { fetchInstances, type InstanceRow } from '../agent/api/index.js';
 import { startAgent } from '../agent/runtime.js';
-
-const DEFAULT_AGENT = 'http://127.0.0.1:8510';
 
 const run: Command = {
   group: 'agent',
@@ -17,7 +16,7 @@ const run: Command = {
   async run(args, io) {
     const config = loadAgentConfig(requireString(args, 'config', run));
     const agent = await startAgent(config, jsonLogger('agent'));
-    io.out(`agent ${config.node} of site ${config.site}: API ${agent.api.url}`);
+    io.out(`agent ${config.node} of site ${config.site}: API ${agent.api.url} (bearer token in ${agent.apiTokenFile})`);
     // SIGHUP reloads definitions (the definitions watcher listens too); it must never kill the agent.
     const onHangup = (): void => undefined;
     process.on('SIGHUP', onHangup);
@@ -29,31 +28,18 @@ const run: Command = {
   },
 };
 
-/** A catalog row as `GET /v1/instances` returns it. */
-export interface InstanceRow {
-  service: string;
-  instanceId: string;
-  site: string;
-  region: string;
-  platform: string;
-  address: string;
-  ports: Record<string, number>;
-  health: string;
-  stale: boolean;
-  ageMs: number;
-  usable: boolean;
-  version: string;
-}
-
 const FILTERS = ['service', 'site', 'region', 'health'] as const;
 
 const services: Command = {
   group: 'services',
   name: '',
   summary: 'print the federated catalog as the local agent sees it',
-  usage: 'meridian services [--agent <url>] [--service s] [--site s] [--region r] [--health passing|critical|unknown] [--label k=v]... [--json]',
+  usage:
+    'meridian services [--agent <url>] [--token-file <file>] [--service s] [--site s] [--region r] [--health passing|critical|unknown] [--label k=v]... [--json]\n' +
+    `       (defaults: --agent ${DEFAULT_AGENT_API_URL} --token-file ${DEFAULT_AGENT_API_TOKEN_FILE}, the agent's api.tokenFile)`,
   options: {
-    agent: { type: 'string', default: DEFAULT_AGENT },
+    agent: { type: 'string', default: DEFAULT_AGENT_API_URL },
+    'token-file': { type: 'string', default: DEFAULT_AGENT_API_TOKEN_FILE },
     json: { type: 'boolean', default: false },
     label: { type: 'string', multiple: true },
     ...Object.fromEntries(FILTERS.map((f) => [f, { type: 'string' as const }])),
@@ -65,30 +51,18 @@ const services: Command = {
       if (value !== undefined) query.set(filter, value);
     }
     for (const label of (args.values.label as unknown as string[] | undefined) ?? []) query.append('label', label);
-    const agent = optionalString(args, 'agent') ?? DEFAULT_AGENT;
-    const body = await fetchJson(`${agent}/v1/instances?${query.toString()}`);
+    const token = readTokenFile(optionalString(args, 'token-file') ?? DEFAULT_AGENT_API_TOKEN_FILE, 'agent API token');
+    const body = await fetchInstances({ url: optionalString(args, 'agent') ?? DEFAULT_AGENT_API_URL, token }, query);
     if (args.values.json === true) io.out(JSON.stringify(body, null, 2));
     else io.out(renderInstances(body.instances));
     return 0;
   },
 };
 
-async function fetchJson(url: string): Promise<{ instances: InstanceRow[] }> {
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: AbortSignal.timeout(5000) });
-  } catch (cause) {
-    throw new MeridianError('MERIDIAN_ERR_CATALOG_UNAVAILABLE', `cannot reach the agent at ${url}: ${(cause as Error).message}`, { cause });
-  }
-  const body = (await response.json()) as { instances: InstanceRow[]; code?: string; message?: string };
-  if (!response.ok) throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `agent answered ${response.status}: ${body.message ?? ''}`);
-  return body;
-}
-
 /** The `meridian services` table of catalog rows (as the agent API returns them). */
-export function renderInstances(rows: InstanceRow[]): string {
+export function renderInstances(rows: readonly InstanceRow[]): string {
   const header = ['SERVICE', 'INSTANCE', 'SITE', 'REGION', 'PLATFORM', 'ADDRESS', 'HEALTH', 'STATE', 'VERSION'];
-  const cells = rows
+  const cells = [...rows]
     .sort((a, b) => a.service.localeCompare(b.service) || a.site.localeCompare(b.site) || a.instanceId.localeCompare(b.instanceId))
     .map((r) => [r.service, r.instanceId, r.site, r.region, r.platform, `${r.address}:${Object.values(r.ports).join(',')}`, r.health, state(r), r.version]);
   return `${renderTable(header, cells)}\n${rows.length} instance(s), ${rows.filter((r) => r.usable).length} usable`;

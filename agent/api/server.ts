@@ -1,8 +1,13 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { CatalogEntry, CatalogReader, NodeContext } from '../../shared/catalog/index.js';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { CatalogReader, NodeContext } from '../../shared/catalog/index.js';
+import { MERIDIAN_VERSION } from '../../shared/config/index.js';
 import { MeridianError, errorResponse } from '../../shared/errors/index.js';
+import type { DocumentedRoute, RouteSchema } from '../../shared/openapi/index.js';
 import type { LocalRegistry } from '../registration/types.js';
-import { toBlocking, toCatalogQuery, type CatalogQueryString } from './query.js';
+import { AUTH_CHALLENGE, requireToken, type ApiAccess } from './auth.js';
+import { agentApiDocument } from './openapi.js';
+import { catalogRoutes, nodeRoutes, type RouteContext } from './routes.js';
+import { typeBoxValidatorCompiler } from './validation.js';
 
 /** What the agent API serves from. */
 export interface AgentApiOptions {
@@ -15,6 +20,8 @@ export interface AgentApiOptions {
   readonly connected: () => boolean;
   /** Prometheus exposition of the agent's metrics, served at `/metrics`. */
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** The bearer token every route but `/v1/ready` and `/openapi.json` requires. */
+  readonly access: ApiAccess;
 }
 
 /** A running agent API. */
@@ -23,111 +30,50 @@ export interface AgentApi {
   close(): Promise<void>;
 }
 
-const BODY_LIMIT = 64 * 1024;
+/** Bodies are service definitions: a few KiB at most (64 labels of 320 bytes fit with room to spare). */
+export const BODY_LIMIT = 64 * 1024;
 
-function entryJson(entry: CatalogEntry): Record<string, unknown> {
-  return { ...entry.instance, stale: entry.stale, ageMs: entry.ageMs, usable: entry.usable };
-}
-
-function summarize(entries: CatalogEntry[]): Record<string, unknown>[] {
-  const byService = new Map<string, CatalogEntry[]>();
-  for (const entry of entries) {
-    const list = byService.get(entry.instance.service);
-    if (list === undefined) byService.set(entry.instance.service, [entry]);
-    else list.push(entry);
-  }
-  return [...byService].sort(([a], [b]) => a.localeCompare(b)).map(([service, list]) => ({
-    service,
-    instances: list.length,
-    passing: list.filter((e) => e.instance.health === 'passing').length,
-    usable: list.filter((e) => e.usable).length,
-    stale: list.filter((e) => e.stale).length,
-    sites: [...new Set(list.map((e) => e.instance.site))].sort(),
-  }));
+function createApp(): FastifyInstance {
+  // Keep-alive outlasts clients' idle pools, so a reused connection is never closed under a request.
+  const app = Fastify({ bodyLimit: BODY_LIMIT, requestTimeout: 90_000, connectionTimeout: 90_000, keepAliveTimeout: 65_000, return503OnClosing: true });
+  app.setValidatorCompiler(typeBoxValidatorCompiler);
+  app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
+    const { status, body } = errorResponse(error);
+    if (status === 401) void reply.header('www-authenticate', AUTH_CHALLENGE);
+    return reply.status(status).send(body);
+  });
+  app.setNotFoundHandler((request) => {
+    throw new MeridianError('MERIDIAN_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}; the routes are listed in /openapi.json`);
+  });
+  return app;
 }
 
 /**
  * The agent's local HTTP API (bound to localhost by default): register, deregister and list this
- * node's services, and read the federated catalog with filters, blocking queries and an SSE stream.
+ * node's services, and read the federated catalog with filters, blocking queries and an SSE
+ * stream. Every route declares its schemas (validation, serialisation and `/openapi.json` come
+ * from them) and needs the bearer token, except `/v1/ready` and `/openapi.json`.
  */
 export async function startAgentApi(options: AgentApiOptions): Promise<AgentApi> {
-  // Keep-alive outlasts clients' idle pools, so a reused connection is never closed under a request.
-  const app = Fastify({ bodyLimit: BODY_LIMIT, requestTimeout: 90_000, connectionTimeout: 90_000, keepAliveTimeout: 65_000, return503OnClosing: true });
-  app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
-    const { status, body } = errorResponse(error);
-    return reply.status(status).send(body);
+  const app = createApp();
+  const routes: DocumentedRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, schema: (route.schema ?? {}) as RouteSchema });
   });
-  registerRoutes(app, options);
+  requireToken(app, options.access);
+  let document: unknown;
+  const context: RouteContext = {
+    registry: options.registry,
+    reader: options.reader,
+    node: options.node,
+    connected: options.connected,
+    metrics: options.metrics,
+    document: () => (document ??= agentApiDocument(routes, MERIDIAN_VERSION)),
+  };
+  catalogRoutes(app, context);
+  nodeRoutes(app, context);
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
   return { url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`, close: () => app.close() };
-}
-
-function registerRoutes(app: FastifyInstance, options: AgentApiOptions): void {
-  const { registry, reader } = options;
-  app.get('/v1/agent', () => ({ ...options.node, connected: options.connected(), ready: reader.isWarm(), catalogRevision: reader.revision, sites: reader.sites() }));
-  // 200 once the catalog view is warm (every site's initial replay done), 503 before: for probes and orchestration.
-  app.get('/v1/ready', (_request, reply) => reply.status(reader.isWarm() ? 200 : 503).send({ ready: reader.isWarm() }));
-  app.get('/v1/sites', () => ({ index: reader.revision, sites: reader.sites() }));
-  app.get('/v1/services', (request: FastifyRequest<{ Querystring: CatalogQueryString }>) => ({
-    index: reader.revision,
-    services: summarize(reader.query(toCatalogQuery(request.query))),
-  }));
-  app.get('/v1/instances', async (request: FastifyRequest<{ Querystring: CatalogQueryString }>, reply) => {
-    const query = toCatalogQuery(request.query);
-    const blocking = toBlocking(request.query);
-    if (blocking !== undefined) {
-      const closed = new AbortController();
-      request.raw.once('close', () => closed.abort());
-      await reader.waitForChange(blocking.index, blocking.waitMs, closed.signal);
-    }
-    void reply.header('x-meridian-index', String(reader.revision));
-    return { index: reader.revision, instances: reader.query(query).map(entryJson) };
-  });
-  app.get('/v1/instances/stream', (request: FastifyRequest<{ Querystring: CatalogQueryString }>, reply) => streamInstances(request, reply, reader));
-  app.get('/v1/local', () => ({ registrations: registry.list() }));
-  const { metrics } = options;
-  if (metrics !== undefined) {
-    app.get('/metrics', async (_request, reply) => {
-      const { contentType, body } = await metrics();
-      return reply.type(contentType).header('cache-control', 'no-store').send(body);
-    });
-  }
-  app.post('/v1/services', async (request, reply) => reply.status(201).send(await registry.register(request.body, { kind: 'api' })));
-  app.delete('/v1/services/:instanceId', async (request: FastifyRequest<{ Params: { instanceId: string } }>, reply) => {
-    if (!(await registry.deregister(request.params.instanceId))) {
-      throw new MeridianError('MERIDIAN_ERR_NOT_FOUND', `instance ${request.params.instanceId} is not registered on this node`);
-    }
-    return reply.status(204).send();
-  });
-  app.put('/v1/checks/:instanceId/pass', async (request: FastifyRequest<{ Params: { instanceId: string } }>, reply) => {
-    await registry.passTtl(request.params.instanceId);
-    return reply.status(204).send();
-  });
-}
-
-/** Server-sent events: the matching instances now, then again after every change. */
-function streamInstances(request: FastifyRequest<{ Querystring: CatalogQueryString }>, reply: FastifyReply, reader: CatalogReader): void {
-  const query = toCatalogQuery(request.query);
-  const closed = new AbortController();
-  request.raw.once('close', () => closed.abort());
-  reply.hijack();
-  reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-  reply.raw.on('error', () => closed.abort());
-  const send = (): void => {
-    reply.raw.write(`id: ${reader.revision}\nevent: instances\ndata: ${JSON.stringify(reader.query(query).map(entryJson))}\n\n`);
-  };
-  void (async () => {
-    let seen = reader.revision;
-    send();
-    while (!closed.signal.aborted) {
-      const next = await reader.waitForChange(seen, 15_000, closed.signal);
-      if (closed.signal.aborted) break;
-      if (next === seen) reply.raw.write(': keep-alive\n\n');
-      else send();
-      seen = next;
-    }
-    reply.raw.end();
-  })();
 }

@@ -19,7 +19,11 @@ export interface LocalRegistration {
  */
 export interface LocalRegistry {
   register(definition: unknown, source: RegistrationSource): Promise<ServiceInstance>;
-  deregister(instanceId: string): Promise<boolean>;
+  /**
+   * Removes this node's instance; false when there is none. With `requester`, throws
+   * MERIDIAN_ERR_CONFLICT when another source registered it (a file's instance is removed from the file).
+   */
+  deregister(instanceId: string, requester?: RegistrationSource): Promise<boolean>;
   list(): readonly LocalRegistration[];
   /** Records a TTL check pass for an instance whose check is of type ttl. */
   passTtl(instanceId: string): Promise<void>;

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { waitForShutdown } from '../../shared/process/index.js';
-import { renderInstances, type InstanceRow } from '../../cli/agent.js';
+import { renderInstances } from '../../cli/agent.js';
+import { fetchInstances } from '../../agent/index.js';
+import { readTokenFile } from '../../shared/identity/index.js';
 import { startDemoFederation, type DemoFederation, type RunningSite } from './federation.js';
 import { checkCrossSiteCatalog, crossSiteCall, firstCrossSiteCall, type CallResult } from './smoke.js';
 import { renderFederationStatus } from '../../services/status/index.js';
@@ -15,8 +17,9 @@ const { values } = parseArgs({ options: { smoke: { type: 'boolean', default: fal
 async function printStatus(federation: DemoFederation, timeoutMs: number): Promise<string[]> {
   const first = federation.sites[0];
   if (first !== undefined) {
-    const body = (await (await fetch(`${first.agent.api.url}/v1/instances`)).json()) as { instances: InstanceRow[] };
-    console.log(`\nfederated catalog, as ${first.name}'s agent sees it (bin/meridian services --agent ${first.agent.api.url}):\n${renderInstances(body.instances)}\n`);
+    const tokenFile = first.agent.apiTokenFile;
+    const body = await fetchInstances({ url: first.agent.api.url, token: readTokenFile(tokenFile, 'agent API token') }, new URLSearchParams());
+    console.log(`\nfederated catalog, as ${first.name}'s agent sees it (bin/meridian services --agent ${first.agent.api.url} --token-file ${tokenFile}):\n${renderInstances(body.instances)}\n`);
   }
   const status = await waitForHealthy(federation, callPairs(federation).length, timeoutMs);
   console.log(`federation status (${statusCommand(federation)}):\n${renderFederationStatus(status)}\n`);

@@ -7,6 +7,15 @@ const PortRef = Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimu
   description: 'a named port of the service or a port number',
 });
 
+/**
+ * Bounds on what one definition may hold: every instance is replicated to every site and every
+ * upstream opens a listener, so a single registration must not be able to flood either (Consul
+ * bounds service metadata to 64 pairs too).
+ */
+export const MAX_LABELS = 64;
+export const MAX_PORTS = 32;
+export const MAX_UPSTREAMS = 256;
+
 const CheckTiming = {
   interval: Type.Optional(Duration),
   timeout: Type.Optional(Duration),
@@ -33,7 +42,7 @@ export const OutboundSchema = Type.Object(
     http: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
     upstreams: Type.Array(
       Type.Object({ service: Name, port: Type.Integer({ minimum: 1, maximum: 65535 }) }, { additionalProperties: false }),
-      { default: [] },
+      { default: [], maxItems: MAX_UPSTREAMS },
     ),
   },
   { additionalProperties: false },
@@ -49,10 +58,10 @@ export const ServiceDefinitionSchema = Type.Object(
     service: Name,
     instanceId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' })),
     address: Type.String({ default: '127.0.0.1', minLength: 1 }),
-    ports: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9-]{0,14}$' }), Type.Integer({ minimum: 1, maximum: 65535 }), { minProperties: 1 }),
+    ports: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9-]{0,14}$' }), Type.Integer({ minimum: 1, maximum: 65535 }), { minProperties: 1, maxProperties: MAX_PORTS }),
     protocol: Type.Union([Type.Literal('http'), Type.Literal('http2'), Type.Literal('grpc'), Type.Literal('tcp')], { default: 'http' }),
     version: Type.String({ default: '0.0.0', maxLength: 64 }),
-    labels: Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$' }), Type.String({ maxLength: 256 }), { default: {} }),
+    labels: Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$' }), Type.String({ maxLength: 256 }), { default: {}, maxProperties: MAX_LABELS }),
     weight: Type.Integer({ minimum: 0, maximum: 10000, default: 100 }),
     check: Type.Optional(HealthCheckSchema),
     /** Whether other sites may call this service through the east-west gateways. */

@@ -10,12 +10,12 @@ export type {
   ServiceInstance,
   SiteView,
 } from './types.js';
-export { DEFAULT_MAX_STALENESS, HealthCheckSchema, ServiceDefinitionSchema, type HealthCheck, type ServiceDefinition } from './definition.js';
+export { DEFAULT_MAX_STALENESS, HealthCheckSchema, MAX_LABELS, MAX_PORTS, MAX_UPSTREAMS, ServiceDefinitionSchema, type HealthCheck, type ServiceDefinition } from './definition.js';
 export { bucketName, statusBucketName, STATUS_BUCKET_PREFIX, instanceKvKey, leaseKey, parseKey, type NodeLease } from './layout.js';
 export { ensureKvBucket, ensureSiteBucket, openSiteBucket, type SiteBucketSpec } from './bucket.js';
 export { SiteWatch, type SiteWatchHandlers } from './site-watch.js';
 export { SiteCatalogWriter } from './writer.js';
-export { parseServiceDefinition, toInstance, decodeInstance, instanceIdOf, instanceKey } from './instance.js';
+export { parseServiceDefinition, toInstance, decodeInstance, instanceIdOf, instanceKey, ServiceInstanceSchema } from './instance.js';
 export { FederatedView, type FederatedViewOptions } from './view.js';
 export { SiteState } from './site-state.js';
 export { startLeaseReaper } from './reaper.js';

@@ -43,7 +43,8 @@ export function toInstance(definition: ServiceDefinition, node: NodeContext, opt
   };
 }
 
-const InstanceSchema = Type.Object({
+/** A stored instance record (`ServiceInstance`): what catalog readers accept, and what the agent API serves. */
+export const ServiceInstanceSchema = Type.Object({
   service: Type.String(),
   instanceId: Type.String(),
   site: Type.String(),
@@ -65,7 +66,7 @@ const InstanceSchema = Type.Object({
   registeredAt: Type.String(),
   updatedAt: Type.String(),
 });
-const checkInstance = TypeCompiler.Compile(InstanceSchema);
+const checkInstance = TypeCompiler.Compile(ServiceInstanceSchema);
 
 /** Reads a stored instance; anything malformed is refused rather than served to callers. */
 export function decodeInstance(bytes: Uint8Array): ServiceInstance | undefined {

@@ -44,6 +44,8 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_CERT_EXPIRED: 401,
   MERIDIAN_ERR_PEER_IDENTITY: 401,
   MERIDIAN_ERR_FILE_IO: 500,
+  /** A secret file (a token) that group or others may read or write: refused rather than trusted. */
+  MERIDIAN_ERR_FILE_PERMISSIONS: 500,
   MERIDIAN_ERR_BINARY_MISSING: 500,
   MERIDIAN_ERR_PROCESS_START: 500,
   MERIDIAN_ERR_TIMEOUT: 504,

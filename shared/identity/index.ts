@@ -23,3 +23,4 @@ export { PkiDirectory } from './pki-directory.js';
 export { loadMtlsIdentity, writePrivateKey, writeCertificates, writeText, readCertificates, readPrivateKey, readText } from './files.js';
 export { REPLAY_WINDOW_MS, signProof, verifyProof, type SignReply, type SignRequest } from './sign-request.js';
 export { bearerTokenMatches } from './bearer.js';
+export { MIN_BEARER_TOKEN_LENGTH, loadOrCreateTokenFile, readTokenFile, type TokenFile } from './token-file.js';

@@ -80,7 +80,7 @@ async function measureBoth(fed: BenchFederation, agents: { a: BenchAgent; b: Ben
   const reader = await openSiteBucket(await fed.connect('b', 'bench-reader'), 'a');
   const sides = {
     raw: await rawSide({ writer, reader, site: 'a', service: SERVICE }),
-    meridian: await meridianSide({ writerUrl: agents.a.url, readerUrl: agents.b.url, service: SERVICE, tap: reader }),
+    meridian: await meridianSide({ writer: agents.a, reader: agents.b, service: SERVICE, tap: reader }),
   };
   const results = { meridian: emptyResult(), raw: emptyResult() };
   try {

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AGENT_NODE_FLAGS, type AgentConfig } from '../../../agent/index.js';
+import { readTokenFile } from '../../../shared/identity/index.js';
 import type { BenchFederation } from './federation.js';
 
 const CLI = fileURLToPath(new URL('../../../cli/main.js', import.meta.url));
@@ -14,6 +15,8 @@ const STOP_TIMEOUT_MS = 5_000;
 /** A real `meridian agent run` process started by a benchmark; its timestamps are performance.now(). */
 export interface BenchAgent {
   readonly url: string;
+  /** The agent API's bearer token (every route but /v1/ready needs it). */
+  readonly token: string;
   readonly pid: number;
   /** When the process was spawned. */
   readonly spawnedAt: number;
@@ -135,13 +138,16 @@ async function spawnAgent(dir: string, options: BenchAgentOptions): Promise<Benc
   };
   try {
     const { url, apiAt } = await output.api;
+    // The agent writes its token before its API listens: the file is there once the API line is.
+    const token = readTokenFile(join(dir, 'data', 'api-token'), 'agent API token');
     return {
       url,
+      token,
       pid,
       spawnedAt,
       apiAt,
       output: () => output.text(),
-      get: async <T>(path: string): Promise<T> => (await fetch(`${url}${path}`, { signal: AbortSignal.timeout(10_000) })).json() as Promise<T>,
+      get: async <T>(path: string): Promise<T> => (await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) })).json() as Promise<T>,
       stop,
     };
   } catch (error) {

@@ -46,9 +46,10 @@ class LagTap {
  * One keep-alive HTTP call with node:http. fetch (undici) costs ~2 ms more per call than node:http
  * on our 2-core machines, which would be charged to the agent.
  */
-function call(agent: Agent, url: string, options: { method: string; body?: string; status: number }): Promise<void> {
+function call(agent: Agent, url: string, options: { method: string; token: string; body?: string; status: number }): Promise<void> {
   return new Promise((resolve, reject) => {
-    const headers = options.body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(options.body) };
+    const authorization = `Bearer ${options.token}`;
+    const headers = options.body === undefined ? { authorization } : { authorization, 'content-type': 'application/json', 'content-length': Buffer.byteLength(options.body) };
     const req = request(url, { method: options.method, agent, headers, timeout: 5000 }, (response) => {
       let text = '';
       response.setEncoding('utf8');
@@ -65,7 +66,12 @@ function call(agent: Agent, url: string, options: { method: string; body?: strin
  * Meridian: register and deregister through site A's agent API; arrival is the first event of ONE
  * server-sent-events stream from site B's agent where the instance appears or is gone.
  */
-export async function meridianSide(options: { writerUrl: string; readerUrl: string; service: string; tap: KV }): Promise<PropagationSide<ReadonlySet<string>>> {
+export async function meridianSide(options: {
+  writer: { url: string; token: string };
+  reader: { url: string; token: string };
+  service: string;
+  tap: KV;
+}): Promise<PropagationSide<ReadonlySet<string>>> {
   const board = new ArrivalBoard<ReadonlySet<string>>();
   const lag = new LagTap();
   const prefix = `svc.${options.service}.`;
@@ -74,7 +80,7 @@ export async function meridianSide(options: { writerUrl: string; readerUrl: stri
     for await (const entry of tap) lag.nats(`${entry.key.slice(prefix.length)}:${entry.operation}`, performance.now());
   })();
   const http = new Agent({ keepAlive: true, maxSockets: 1 });
-  const url = `${options.readerUrl}/v1/instances/stream?service=${options.service}`;
+  const url = `${options.reader.url}/v1/instances/stream?service=${options.service}`;
   let previous: ReadonlySet<string> = new Set();
   const stream = await SseStream.open(url, (event) => {
     if (event.event !== 'instances') return;
@@ -83,7 +89,7 @@ export async function meridianSide(options: { writerUrl: string; readerUrl: stri
     for (const id of previous) if (!ids.has(id)) lag.sse(`${id}:DEL`, event.receivedAt);
     previous = ids;
     board.publish(ids, event.receivedAt);
-  });
+  }, { headers: { authorization: `Bearer ${options.reader.token}` } });
   return {
     lags: () => lag.take(),
     board,
@@ -92,12 +98,12 @@ export async function meridianSide(options: { writerUrl: string; readerUrl: stri
       if (index % 2 === 0) {
         const body = JSON.stringify({ service: options.service, instanceId, ports: { http: 20_000 + (index >> 1) } });
         return {
-          write: () => call(http, `${options.writerUrl}/v1/services`, { method: 'POST', body, status: 201 }),
+          write: () => call(http, `${options.writer.url}/v1/services`, { method: 'POST', token: options.writer.token, body, status: 201 }),
           arrived: (ids) => ids.has(instanceId),
         };
       }
       return {
-        write: () => call(http, `${options.writerUrl}/v1/services/${instanceId}`, { method: 'DELETE', status: 204 }),
+        write: () => call(http, `${options.writer.url}/v1/services/${instanceId}`, { method: 'DELETE', token: options.writer.token, status: 204 }),
         arrived: (ids) => !ids.has(instanceId),
       };
     },

@@ -16,8 +16,8 @@ export class SseStream {
   #buffer = '';
   #response: IncomingMessage | undefined;
 
-  private constructor(url: string, onEvent: (event: SseEvent) => void, onOpen: (error?: Error) => void) {
-    this.#request = request(url, { headers: { accept: 'text/event-stream' } }, (response) => {
+  private constructor(url: string, headers: Readonly<Record<string, string>>, onEvent: (event: SseEvent) => void, onOpen: (error?: Error) => void) {
+    this.#request = request(url, { headers: { ...headers, accept: 'text/event-stream' } }, (response) => {
       this.#response = response;
       if (response.statusCode !== 200) {
         onOpen(new Error(`SSE ${url}: HTTP ${response.statusCode}`));
@@ -32,8 +32,9 @@ export class SseStream {
     this.#request.end();
   }
 
-  /** Opens the stream; resolves once the server answered 200. */
-  static open(url: string, onEvent: (event: SseEvent) => void, timeoutMs = 10_000): Promise<SseStream> {
+  /** Opens the stream (with extra request `headers`, e.g. authorization); resolves once the server answered 200. */
+  static open(url: string, onEvent: (event: SseEvent) => void, options: { timeoutMs?: number; headers?: Readonly<Record<string, string>> } = {}): Promise<SseStream> {
+    const timeoutMs = options.timeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => finish(new Error(`SSE ${url}: no answer within ${timeoutMs} ms`)), timeoutMs);
@@ -48,7 +49,7 @@ export class SseStream {
           reject(error);
         }
       };
-      const stream: SseStream = new SseStream(url, onEvent, finish);
+      const stream: SseStream = new SseStream(url, options.headers ?? {}, onEvent, finish);
     });
   }
 

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { AGENT_NODE_FLAGS, type AgentConfig } from '../../../agent/index.js';
 import type { GatewayConfig } from '../../../gateway/index.js';
 import { ensureSiteBucket } from '../../../shared/catalog/index.js';
+import { readTokenFile } from '../../../shared/identity/index.js';
 import { freePort } from '../../../test/support/servers/index.js';
 import { jsonLogger } from '../../../shared/telemetry/index.js';
 import { startControlService, type ControlService } from '../../../services/site/index.js';
@@ -90,7 +91,7 @@ function startGateway(context: Context, site: string): Promise<BenchProcess> {
   return launch(context, `gateway-${site}`, 'gateway', config, /tunnels on 127\.0\.0\.1:\d+/);
 }
 
-async function startAgentProcess(context: Context, site: string, node: string): Promise<{ process: BenchProcess; api: string }> {
+async function startAgentProcess(context: Context, site: string, node: string): Promise<{ process: BenchProcess; api: { url: string; token: string } }> {
   context.fed.identity(site, node);
   const files = context.fed.pki.identityPaths(site, 'agent', node);
   const dataDir = join(context.dir, node);
@@ -107,13 +108,14 @@ async function startAgentProcess(context: Context, site: string, node: string): 
     mesh: { host: '127.0.0.1', inboundPort: 0, maxSessionAge: '10s' },
   };
   const process = await launch(context, `agent-${node}`, 'agent', config, /API (http:\/\/127\.0\.0\.1:\d+)/);
-  const api = /API (http:\/\/127\.0\.0\.1:\d+)/.exec(process.output())?.[1] ?? '';
-  return { process, api };
+  const url = /API (http:\/\/127\.0\.0\.1:\d+)/.exec(process.output())?.[1] ?? '';
+  return { process, api: { url, token: readTokenFile(join(dataDir, 'api-token'), 'agent API token') } };
 }
 
-async function register(api: string, definition: object): Promise<void> {
-  const response = await fetch(`${api}/v1/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(definition), signal: AbortSignal.timeout(10_000) });
-  if (response.status !== 201) throw new Error(`register at ${api}: ${response.status} ${await response.text()}`);
+async function register(api: { url: string; token: string }, definition: object): Promise<void> {
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${api.token}` };
+  const response = await fetch(`${api.url}/v1/services`, { method: 'POST', headers, body: JSON.stringify(definition), signal: AbortSignal.timeout(10_000) });
+  if (response.status !== 201) throw new Error(`register at ${api.url}: ${response.status} ${await response.text()}`);
 }
 
 async function startControl(context: Context, site: string): Promise<void> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -26,6 +26,8 @@ let east: AgentProcess;
 let eastSpare: AgentProcess;
 let west: AgentProcess;
 let north: AgentProcess;
+/** A port something listens on: instances without a check get a TCP check on their first port, and only a listening one passes. */
+let app: number;
 
 async function instances(agent: AgentProcess, query: string): Promise<Row[]> {
   return ((await agent.get(`/v1/instances?${query}`)) as { instances: Row[] }).instances;
@@ -73,6 +75,10 @@ function define(agent: AgentProcess, file: string, body: Record<string, unknown>
 }
 
 before(async () => {
+  const listener = createTcpServer((socket) => socket.end()).listen(0, '127.0.0.1');
+  await once(listener, 'listening');
+  fileScope.after(() => new Promise<void>((resolve) => listener.close(() => resolve())));
+  app = (listener.address() as AddressInfo).port;
   fed = await startSecureFederation(SITES);
   [east, eastSpare, west, north] = await Promise.all([
     startAgentProcess(fed, 'east', 'east-1'),
@@ -84,12 +90,8 @@ before(async () => {
 
 describe('agents on a 3-site federation', () => {
   it('registers from a definitions file and from the API; every site sees both', async () => {
-    define(east, 'orders.json', { service: 'orders', ports: { http: 7001 }, labels: { team: 'shop' } });
-    const response = await fetch(`${east.url}/v1/services`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ service: 'orders', instanceId: 'orders-api', ports: { http: 7002 }, version: '2.0.0' }),
-    });
+    define(east, 'orders.json', { service: 'orders', ports: { http: app }, labels: { team: 'shop' } });
+    const response = await east.request('/v1/services', { method: 'POST', body: { service: 'orders', instanceId: 'orders-api', ports: { http: app }, version: '2.0.0' } });
     assert.equal(response.status, 201);
     for (const agent of [west, north, east]) {
       const rows = await expectInstances(agent, 'orders', 2);
@@ -103,11 +105,7 @@ describe('agents on a 3-site federation', () => {
 
   it('rejects a bad definition with the field named, and keeps serving everything else', async () => {
     const before = await instances(east, 'service=orders');
-    const response = await fetch(`${east.url}/v1/services`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ service: 'orders', ports: { http: 'eighty' } }),
-    });
+    const response = await east.request('/v1/services', { method: 'POST', body: { service: 'orders', ports: { http: 'eighty' } } });
     assert.equal(response.status, 400);
     assert.deepEqual(await response.json(), {
       code: 'MERIDIAN_ERR_CONFIG_INVALID',
@@ -122,15 +120,15 @@ describe('agents on a 3-site federation', () => {
   });
 
   it('offers blocking queries and a server-sent event stream of changes', async () => {
-    const first = await fetch(`${west.url}/v1/instances?service=watched`);
+    const first = await west.request('/v1/instances?service=watched');
     const index = Number(first.headers.get('x-meridian-index'));
-    const blocking = fetch(`${west.url}/v1/instances?service=watched&index=${index}&wait=10s`);
-    const stream = await fetch(`${west.url}/v1/instances/stream?service=watched`);
+    const blocking = west.request(`/v1/instances?service=watched&index=${index}&wait=10s`);
+    const stream = await fetch(`${west.url}/v1/instances/stream?service=watched`, { headers: { authorization: `Bearer ${readFileSync(west.tokenFile, 'utf8').trim()}` } });
     assert.equal(stream.headers.get('content-type'), 'text/event-stream');
     const events = readEvents(stream);
     assert.deepEqual(await events.next(), []);
     const started = Date.now();
-    await fetch(`${east.url}/v1/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ service: 'watched', instanceId: 'watched-1', ports: { http: 7700 } }) });
+    await east.request('/v1/services', { method: 'POST', body: { service: 'watched', instanceId: 'watched-1', ports: { http: app } } });
     const answered = await blocking;
     assert.ok(Number(answered.headers.get('x-meridian-index')) > index);
     assert.ok(Date.now() - started < 5000);
@@ -139,26 +137,26 @@ describe('agents on a 3-site federation', () => {
     assert.deepEqual(streamed.map((r) => r.instanceId), ['watched-1']);
     events.close();
     const idle = Date.now();
-    const unchanged = await fetch(`${west.url}/v1/instances?service=nothing-here&index=${Number.MAX_SAFE_INTEGER}&wait=300ms`);
+    const unchanged = await west.request(`/v1/instances?service=nothing-here&index=${Number.MAX_SAFE_INTEGER}&wait=300ms`);
     assert.equal(unchanged.status, 200);
     assert.ok(Date.now() - idle >= 290, 'a blocking query waits for its bound when nothing changes');
-    const bad = await fetch(`${west.url}/v1/instances?index=-1`);
+    const bad = await west.request('/v1/instances?index=-1');
     assert.equal(bad.status, 400);
     assert.deepEqual(await bad.json(), { code: 'MERIDIAN_ERR_BAD_ARGUMENT', message: 'index: must be a non-negative integer' });
-    const badHealth = await fetch(`${west.url}/v1/instances?health=fine`);
+    const badHealth = await west.request('/v1/instances?health=fine');
     assert.deepEqual(await badHealth.json(), { code: 'MERIDIAN_ERR_BAD_ARGUMENT', message: 'health: must be one of passing, critical, unknown' });
   });
 
   it('meridian services prints the federated catalog as a table, or JSON for scripts', () => {
-    const table = meridian('services', '--agent', north.url, '--service', 'orders');
+    const table = meridian('services', '--agent', north.url, '--token-file', north.tokenFile, '--service', 'orders');
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.trim().split('\n');
     assert.match(lines[0] ?? '', /^SERVICE\s+INSTANCE\s+SITE\s+REGION\s+PLATFORM\s+ADDRESS\s+HEALTH\s+STATE\s+VERSION$/);
-    assert.match(table.stdout, /^orders\s+orders-api\s+east\s+region-east\s+vm\s+127\.0\.0\.1:7002\s+passing\s+fresh\s+2\.0\.0$/m);
+    assert.match(table.stdout, new RegExp(String.raw`^orders\s+orders-api\s+east\s+region-east\s+vm\s+127\.0\.0\.1:${app}\s+passing\s+fresh\s+2\.0\.0$`, 'm'));
     assert.equal(lines.at(-1), '2 instance(s), 2 usable');
-    const json = meridian('services', '--agent', north.url, '--service', 'orders', '--label', 'team=shop', '--json');
-    assert.deepEqual((JSON.parse(json.stdout) as { instances: Row[] }).instances.map((r) => r.instanceId), ['east-1-orders-7001']);
-    const down = meridian('services', '--agent', 'http://127.0.0.1:1');
+    const json = meridian('services', '--agent', north.url, '--token-file', north.tokenFile, '--service', 'orders', '--label', 'team=shop', '--json');
+    assert.deepEqual((JSON.parse(json.stdout) as { instances: Row[] }).instances.map((r) => r.instanceId), [`east-1-orders-${app}`]);
+    const down = meridian('services', '--agent', 'http://127.0.0.1:1', '--token-file', north.tokenFile);
     assert.equal(down.code, 1);
     assert.match(down.stderr, /^meridian: MERIDIAN_ERR_CATALOG_UNAVAILABLE: cannot reach the agent at http:\/\/127\.0\.0\.1:1\/v1\/instances/);
   });
@@ -168,7 +166,7 @@ describe('agents on a 3-site federation', () => {
     assert.equal((await fetch(`${east.url}/v1/ready`)).status, 200, `${agentState}\n${east.output().slice(-3000)}`);
     assert.equal(((await east.get('/v1/agent')) as { ready: boolean }).ready, true);
     process.kill(east.pid, 'SIGHUP');
-    define(east, 'after-hup.json', { service: 'after-hup', ports: { http: 7800 } });
+    define(east, 'after-hup.json', { service: 'after-hup', ports: { http: app } });
     process.kill(east.pid, 'SIGHUP');
     await expectInstances(west, 'after-hup', 1);
     assert.equal((await fetch(`${east.url}/v1/ready`)).status, 200);
@@ -176,11 +174,11 @@ describe('agents on a 3-site federation', () => {
 
   it('a health change reaches the other sites within one interval plus propagation', async () => {
     let status = 200;
-    const app: Server = createServer((_req, res) => res.writeHead(status).end());
-    app.listen(0, '127.0.0.1');
-    await once(app, 'listening');
-    fileScope.after(() => new Promise<void>((resolve) => app.close(() => resolve())));
-    const port = (app.address() as AddressInfo).port;
+    const web: Server = createServer((_req, res) => res.writeHead(status).end());
+    web.listen(0, '127.0.0.1');
+    await once(web, 'listening');
+    fileScope.after(() => new Promise<void>((resolve) => web.close(() => resolve())));
+    const port = (web.address() as AddressInfo).port;
     define(west, 'web.json', { service: 'web', ports: { http: port }, check: { type: 'http', port: 'http', path: '/healthz', interval: '200ms', timeout: '200ms', unhealthyThreshold: 1 } });
     await eventually(async () => assert.equal((await expectInstances(east, 'web', 1))[0]?.health, 'passing'), { timeoutMs: 8000 });
     status = 503;
@@ -194,8 +192,8 @@ describe('agents on a 3-site federation', () => {
   });
 
   it('a killed agent leaves the catalog when its lease expires; a stopped one at once', async () => {
-    define(eastSpare, 'cache.json', { service: 'cache', ports: { redis: 6400 } });
-    define(eastSpare, 'queue.json', { service: 'queue', ports: { amqp: 5672 } });
+    define(eastSpare, 'cache.json', { service: 'cache', ports: { redis: app } });
+    define(eastSpare, 'queue.json', { service: 'queue', ports: { amqp: app } });
     await expectInstances(west, 'cache', 1);
     await expectInstances(west, 'queue', 1);
     await eastSpare.kill();
@@ -206,7 +204,7 @@ describe('agents on a 3-site federation', () => {
     assert.ok(leaseGone <= 3000 + 500 + 1000, `took ${leaseGone} ms`);
 
     const extra = await startAgentProcess(fed, 'east', 'east-3');
-    define(extra, 'batch.json', { service: 'batch', ports: { http: 7100 } });
+    define(extra, 'batch.json', { service: 'batch', ports: { http: app } });
     await expectInstances(north, 'batch', 1);
     assert.equal(await extra.stop(), 0);
     const stopped = Date.now();
@@ -216,9 +214,9 @@ describe('agents on a 3-site federation', () => {
   });
 
   it('a partition keeps the cut-off site entries, stale with their age; they converge after the heal', async () => {
-    define(north, 'ledger.json', { service: 'ledger', ports: { http: 7200 } });
-    define(north, 'audit.json', { service: 'audit', ports: { http: 7300 }, partition: { mode: 'fail-closed' } });
-    define(north, 'report.json', { service: 'report', ports: { http: 7400 }, partition: { mode: 'keep-last-known', maxStaleness: '2s' } });
+    define(north, 'ledger.json', { service: 'ledger', ports: { http: app } });
+    define(north, 'audit.json', { service: 'audit', ports: { http: app }, partition: { mode: 'fail-closed' } });
+    define(north, 'report.json', { service: 'report', ports: { http: app }, partition: { mode: 'keep-last-known', maxStaleness: '2s' } });
     await expectInstances(west, 'ledger', 1);
     await expectInstances(west, 'audit', 1);
     await expectInstances(west, 'report', 1);
@@ -234,7 +232,7 @@ describe('agents on a 3-site federation', () => {
       assert.equal((await instances(west, 'service=audit'))[0]?.usable, false, 'fail-closed stops at once');
       await eventually(async () => assert.equal((await instances(west, 'service=report'))[0]?.usable, false), { timeoutMs: 5000 });
       assert.equal((await instances(west, 'service=report'))[0]?.stale, true, 'still listed after its budget, only unusable');
-      define(north, 'late.json', { service: 'late', ports: { http: 7500 } });
+      define(north, 'late.json', { service: 'late', ports: { http: app } });
       await expectInstances(north, 'late', 1);
       assert.equal((await instances(west, 'service=late')).length, 0);
     } finally {
@@ -247,7 +245,7 @@ describe('agents on a 3-site federation', () => {
   });
 
   it('an agent restarted while NATS is down serves its last-known-good snapshot', async () => {
-    define(west, 'search.json', { service: 'search', ports: { http: 7600 } });
+    define(west, 'search.json', { service: 'search', ports: { http: app } });
     await expectInstances(west, 'search', 1);
     await expectInstances(west, 'orders', 2);
     // The snapshot is written at most once a second: a crash loses at most that much.

@@ -8,6 +8,7 @@ import { freePort } from '../../support/servers/index.js';
 import { eventually, fileScope } from '../../support/harness.js';
 import { startFederationMesh, type FederationMesh } from '../../support/mesh/index.js';
 import { startHttpApp, type Seen } from '../../support/apps.js';
+import { agentAuthorization } from '../../support/agent-process.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
@@ -115,7 +116,7 @@ describe('access logs and metrics', () => {
   });
 
   it("the agent's /metrics counts requests by source and destination site, service and code, as the access log does", async () => {
-    const text = await (await fetch(`${east.api.url}/metrics`)).text();
+    const text = await (await fetch(`${east.api.url}/metrics`, { headers: agentAuthorization(east) })).text();
     // Calls that found no instance yet (while the catalog warmed up) count with destination site "unknown".
     const lines = linesOf(eastLog).filter((l) => l.destination.site === 'west');
     const labels = { reporter: 'source', source_site: 'east', source_service: 'frontend', destination_site: 'west', destination_service: 'payments' };

@@ -9,6 +9,7 @@ import { freePort } from '../../support/servers/index.js';
 import { eventually, fileScope } from '../../support/harness.js';
 import { startFederationMesh, type FederationMesh } from '../../support/mesh/index.js';
 import { startHttpApp } from '../../support/apps.js';
+import { agentAuthorization } from '../../support/agent-process.js';
 
 /*
  * The label-cardinality attack of the hardening issue: a local app sends thousands of requests
@@ -95,13 +96,13 @@ describe('requests to services the catalog does not know', () => {
   });
 
   it('are counted under destination_service="unknown": the exposition and the status report stay small', async (t) => {
-    const before = await scrape(`${east.api.url}/metrics`);
+    const before = await scrape(`${east.api.url}/metrics`, agentAuthorization(east));
     const tag = randomBytes(2).toString('hex');
     const statuses = await flood(outboundPort, ATTACK_REQUESTS, (i) => `svc-${i}-${tag}.mesh`);
     assert.deepEqual([...statuses], [[502, ATTACK_REQUESTS]], 'nobody runs these services');
     // Records are delivered when each response closes: wait until all of them are counted.
     const after = await eventually(async () => {
-      const text = await scrape(`${east.api.url}/metrics`);
+      const text = await scrape(`${east.api.url}/metrics`, agentAuthorization(east));
       assert.equal(total(text, 'meridian_requests_total') - total(before, 'meridian_requests_total'), ATTACK_REQUESTS);
       return text;
     });

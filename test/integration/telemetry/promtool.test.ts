@@ -7,6 +7,7 @@ import { eventually, fileScope } from '../../support/harness.js';
 import { startFederationMesh, type FederationMesh } from '../../support/mesh/index.js';
 import { startHttpApp } from '../../support/apps.js';
 import { meshGet } from '../../support/status.js';
+import { agentAuthorization } from '../../support/agent-process.js';
 
 /*
  * `promtool check metrics` lints an exposition the way Prometheus' own tooling does (counter
@@ -73,7 +74,7 @@ before(async () => {
 describe('promtool check metrics', () => {
   it("finds no problem in an agent's /metrics", async () => {
     const text = await eventually(async () => {
-      const body = await scrape(`${east.api.url}/metrics`);
+      const body = await scrape(`${east.api.url}/metrics`, agentAuthorization(east));
       assert.match(body, /^meridian_request_duration_seconds_bucket\{/m, 'request series present');
       return body;
     });
