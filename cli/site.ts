@@ -1,10 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { optionalString, type Command, type CommandIo, type ParsedArgs } from './index.js';
 import { waitForShutdown } from '../shared/process/index.js';
 import { MeridianError } from '../shared/errors/index.js';
-import { PkiDirectory, readText, writeText } from '../shared/identity/index.js';
+import { PkiDirectory, loadOrCreateTokenFile, writeText } from '../shared/identity/index.js';
 import { renderTls } from '../services/site/nats-conf.js';
 import { signerSubject } from '../shared/catalog/index.js';
 import { jsonLogger } from '../shared/telemetry/index.js';
@@ -37,15 +35,9 @@ const bootstrap: Command = {
 
 /** The status API's token: read from the file, or created there (0600) on first start. */
 function statusToken(path: string, io: CommandIo): string {
-  if (existsSync(path)) {
-    const token = readText(path, 'status API token').trim();
-    if (token === '') throw new MeridianError('MERIDIAN_ERR_CONFIG_INVALID', `status API token file ${path} is empty`);
-    return token;
-  }
-  const token = randomBytes(24).toString('base64url');
-  writeText(path, `${token}\n`, 0o600);
-  io.out(`status API token written to ${path} (0600)`);
-  return token;
+  const file = loadOrCreateTokenFile(path, 'status API token');
+  if (file.created) io.out(`status API token written to ${path} (0600)`);
+  return file.token;
 }
 
 /** The status side of the control service, from the config; its token file is created on first start. */

@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import { MeridianError } from '../../shared/errors/index.js';
-import { bearerTokenMatches, peerIdentity, type SpiffeId, type TrustBundle } from '../../shared/identity/index.js';
+import { MIN_BEARER_TOKEN_LENGTH, bearerTokenMatches, peerIdentity, type SpiffeId, type TrustBundle } from '../../shared/identity/index.js';
 
 /** Who may read the status API: bearer tokens, and (over TLS) client certificates of the trust domain. */
 export interface StatusAccess {
@@ -10,7 +10,7 @@ export interface StatusAccess {
 }
 
 /** The minimum token length: a guessable token is refused when the API starts. */
-export const MIN_TOKEN_LENGTH = 16;
+export const MIN_TOKEN_LENGTH = MIN_BEARER_TOKEN_LENGTH;
 
 /** Checks the access settings once, at start-up. */
 export function assertAccess(access: StatusAccess): void {
