@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { DEFAULT_HEARTBEAT, DEFAULT_MESH_SESSION_AGE, DEFAULT_STATUS_INTERVAL, DurationSchema, NameSchema, PlatformSchema, loadJsonConfig, parseDuration } from '../shared/config/index.js';
+import { DEFAULT_HEARTBEAT, DEFAULT_MESH_SESSION_AGE, DEFAULT_STATUS_INTERVAL, DurationSchema, LocalityFields, NameSchema, loadJsonConfig, parseDuration } from '../shared/config/index.js';
 
 const Name = NameSchema;
 const Duration = DurationSchema;
@@ -23,10 +23,7 @@ export const DEFAULT_AGENT_API_TOKEN_FILE = join(DEFAULT_AGENT_DATA_DIR, API_TOK
  */
 export const AgentConfigSchema = Type.Object(
   {
-    site: Name,
-    region: Type.String({ minLength: 1 }),
-    zone: Type.String({ minLength: 1 }),
-    platform: PlatformSchema,
+    ...LocalityFields,
     node: Name,
     nats: Type.Object(
       {

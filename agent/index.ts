@@ -9,5 +9,5 @@ export {
   type AgentConfig,
 } from './config.js';
 export { startAgent, type RunningAgent } from './runtime.js';
-export { Registrar, type RegistrarOptions } from './registration/registrar.js';
+export { Registrar, type RegistrarOptions } from './registration/index.js';
 export { startAgentApi, fetchInstances, type AgentApi, type InstanceRow } from './api/index.js';

@@ -20,9 +20,8 @@ import type { RequestObserver } from './proxy/index.js';
 import { RequestTelemetry, agentStatusCollector, nodeCertificates, openAccessLog } from './telemetry/index.js';
 import { catalogStatus, startStatusPublisher, type AgentStatus, type StatusPublisher } from '../shared/status/index.js';
 import { startDataPlane, type DataPlane } from './proxy/data-plane.js';
-import { followDefinitions } from './registration/follow-definitions.js';
+import { Registrar, followDefinitions } from './registration/index.js';
 import { WorkloadIdentities, requestWorkloadCertificate } from './identity/index.js';
-import { Registrar } from './registration/registrar.js';
 
 /** A running agent. */
 export interface RunningAgent {

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { DEFAULT_HEARTBEAT, DEFAULT_STATUS_INTERVAL, DurationSchema, NameSchema, PlatformSchema, loadJsonConfig } from '../shared/config/index.js';
+import { DEFAULT_HEARTBEAT, DEFAULT_STATUS_INTERVAL, DurationSchema, LocalityFields, NameSchema, loadJsonConfig } from '../shared/config/index.js';
 
 /**
  * The gateway process's configuration file (JSON). Defaults: listen 127.0.0.1:15440, heartbeat 2s,
@@ -8,10 +8,7 @@ import { DEFAULT_HEARTBEAT, DEFAULT_STATUS_INTERVAL, DurationSchema, NameSchema,
  */
 export const GatewayConfigSchema = Type.Object(
   {
-    site: NameSchema,
-    region: Type.String({ minLength: 1 }),
-    zone: Type.String({ minLength: 1 }),
-    platform: PlatformSchema,
+    ...LocalityFields,
     name: NameSchema,
     listen: Type.Object({ host: Type.String({ default: '127.0.0.1' }), port: Type.Integer({ minimum: 0, maximum: 65535, default: 15440 }) }, { default: {}, additionalProperties: false }),
     advertise: Type.Optional(Type.String({ minLength: 1 })),

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CatalogEntry, CatalogReader, NodeContext } from '../../shared/catalog/index.js';
 import { MeridianError } from '../../shared/errors/index.js';
 import type { RouteSchema } from '../../shared/openapi/index.js';
-import type { LocalRegistry } from '../registration/types.js';
+import type { LocalRegistry } from '../registration/index.js';
 import { toBlocking, toCatalogQuery } from './query.js';
 import * as S from './schemas.js';
 

@@ -3,7 +3,7 @@ import type { CatalogReader, NodeContext } from '../../shared/catalog/index.js';
 import { MERIDIAN_VERSION } from '../../shared/config/index.js';
 import { MeridianError, errorResponse } from '../../shared/errors/index.js';
 import type { DocumentedRoute, RouteSchema } from '../../shared/openapi/index.js';
-import type { LocalRegistry } from '../registration/types.js';
+import type { LocalRegistry } from '../registration/index.js';
 import { AUTH_CHALLENGE, requireToken, type ApiAccess } from './auth.js';
 import { agentApiDocument } from './openapi.js';
 import { catalogRoutes, nodeRoutes, type RouteContext } from './routes.js';

@@ -9,7 +9,7 @@ import { startOutbound } from './outbound/listener.js';
 import type { OutboundProxy } from './outbound/types.js';
 import type { RequestObserver } from './records.js';
 import type { WorkloadIdentities } from '../identity/index.js';
-import type { LocalRegistration } from '../registration/types.js';
+import type { LocalRegistration } from '../registration/index.js';
 import { DEFAULT_DRAIN_MS } from '../../shared/config/index.js';
 
 /** What the data plane follows: this node's registrations, the federated view, the node's identities. */

@@ -14,6 +14,14 @@ export const DurationSchema = Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d
 export const PLATFORMS = ['kubernetes', 'vm', 'bare-metal'] as const;
 export const PlatformSchema = Type.Union(PLATFORMS.map((platform) => Type.Literal(platform)));
 
+/** Where a node runs, as agents and gateways declare it: its site, region, zone and platform. */
+export const LocalityFields = {
+  site: NameSchema,
+  region: Type.String({ minLength: 1 }),
+  zone: Type.String({ minLength: 1 }),
+  platform: PlatformSchema,
+};
+
 /** Reads a JSON file unvalidated (to merge with flags before validating); errors name the file. */
 export function readJsonFile(path: string): unknown {
   try {
