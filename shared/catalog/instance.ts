@@ -67,6 +67,11 @@ const InstanceSchema = Type.Object({
 });
 const checkInstance = TypeCompiler.Compile(InstanceSchema);
 
+/** True for a well-formed instance record (a snapshot line, a KV value). */
+export function isServiceInstance(value: unknown): value is ServiceInstance {
+  return checkInstance.Check(value);
+}
+
 /** Reads a stored instance; anything malformed is refused rather than served to callers. */
 export function decodeInstance(bytes: Uint8Array): ServiceInstance | undefined {
   try {
