@@ -1,24 +1,16 @@
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import {
-  FederatedView,
-  SiteCatalogWriter,
-  ensureSiteBucket,
-  loadSnapshot,
-  siteConnectOptions,
-  startLeaseReaper,
-  startSnapshotWriter,
-  type NodeContext,
-} from '../shared/catalog/index.js';
+import { FederatedView, loadSnapshotOrSetAside, startSnapshotWriter, type NodeContext } from '../shared/catalog/index.js';
+import { listenFailure, type ListenTarget } from '../shared/errors/index.js';
 import { DEFAULT_DRAIN_MS, DEFAULT_MESH_SESSION_AGE, parseDuration } from '../shared/config/index.js';
-import { generatePrivateKey, loadMtlsIdentity, loadOrCreateTokenFile, readText, type MtlsIdentity } from '../shared/identity/index.js';
+import { generatePrivateKey, loadMtlsIdentity, loadOrCreateTokenFile, type MtlsIdentity } from '../shared/identity/index.js';
 import { AgentMetrics, createRegistry, exposition, type Logger } from '../shared/telemetry/index.js';
 import { startAgentApi, type AgentApi } from './api/index.js';
 import { accessLogTarget, agentTimings, apiTokenFile, type AgentConfig } from './config.js';
 import type { RequestObserver } from './proxy/index.js';
 import { RequestTelemetry, agentStatusCollector, nodeCertificates, openAccessLog } from './telemetry/index.js';
-import { catalogStatus, startStatusPublisher, type AgentStatus, type StatusPublisher } from '../shared/status/index.js';
+import { catalogStatus } from '../shared/status/index.js';
+import { NatsAttachment } from './nats-attachment.js';
 import { startDataPlane, type DataPlane } from './proxy/data-plane.js';
 import { Registrar, followDefinitions } from './registration/index.js';
 import { WorkloadIdentities, requestWorkloadCertificate } from './identity/index.js';
@@ -36,65 +28,49 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-
 function loadIdentity(config: AgentConfig): MtlsIdentity {
   return loadMtlsIdentity({ keyFile: config.nats.keyFile, certFile: config.nats.certFile, bundleFile: config.nats.bundleFile, trustDomain: config.nats.trustDomain });
 }
 
-/** The NATS side: connects whenever the site's NATS answers, then attaches the view, the registrar and a lease reaper. */
-class NatsAttachment {
-  nc: NatsConnection | undefined;
-  readonly #ready: Promise<NatsConnection>;
-  #reaper: { stop(): void } | undefined;
-
-  #status: StatusPublisher | undefined;
-
-  constructor(
-    config: AgentConfig,
-    identity: MtlsIdentity,
-    parts: { view: FederatedView; registrar: Registrar; heartbeatMs: number; statusIntervalMs: number; collectStatus: () => AgentStatus; log: Logger },
-  ) {
-    const password = readText(config.nats.passwordFile, 'NATS password').trim();
-    const options = siteConnectOptions({ servers: config.nats.url, site: config.site, password, identity, name: `meridian-agent-${config.node}` });
-    this.#ready = connect({ ...options, waitOnFirstConnect: true }).then(async (nc) => {
-      this.nc = nc;
-      const writer = new SiteCatalogWriter(await ensureSiteBucket(nc, config.site, { deadlineMs: 60_000 }), config.site);
-      parts.view.connect(nc);
-      parts.registrar.attach(writer);
-      this.#reaper = startLeaseReaper({ view: parts.view, writer, intervalMs: parts.heartbeatMs });
-      this.#status = startStatusPublisher({
-        nc,
-        site: config.site,
-        intervalMs: parts.statusIntervalMs,
-        collect: parts.collectStatus,
-        onError: (error) => parts.log.warn('status report failed', { error: error.message }),
-        log: parts.log,
-      });
-      parts.log.info('attached to the site catalog', { site: config.site, nats: config.nats.url });
-      return nc;
-    });
-    this.#ready.catch((error: unknown) => parts.log.error('cannot attach to NATS', { error: (error as Error).message }));
-  }
-
-  /** The connection, once attached (workload certificates need the site's signer). */
-  connection(): Promise<NatsConnection> {
-    return this.#ready;
-  }
-
-  /** `graceful`: the node's status record is removed (a stopped agent is not a missing one). */
-  async close(graceful: boolean): Promise<void> {
-    await this.#status?.stop({ remove: graceful });
-    this.#reaper?.stop();
-    await this.nc?.drain().catch(() => undefined);
-  }
+/** Options of {@link startAgent}. */
+export interface StartAgentOptions {
+  /** Aborts a start in progress (SIGTERM while NATS is dialled): what had started is closed, the start rejects with MERIDIAN_ERR_ABORTED. */
+  readonly signal?: AbortSignal;
 }
+
+/** How long a start waits for the site's NATS to answer before serving from the snapshot alone. */
+const FIRST_CONTACT_MS = 5_000;
 
 /**
  * Starts an agent: the API and the catalog view come up at once (from the last-known-good
- * snapshot when there is one), the proxies with the workload identities kept on disk, and the
- * NATS side attaches whenever the site's NATS answers.
+ * snapshot when there is one; an unreadable one is set aside), the proxies with the workload
+ * identities kept on disk, and the NATS side attaches whenever the site's NATS answers. A start
+ * fails, with nothing left running, when a port is taken (the error names the config field) or
+ * when the site's NATS answers without JetStream.
  */
-export async function startAgent(config: AgentConfig, log: Logger): Promise<RunningAgent> {
+export async function startAgent(config: AgentConfig, log: Logger, options: StartAgentOptions = {}): Promise<RunningAgent> {
+  const undo: (() => Promise<void> | void)[] = [];
+  try {
+    return await launchAgent(config, log, { signal: options.signal, undo });
+  } catch (error) {
+    for (const step of undo.reverse()) await Promise.resolve(step()).catch(() => undefined);
+    throw listenFailure(error, listenTargets(config)) ?? error;
+  }
+}
+
+/** The agent's configured listeners, to name the field of a port already taken. */
+function listenTargets(config: AgentConfig): ListenTarget[] {
+  const api: ListenTarget = { field: '/api/port', host: config.api.host, port: config.api.port };
+  return config.mesh === undefined ? [api] : [api, { field: '/mesh/inboundPort', host: config.mesh.host, port: config.mesh.inboundPort }];
+}
+
+/** What a start has to close when it fails, and its abort signal. */
+interface Launch {
+  readonly signal: AbortSignal | undefined;
+  readonly undo: (() => Promise<void> | void)[];
+}
+
+async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Promise<RunningAgent> {
   // First: a token file others can read stops the agent before anything listens.
   const tokenFile = apiTokenFile(config);
   const { token, created } = loadOrCreateTokenFile(tokenFile, 'agent API token');
@@ -104,7 +80,11 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const identity = loadIdentity(config);
   const snapshotPath = join(config.dataDir, 'catalog-snapshot.json');
   const view = new FederatedView({ staleAfterMs: timings.staleAfterMs, sites: [config.site], onError: (site, error) => log.warn('catalog watch interrupted', { site, error: error.message }) });
-  for (const state of loadSnapshot(snapshotPath)) view.seed(state);
+  const seeds = loadSnapshotOrSetAside(snapshotPath, (movedTo, error) =>
+    log.warn('catalog snapshot unreadable: set aside, the catalog comes from NATS', { snapshot: snapshotPath, movedTo, error: error.message }),
+  );
+  for (const state of seeds) view.seed(state);
+  launch.undo.push(() => view.close());
   let dataPlane: DataPlane | undefined;
   let syncing = Promise.resolve();
   const resync = (): void => {
@@ -122,7 +102,9 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     },
     ...(config.mesh === undefined ? {} : { meshPort: await reservePort(config.mesh) }),
   });
+  launch.undo.push(() => registrar.stop({ deregister: false }));
   const accessLog = openAccessLog(accessLogTarget(config), (error) => log.error('access log failed; it is off until restart', { error: error.message }));
+  launch.undo.push(() => accessLog?.close());
   const certificates = { agentCertificate: identity.chain[0], dataPlane: () => dataPlane };
   const metrics = new AgentMetrics(createRegistry({ role: 'agent', site: config.site, name: config.node }), {
     site: config.site,
@@ -142,9 +124,11 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     telemetry,
   });
   const nats: NatsAttachment = new NatsAttachment(config, identity, { view, registrar, heartbeatMs: timings.heartbeatMs, statusIntervalMs: timings.statusIntervalMs, collectStatus, log });
+  launch.undo.push(() => nats.close(false));
   if (config.mesh !== undefined) {
     dataPlane = await startNodeDataPlane({ config, node, view, registrar, identity, nats, log, meshPort: registrar.meshPort ?? 0, onRequest: telemetry.observe });
   }
+  launch.undo.push(() => dataPlane?.close(0));
   const api = await startAgentApi({
     host: config.api.host,
     port: config.api.port,
@@ -155,8 +139,13 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     metrics: () => exposition(metrics.registry),
     access: { token, tokenFile },
   });
+  launch.undo.push(() => api.close());
   const definitions = config.definitionsDir === undefined ? undefined : await followDefinitions({ dir: config.definitionsDir, registrar, node, log });
-  const snapshots = startSnapshotWriter(view, snapshotPath);
+  launch.undo.push(() => definitions?.close());
+  const snapshots = startSnapshotWriter(view, snapshotPath, { onError: (error) => log.warn('catalog snapshot failed', { snapshot: snapshotPath, error: error.message }) });
+  launch.undo.push(() => snapshots.stop());
+  // Everything above serves meanwhile; a NATS without JetStream fails the start here.
+  await nats.firstContact(FIRST_CONTACT_MS, launch.signal);
   log.info('agent started', { api: api.url, site: config.site, node: config.node, meshPort: registrar.meshPort });
   return {
     api,

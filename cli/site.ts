@@ -97,19 +97,28 @@ const serve: Command = {
     const pki = new PkiDirectory(config.pkiDir);
     pki.loadSiteCertificate(config.site);
     const status = statusOptions(config, io);
-    const control = await startControlService({
-      pki,
-      site: config.site,
-      natsUrl: config.nats.url,
-      log: jsonLogger(`control:${config.site}`),
-      ...(config.region === undefined ? {} : { region: config.region }),
-      ...(config.platform === undefined ? {} : { platform: config.platform }),
-      ...(status === undefined ? {} : { status }),
-    });
-    io.out(`control service of site ${config.site}: signing workload certificates on ${signerSubject(config.site)}`);
-    if (control.status.api !== undefined) io.out(`status API: ${control.status.api.url}/v1/status (dashboard: ${control.status.api.url}/dashboard#token=<token>)`);
-    await waitForShutdown();
-    await control.stop();
+    const log = jsonLogger(`control:${config.site}`);
+    // SIGHUP (a reload by habit, or a closed terminal) must not kill the site's signer: it is told and ignored.
+    const onHangup = (): void => log.info('SIGHUP received: nothing to reload; restart the control service to apply configuration changes');
+    process.on('SIGHUP', onHangup);
+    try {
+      const control = await startControlService({
+        pki,
+        site: config.site,
+        natsUrl: config.nats.url,
+        log,
+        ...(config.region === undefined ? {} : { region: config.region }),
+        ...(config.platform === undefined ? {} : { platform: config.platform }),
+        ...(status === undefined ? {} : { status }),
+      });
+      io.out(`control service of site ${config.site}: signing workload certificates on ${signerSubject(config.site)}`);
+      if (control.status.api !== undefined) io.out(`status API: ${control.status.api.url}/v1/status (dashboard: ${control.status.api.url}/dashboard#token=<token>)`);
+      await waitForShutdown();
+      await control.stop();
+      log.info('control service stopped', { site: config.site });
+    } finally {
+      process.off('SIGHUP', onHangup);
+    }
     return 0;
   },
 };

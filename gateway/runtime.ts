@@ -1,5 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { FederatedView, LeaseRegistrar, SiteCatalogWriter, ensureSiteBucket, siteConnectOptions, parseServiceDefinition, toInstance, usableGateway, type NodeContext, type ServiceInstance } from '../shared/catalog/index.js';
+import { FederatedView, LeaseRegistrar, SiteCatalogWriter, assertJetStream, ensureSiteBucket, explainKvWriteFailure, siteConnectOptions, statusBucketName, parseServiceDefinition, toInstance, usableGateway, type NodeContext, type ServiceInstance } from '../shared/catalog/index.js';
 import { DEFAULT_MESH_SESSION_AGE_MS, DEFAULT_STATUS_INTERVAL, parseDuration } from '../shared/config/index.js';
 import type { GatewayConfig } from './config.js';
 import { loadMtlsIdentity, readText } from '../shared/identity/index.js';
@@ -9,6 +9,7 @@ import { startLinkProbes } from './probe.js';
 import { checkLocalInstance } from './resolver.js';
 import { gatewayStatusCollector, linkRecord, streamCounters } from './status-report.js';
 import { certificateStatus, startStatusPublisher } from '../shared/status/index.js';
+import { listenFailure, type ListenTarget } from '../shared/errors/index.js';
 import type { X509Certificate } from 'node:crypto';
 import { startGateway } from './server.js';
 import type { Gateway, GatewayResolver } from './types.js';
@@ -57,28 +58,48 @@ export interface RunningGateway {
 /**
  * Starts a site's east-west gateway: it follows the federated catalog, registers itself as
  * `meridian-gateway` (so agents and other gateways find it), serves tunnels, and opens one to
- * every other site's gateway as soon as the catalog names it.
+ * every other site's gateway as soon as the catalog names it. A start that fails (a port taken:
+ * the error names the config field; a NATS without JetStream) leaves nothing running.
  */
 export async function startGatewayProcess(config: GatewayConfig, log: Logger): Promise<RunningGateway> {
+  const undo: (() => Promise<void> | void)[] = [];
+  try {
+    return await launchGateway(config, log, undo);
+  } catch (error) {
+    for (const step of undo.reverse()) await Promise.resolve(step()).catch(() => undefined);
+    const listeners: ListenTarget[] = [{ field: '/listen/port', host: config.listen.host, port: config.listen.port }];
+    if (config.metrics !== undefined) listeners.push({ field: '/metrics/port', host: config.metrics.host, port: config.metrics.port });
+    throw listenFailure(error, listeners) ?? error;
+  }
+}
+
+async function launchGateway(config: GatewayConfig, log: Logger, undo: (() => Promise<void> | void)[]): Promise<RunningGateway> {
   const identity = loadMtlsIdentity({ keyFile: config.keyFile, certFile: config.certFile, bundleFile: config.nats.bundleFile, trustDomain: config.nats.trustDomain });
   const password = readText(config.nats.passwordFile, 'NATS password').trim();
   const nc: NatsConnection = await connect({ ...siteConnectOptions({ servers: config.nats.url, site: config.site, password, identity, name: `meridian-gateway-${config.name}` }), waitOnFirstConnect: true });
+  undo.push(() => nc.close());
+  await assertJetStream(nc, config.nats.url);
   const view = new FederatedView({ sites: [config.site] });
   view.connect(nc);
+  undo.push(() => view.close());
   const gateway = await startGateway({ identity, resolver: catalogGatewayResolver(view, config.site), host: config.listen.host, port: config.listen.port, logger: log });
+  undo.push(() => gateway.close());
   const node: NodeContext = { site: config.site, region: config.region, zone: config.zone, platform: config.platform, node: `gateway-${config.name}` };
   const registrar = new LeaseRegistrar({ node, heartbeatMs: parseDuration(config.heartbeat, '/heartbeat'), onError: (error) => log.warn('catalog write failed', { error: error.message }) });
   registrar.attach(new SiteCatalogWriter(await ensureSiteBucket(nc, config.site), config.site));
+  undo.push(() => registrar.stop({ deregister: false }));
   await registrar.put(gatewayInstance(config, node, gateway.address.port, registrar.leaseTtlMs));
   const probes = startLinkProbes({ view, gateway, log });
+  undo.push(() => probes.stop());
   const statusIntervalMs = parseDuration(config.statusInterval ?? DEFAULT_STATUS_INTERVAL, '/statusInterval');
   const status = startStatusPublisher({
     nc,
     site: config.site,
     intervalMs: statusIntervalMs,
     collect: gatewayStatusCollector({ gateway, name: config.name, region: config.region, platform: config.platform, intervalMs: statusIntervalMs, certificate: () => identity.chain[0] }),
-    onError: (error) => log.warn('status report failed', { error: error.message }),
+    onError: (error) => void explainKvWriteFailure(nc, statusBucketName(config.site), error).then((explained) => log.warn('status report failed', { error: explained.message })),
   });
+  undo.push(() => status.stop());
   const metrics = await serveGatewayMetrics(config, gateway, identity.chain[0]);
   log.info('gateway started', { site: config.site, address: `${gateway.address.address}:${gateway.address.port}` });
   return {

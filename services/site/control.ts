@@ -1,11 +1,13 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { FederatedView, SiteCatalogWriter, deriveSiteNatsPassword, ensureSiteBucket, siteConnectOptions, startLeaseReaper } from '../../shared/catalog/index.js';
-import { readPrivateKey, type PkiDirectory } from '../../shared/identity/index.js';
+import { FederatedView, SiteCatalogWriter, assertJetStream, deriveSiteNatsPassword, ensureSiteBucket, siteConnectOptions, startLeaseReaper } from '../../shared/catalog/index.js';
+import { MeridianError, listenFailure } from '../../shared/errors/index.js';
+import { readPrivateKey, type MtlsIdentity, type PkiDirectory } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/telemetry/index.js';
 import { startSigner } from '../signer/index.js';
 import { DEFAULT_STATUS_INTERVAL_MS, MERIDIAN_VERSION } from '../../shared/config/index.js';
 import { certificateStatus } from '../../shared/status/index.js';
 import { startFederationStatus, type FederationStatusService } from '../status/index.js';
+import { keepSiteBuckets } from './bucket-keeper.js';
 
 /** A running site control service. */
 export interface ControlService {
@@ -28,31 +30,60 @@ export interface ControlStatusOptions {
   readonly intervalMs?: number;
 }
 
+/** Options of {@link startControlService}. */
+export interface ControlServiceOptions {
+  readonly pki: PkiDirectory;
+  readonly site: string;
+  readonly natsUrl: string;
+  /** Lease reaping and the check for missing buckets (default 2 s). */
+  readonly heartbeatMs?: number;
+  readonly region?: string;
+  readonly platform?: string;
+  readonly status?: ControlStatusOptions;
+  /** Lifetime of the workload certificates it signs (default 24 h). */
+  readonly workloadTtlMs?: number;
+  readonly log: Logger;
+}
+
 /**
  * The site's control service: it holds the site CA key, signs the node agents' workload
- * certificates (only for services registered on the asking node), and reaps the site's expired
- * node leases even when no agent of the site is left to do it.
+ * certificates (only for services registered on the asking node), reaps the site's expired
+ * node leases even when no agent of the site is left to do it, and recreates the site's buckets
+ * when they are gone. A start that fails (NATS unreachable or without JetStream, the status port
+ * taken: the error names the config field) leaves nothing running.
  */
-export async function startControlService(options: {
-  pki: PkiDirectory;
-  site: string;
-  natsUrl: string;
-  heartbeatMs?: number;
-  region?: string;
-  platform?: string;
-  status?: ControlStatusOptions;
-  /** Lifetime of the workload certificates it signs (default 24 h). */
-  workloadTtlMs?: number;
-  log: Logger;
-}): Promise<ControlService> {
+export async function startControlService(options: ControlServiceOptions): Promise<ControlService> {
+  const undo: (() => Promise<void> | void)[] = [];
+  try {
+    return await launchControl(options, undo);
+  } catch (error) {
+    for (const step of undo.reverse()) await Promise.resolve(step()).catch(() => undefined);
+    const api = options.status?.api;
+    throw (api === undefined ? undefined : listenFailure(error, [{ field: '/status/port', host: api.host ?? '127.0.0.1', port: api.port }])) ?? error;
+  }
+}
+
+async function connectControl(options: ControlServiceOptions, identity: MtlsIdentity): Promise<NatsConnection> {
+  const { pki, site } = options;
+  const password = deriveSiteNatsPassword(readPrivateKey(pki.sitePaths(site).key), pki.trustDomain(), site, 'control');
+  try {
+    return await connect({ ...siteConnectOptions({ servers: options.natsUrl, site, user: 'control', password, identity, name: `meridian-control-${site}` }) });
+  } catch (cause) {
+    throw new MeridianError('MERIDIAN_ERR_CATALOG_UNAVAILABLE', `cannot reach the site's NATS at ${options.natsUrl}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+async function launchControl(options: ControlServiceOptions, undo: (() => Promise<void> | void)[]): Promise<ControlService> {
   const { pki, site } = options;
   const issued = pki.issueIdentity(site, 'svc', 'control');
   const identity = { privateKey: readPrivateKey(issued.keyPath), chain: issued.chain, bundle: pki.loadBundle() };
-  const password = deriveSiteNatsPassword(readPrivateKey(pki.sitePaths(site).key), pki.trustDomain(), site, 'control');
-  const nc: NatsConnection = await connect({ ...siteConnectOptions({ servers: options.natsUrl, site, user: 'control', password, identity, name: `meridian-control-${site}` }) });
+  const nc = await connectControl(options, identity);
+  undo.push(() => nc.close());
+  await assertJetStream(nc, options.natsUrl);
   const writer = new SiteCatalogWriter(await ensureSiteBucket(nc, site), site);
   const view = new FederatedView({ sites: [site], onError: (s, error) => options.log.warn('catalog watch interrupted', { site: s, error: error.message }) });
   view.connect(nc);
+  undo.push(() => view.close());
   const signer = startSigner({
     nc,
     authority: pki.loadSite(site),
@@ -61,7 +92,11 @@ export async function startControlService(options: {
     onIssued: (agent, workload) => options.log.info('workload certificate issued', { agent: agent.uri, identity: workload.uri }),
     onRefused: (error) => options.log.warn('workload certificate refused', { code: error.code, error: error.message }),
   });
+  undo.push(() => signer.stop());
   const reaper = startLeaseReaper({ view, writer, intervalMs: options.heartbeatMs ?? 2000 });
+  undo.push(() => reaper.stop());
+  const keeper = keepSiteBuckets({ nc, site, intervalMs: options.heartbeatMs ?? 2000, log: options.log });
+  undo.push(() => keeper.stop());
   const siteCa = pki.loadSiteCertificate(site);
   const leaf = issued.chain[0];
   const api = options.status?.api;
@@ -86,6 +121,7 @@ export async function startControlService(options: {
     status,
     async stop() {
       await status.stop();
+      keeper.stop();
       reaper.stop();
       signer.stop();
       view.close();

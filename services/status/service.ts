@@ -6,6 +6,7 @@ import {
   catalogStatus,
   reportAgeMs,
   startStatusPublisher,
+  ensureStatusBucket,
   openStatusBucket,
   type CertificateStatus,
   type StatusPublisher,
@@ -57,6 +58,8 @@ async function prune(options: FederationStatusOptions, board: StatusBoard): Prom
 export async function startFederationStatus(options: FederationStatusOptions): Promise<FederationStatusService> {
   const { site, view } = options;
   const board = new StatusBoard(options.nc, { onError: (s, error) => options.log.warn('status watch interrupted', { site: s, error: error.message }) });
+  // The own bucket first: on a site's first start, watching it before it exists is a false alarm.
+  await ensureStatusBucket(options.nc, site);
   board.start([site]);
   const startedAt = new Date().toISOString();
   const publisher: StatusPublisher = startStatusPublisher({

@@ -68,6 +68,11 @@ export const ServiceInstanceSchema = Type.Object({
 });
 const checkInstance = TypeCompiler.Compile(ServiceInstanceSchema);
 
+/** True for a well-formed instance record (a snapshot line, a KV value). */
+export function isServiceInstance(value: unknown): value is ServiceInstance {
+  return checkInstance.Check(value);
+}
+
 /** Reads a stored instance; anything malformed is refused rather than served to callers. */
 export function decodeInstance(bytes: Uint8Array): ServiceInstance | undefined {
   try {

@@ -2,6 +2,7 @@ import type { KvEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { MeridianError } from '../errors/index.js';
+import { openSiteBucket } from './bucket.js';
 import { siteOfStream } from './layout.js';
 import { SiteState } from './site-state.js';
 import { SiteWatch } from './site-watch.js';
@@ -84,7 +85,7 @@ export class FederatedView implements CatalogReader {
       warm: () => this.#warm(site),
       resumeFrom: () => (this.#stateOf(site).warm ? this.#stateOf(site).lastRevision : 0),
       error: (error) => this.#options.onError?.(site, error),
-    });
+    }, openSiteBucket, this.#staleAfterMs);
     this.#watches.set(site, watch);
     watch.start();
   }

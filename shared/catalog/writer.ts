@@ -1,6 +1,7 @@
 import type { KV } from '@nats-io/kv';
 import { MeridianError } from '../errors/index.js';
-import { instanceKvKey, leaseKey, type NodeLease } from './layout.js';
+import { explainBucketFailure } from './jetstream-checks.js';
+import { bucketName, instanceKvKey, leaseKey, type NodeLease } from './layout.js';
 import type { ServiceInstance } from './types.js';
 
 /**
@@ -69,7 +70,10 @@ export class SiteCatalogWriter {
     try {
       await operation();
     } catch (cause) {
-      throw new MeridianError('MERIDIAN_ERR_CATALOG_UNAVAILABLE', `catalog write to site ${this.site} failed: ${(cause as Error).message}`, { cause });
+      // "jetstream is not enabled" is what nats.js says of a deleted bucket too: say which it is.
+      const explained = await explainBucketFailure(bucketName(this.site), cause as Error, () => this.kv.status());
+      const code = explained instanceof MeridianError ? explained.code : 'MERIDIAN_ERR_CATALOG_UNAVAILABLE';
+      throw new MeridianError(code, `catalog write to site ${this.site} failed: ${explained.message}`, { cause });
     }
   }
 }

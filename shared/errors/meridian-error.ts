@@ -88,6 +88,14 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_UNHEALTHY: 503,
   /** Status reports: a report does not fit the NATS server's max_payload even with every list emptied. */
   MERIDIAN_ERR_STATUS_REPORT_TOO_LARGE: 500,
+  /** The site's NATS server answers but has no JetStream (the catalog lives in JetStream). */
+  MERIDIAN_ERR_JETSTREAM_DISABLED: 503,
+  /** A site's catalog or status bucket is gone (a wiped store): its control service recreates it. */
+  MERIDIAN_ERR_BUCKET_MISSING: 503,
+  /** A configured listen port is taken by another process; the message names the config field. */
+  MERIDIAN_ERR_PORT_IN_USE: 409,
+  /** A start was cancelled (SIGTERM, an AbortSignal) before it completed; what had started is closed. */
+  MERIDIAN_ERR_ABORTED: 503,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
