@@ -1,6 +1,6 @@
 import { optionalString, requireString, type Command } from './index.js';
 import { renderTable } from '../shared/text/index.js';
-import { waitForShutdown } from '../shared/process/index.js';
+import { runUntilShutdown } from '../shared/process/index.js';
 import { readTokenFile } from '../shared/identity/index.js';
 import { jsonLogger } from '../shared/telemetry/index.js';
 import { DEFAULT_AGENT_API_TOKEN_FILE, DEFAULT_AGENT_API_URL, loadAgentConfig } from '../agent/config.js';
@@ -15,14 +15,12 @@ const run: Command = {
   options: { config: { type: 'string' } },
   async run(args, io) {
     const config = loadAgentConfig(requireString(args, 'config', run));
-    const agent = await startAgent(config, jsonLogger('agent'));
-    io.out(`agent ${config.node} of site ${config.site}: API ${agent.api.url} (bearer token in ${agent.apiTokenFile})`);
-    // SIGHUP reloads definitions (the definitions watcher listens too); it must never kill the agent.
-    const onHangup = (): void => undefined;
-    process.on('SIGHUP', onHangup);
-    await waitForShutdown();
-    await agent.stop();
-    process.off('SIGHUP', onHangup);
+    await runUntilShutdown({
+      start: () => startAgent(config, jsonLogger('agent')),
+      // SIGHUP reloads definitions (the definitions watcher listens for it too).
+      onHangup: () => undefined,
+      started: (agent) => io.out(`agent ${config.node} of site ${config.site}: API ${agent.api.url} (bearer token in ${agent.apiTokenFile})`),
+    });
     io.out('agent stopped: instances deregistered');
     return 0;
   },

@@ -1,5 +1,5 @@
 import { requireString, type Command } from './index.js';
-import { waitForShutdown } from '../shared/process/index.js';
+import { runUntilShutdown } from '../shared/process/index.js';
 import { loadMtlsIdentity } from '../shared/identity/index.js';
 import { jsonLogger, type Logger } from '../shared/telemetry/index.js';
 import { loadGatewayConfig, startGatewayProcess, type GatewayConfig, type RunningGateway } from '../gateway/index.js';
@@ -32,17 +32,11 @@ const run: Command = {
   async run(args, io) {
     const config = loadGatewayConfig(requireString(args, 'config', run));
     const log = jsonLogger('gateway');
-    let running: RunningGateway | undefined;
-    const onHangup = (): void => reloadIdentity(config, running, log);
-    process.on('SIGHUP', onHangup);
-    try {
-      running = await startGatewayProcess(config, log);
-      io.out(`gateway ${config.name} of site ${config.site}: tunnels on ${running.gateway.address.address}:${running.gateway.address.port}`);
-      await waitForShutdown();
-      await running.stop();
-    } finally {
-      process.off('SIGHUP', onHangup);
-    }
+    await runUntilShutdown({
+      start: () => startGatewayProcess(config, log),
+      onHangup: (running) => reloadIdentity(config, running, log),
+      started: (running) => io.out(`gateway ${config.name} of site ${config.site}: tunnels on ${running.gateway.address.address}:${running.gateway.address.port}`),
+    });
     io.out('gateway stopped: drained');
     return 0;
   },

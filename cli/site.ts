@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { optionalString, type Command, type CommandIo, type ParsedArgs } from './index.js';
-import { waitForShutdown } from '../shared/process/index.js';
+import { runUntilShutdown } from '../shared/process/index.js';
 import { MeridianError } from '../shared/errors/index.js';
 import { PkiDirectory, loadOrCreateTokenFile, writeText } from '../shared/identity/index.js';
 import { renderTls } from '../services/site/nats-conf.js';
@@ -98,27 +98,25 @@ const serve: Command = {
     pki.loadSiteCertificate(config.site);
     const status = statusOptions(config, io);
     const log = jsonLogger(`control:${config.site}`);
-    // SIGHUP (a reload by habit, or a closed terminal) must not kill the site's signer: it is told and ignored.
-    const onHangup = (): void => log.info('SIGHUP received: nothing to reload; restart the control service to apply configuration changes');
-    process.on('SIGHUP', onHangup);
-    try {
-      const control = await startControlService({
-        pki,
-        site: config.site,
-        natsUrl: config.nats.url,
-        log,
-        ...(config.region === undefined ? {} : { region: config.region }),
-        ...(config.platform === undefined ? {} : { platform: config.platform }),
-        ...(status === undefined ? {} : { status }),
-      });
-      io.out(`control service of site ${config.site}: signing workload certificates on ${signerSubject(config.site)}`);
-      if (control.status.api !== undefined) io.out(`status API: ${control.status.api.url}/v1/status (dashboard: ${control.status.api.url}/dashboard#token=<token>)`);
-      await waitForShutdown();
-      await control.stop();
-      log.info('control service stopped', { site: config.site });
-    } finally {
-      process.off('SIGHUP', onHangup);
-    }
+    // The site's signer keeps running on SIGHUP: it is told and ignored.
+    await runUntilShutdown({
+      start: () =>
+        startControlService({
+          pki,
+          site: config.site,
+          natsUrl: config.nats.url,
+          log,
+          ...(config.region === undefined ? {} : { region: config.region }),
+          ...(config.platform === undefined ? {} : { platform: config.platform }),
+          ...(status === undefined ? {} : { status }),
+        }),
+      onHangup: () => log.info('SIGHUP received: nothing to reload; restart the control service to apply configuration changes'),
+      started: (control) => {
+        io.out(`control service of site ${config.site}: signing workload certificates on ${signerSubject(config.site)}`);
+        if (control.status.api !== undefined) io.out(`status API: ${control.status.api.url}/v1/status (dashboard: ${control.status.api.url}/dashboard#token=<token>)`);
+      },
+    });
+    log.info('control service stopped', { site: config.site });
     return 0;
   },
 };

@@ -1,1 +1,2 @@
 export { waitForShutdown } from './shutdown.js';
+export { runUntilShutdown, type LongRunning } from './shutdown.js';

@@ -12,6 +12,7 @@ import { startGatewayProcess } from '../../../gateway/index.js';
 import { startControlService } from '../../../services/site/index.js';
 import { eventually, fileScope } from '../../support/harness.js';
 import { captureLogger, useSecureSite, type LogLine, type SecureSite } from '../../support/secure-site.js';
+import { agentAuthorization } from '../../support/agent-process.js';
 
 /** The control service looks for its buckets every heartbeat; agents and gateways write every 500 ms, so they see the gap. */
 const CONTROL_HEARTBEAT_MS = 2_000;
@@ -77,7 +78,7 @@ describe('deleted site buckets', () => {
     // The agent's own view follows the new bucket: its instance is served fresh again.
     await eventually(
       async () => {
-        const rows = ((await (await fetch(`${agent.api.url}/v1/instances?service=payments`)).json()) as { instances: { stale: boolean }[] }).instances;
+        const rows = ((await (await fetch(`${agent.api.url}/v1/instances?service=payments`, { headers: agentAuthorization(agent) })).json()) as { instances: { stale: boolean }[] }).instances;
         assert.deepEqual(rows.map((r) => r.stale), [false]);
       },
       { timeoutMs: 10_000 },

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { startAgent } from '../../../agent/index.js';
 import { startGatewayProcess } from '../../../gateway/index.js';
@@ -14,6 +15,7 @@ import { isMeridianError } from '../../../shared/errors/index.js';
 import { eventually, fileScope } from '../../support/harness.js';
 import { freePort } from '../../support/servers/index.js';
 import { captureLogger, spawnMeridian, useSecureSite, type SecureSite } from '../../support/secure-site.js';
+import { agentAuthorization } from '../../support/agent-process.js';
 
 let noJetStream: SecureSite;
 /** A TCP port that accepts connections and never says a word: a NATS that hangs. */
@@ -112,7 +114,8 @@ describe('a NATS that does not answer', () => {
       const cli = spawnMeridian(['agent', 'run', '--config', config]);
       // The API serves (from the snapshot) while NATS is dialled: refused, the start completes;
       // silent, it is still waiting for NATS's first answer.
-      await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${apiPort}/v1/instances`)).status, 200));
+      const apiTokenFile = join(base.dataDir, 'api-token');
+      await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${apiPort}/v1/instances`, { headers: agentAuthorization({ apiTokenFile }) })).status, 200));
       const signalledAt = Date.now();
       cli.child.kill('SIGTERM');
       const exit = await cli.exited;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { startAgent, type RunningAgent } from '../../../agent/index.js';
 import { loadSnapshot } from '../../../shared/catalog/index.js';
+import { agentAuthorization } from '../../support/agent-process.js';
 import { eventually, fileScope } from '../../support/harness.js';
 import { captureLogger, useSecureSite, type SecureSite } from '../../support/secure-site.js';
 
@@ -21,7 +22,7 @@ interface Row {
 }
 
 async function instances(agent: RunningAgent, service: string): Promise<Row[]> {
-  const response = await fetch(`${agent.api.url}/v1/instances?service=${service}`);
+  const response = await fetch(`${agent.api.url}/v1/instances?service=${service}`, { headers: agentAuthorization(agent) });
   return ((await response.json()) as { instances: Row[] }).instances;
 }
 
