@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { FederatedView } from '../../shared/catalog/index.js';
+import { explainKvWriteFailure, statusBucketName, type FederatedView } from '../../shared/catalog/index.js';
 import { ControlMetrics, createRegistry, exposition, type Logger } from '../../shared/telemetry/index.js';
 import {
   StatusBoard,
@@ -79,7 +79,7 @@ export async function startFederationStatus(options: FederationStatusOptions): P
       policyVersion: null,
       catalog: catalogStatus(view),
     }),
-    onError: (error) => options.log.warn('status report failed', { error: error.message }),
+    onError: (error) => void explainKvWriteFailure(options.nc, statusBucketName(site), error).then((explained) => options.log.warn('status report failed', { error: explained.message })),
     log: options.log,
   });
   const pruner = setInterval(() => {
@@ -92,17 +92,27 @@ export async function startFederationStatus(options: FederationStatusOptions): P
     catalog: () => catalogStatus(view),
     policyVersion: () => null,
   });
-  const api = options.api === undefined ? undefined : await startStatusApi({ ...options.api, status, metrics: () => exposition(metrics.registry), version: options.version });
+  const stopReporting = async (): Promise<void> => {
+    clearInterval(pruner);
+    // The record stays: a control service that stopped is exactly what the others must see.
+    await publisher.stop();
+    board.close();
+  };
+  let api: StatusApi | undefined;
+  try {
+    api = options.api === undefined ? undefined : await startStatusApi({ ...options.api, status, metrics: () => exposition(metrics.registry), version: options.version });
+  } catch (error) {
+    // A status port that is taken fails the start: nothing of it may keep reporting.
+    await stopReporting();
+    throw error;
+  }
   return {
     board,
     api,
     status,
     async stop() {
-      clearInterval(pruner);
       await api?.close();
-      // The record stays: a control service that stopped is exactly what the others must see.
-      await publisher.stop();
-      board.close();
+      await stopReporting();
     },
   };
 }

@@ -9,6 +9,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { before, describe, it } from 'node:test';
 import { startAgent } from '../../../agent/index.js';
 import { startGatewayProcess } from '../../../gateway/index.js';
+import { startControlService } from '../../../services/site/index.js';
 import { isMeridianError } from '../../../shared/errors/index.js';
 import { eventually, fileScope } from '../../support/harness.js';
 import { freePort } from '../../support/servers/index.js';
@@ -77,6 +78,25 @@ describe('a port already in use', () => {
     await assert.rejects(startGatewayProcess(config, captureLogger().log), inUse('/metrics/port', taken));
     await assertPortFree(tunnelPort);
     await assertNoConnection('meridian-gateway-gw-metrics');
+  });
+
+  it('/status/port: the control service start fails naming the field; nothing of it keeps reporting or connected', async () => {
+    const taken = await holdPort();
+    const capture = captureLogger();
+    const started = startControlService({
+      pki: site.pki,
+      site: site.site,
+      natsUrl: site.nats.url,
+      heartbeatMs: 200,
+      status: { intervalMs: 100, api: { host: '127.0.0.1', port: taken, tokens: ['port-in-use-status-token-0123'] } },
+      log: capture.log,
+    });
+    await assert.rejects(started, inUse('/status/port', taken));
+    await assertNoConnection('meridian-control-solo');
+    const linesAfterFailure = capture.lines.length;
+    // Several report intervals later, nothing it started has logged a failed report or anything else.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    assert.deepEqual(capture.lines.slice(linesAfterFailure), []);
   });
 
   it('`meridian gateway run` prints one error line naming the field and exits 1', async () => {
