@@ -1,7 +1,8 @@
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { FederatedView, loadSnapshotOrSetAside, startSnapshotWriter, type NodeContext } from '../shared/catalog/index.js';
-import { listenFailure, type ListenTarget } from '../shared/errors/index.js';
+import type { ListenTarget } from '../shared/errors/index.js';
+import { startOrUndo, type UndoSteps } from '../shared/process/index.js';
 import { DEFAULT_DRAIN_MS, DEFAULT_MESH_SESSION_AGE, parseDuration } from '../shared/config/index.js';
 import { generatePrivateKey, loadMtlsIdentity, loadOrCreateTokenFile, type MtlsIdentity } from '../shared/identity/index.js';
 import { AgentMetrics, createRegistry, exposition, type Logger } from '../shared/telemetry/index.js';
@@ -49,13 +50,7 @@ const FIRST_CONTACT_MS = 5_000;
  * when the site's NATS answers without JetStream.
  */
 export async function startAgent(config: AgentConfig, log: Logger, options: StartAgentOptions = {}): Promise<RunningAgent> {
-  const undo: (() => Promise<void> | void)[] = [];
-  try {
-    return await launchAgent(config, log, { signal: options.signal, undo });
-  } catch (error) {
-    for (const step of undo.reverse()) await Promise.resolve(step()).catch(() => undefined);
-    throw listenFailure(error, listenTargets(config)) ?? error;
-  }
+  return startOrUndo((undo) => launchAgent(config, log, { signal: options.signal, undo }), listenTargets(config));
 }
 
 /** The agent's configured listeners, to name the field of a port already taken. */
@@ -67,7 +62,7 @@ function listenTargets(config: AgentConfig): ListenTarget[] {
 /** What a start has to close when it fails, and its abort signal. */
 interface Launch {
   readonly signal: AbortSignal | undefined;
-  readonly undo: (() => Promise<void> | void)[];
+  readonly undo: UndoSteps;
 }
 
 async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Promise<RunningAgent> {

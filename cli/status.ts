@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { optionalString, type Command, type CommandIo, type ParsedArgs } from './index.js';
 import { isMeridianError, MeridianError } from '../shared/errors/index.js';
 import { fetchFederationStatus, type StatusClientOptions } from '../services/status/client.js';
 import { renderFederationStatus } from '../services/status/render.js';
+import { STATUS_SECTIONS } from '../services/status/openapi.js';
+import { readTokenFile } from '../shared/identity/index.js';
 import type { FederationStatus } from '../services/status/schema.js';
 
 /**
@@ -16,13 +17,7 @@ export const EXIT_COULD_NOT_ASK = 3;
 
 function token(args: ParsedArgs): string | undefined {
   const file = optionalString(args, 'token-file');
-  if (file !== undefined) {
-    try {
-      return readFileSync(file, 'utf8').trim();
-    } catch (cause) {
-      throw new MeridianError('MERIDIAN_ERR_FILE_IO', `cannot read the status token file ${file}: ${(cause as Error).message}`, { cause });
-    }
-  }
+  if (file !== undefined) return readTokenFile(file, 'status token');
   const fromEnv = process.env.MERIDIAN_STATUS_TOKEN;
   return fromEnv === '' ? undefined : fromEnv;
 }
@@ -43,7 +38,7 @@ function clientOptions(args: ParsedArgs): StatusClientOptions {
 function checkedDocument(answer: FederationStatus, url: string): FederationStatus {
   const candidate = answer as Partial<FederationStatus> | null;
   const shaped = typeof candidate === 'object' && candidate !== null && typeof candidate.healthy === 'boolean'
-    && ['problems', 'sites', 'links', 'catalog', 'policy', 'certificates', 'failovers', 'traffic'].every((k) => Array.isArray(candidate[k as keyof FederationStatus]));
+    && STATUS_SECTIONS.every((section) => Array.isArray(candidate[section]));
   if (!shaped) throw new MeridianError('MERIDIAN_ERR_UNAVAILABLE', `${new URL('/v1/status', url).href} answered something that is not a federation status`);
   return answer;
 }

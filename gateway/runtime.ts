@@ -9,7 +9,8 @@ import { startLinkProbes } from './probe.js';
 import { checkLocalInstance } from './resolver.js';
 import { gatewayStatusCollector, linkRecord, streamCounters } from './status-report.js';
 import { certificateStatus, startStatusPublisher } from '../shared/status/index.js';
-import { listenFailure, type ListenTarget } from '../shared/errors/index.js';
+import type { ListenTarget } from '../shared/errors/index.js';
+import { startOrUndo, type UndoSteps } from '../shared/process/index.js';
 import type { X509Certificate } from 'node:crypto';
 import { startGateway } from './server.js';
 import type { Gateway, GatewayResolver } from './types.js';
@@ -62,18 +63,12 @@ export interface RunningGateway {
  * the error names the config field; a NATS without JetStream) leaves nothing running.
  */
 export async function startGatewayProcess(config: GatewayConfig, log: Logger): Promise<RunningGateway> {
-  const undo: (() => Promise<void> | void)[] = [];
-  try {
-    return await launchGateway(config, log, undo);
-  } catch (error) {
-    for (const step of undo.reverse()) await Promise.resolve(step()).catch(() => undefined);
-    const listeners: ListenTarget[] = [{ field: '/listen/port', host: config.listen.host, port: config.listen.port }];
-    if (config.metrics !== undefined) listeners.push({ field: '/metrics/port', host: config.metrics.host, port: config.metrics.port });
-    throw listenFailure(error, listeners) ?? error;
-  }
+  const listeners: ListenTarget[] = [{ field: '/listen/port', host: config.listen.host, port: config.listen.port }];
+  if (config.metrics !== undefined) listeners.push({ field: '/metrics/port', host: config.metrics.host, port: config.metrics.port });
+  return startOrUndo((undo) => launchGateway(config, log, undo), listeners);
 }
 
-async function launchGateway(config: GatewayConfig, log: Logger, undo: (() => Promise<void> | void)[]): Promise<RunningGateway> {
+async function launchGateway(config: GatewayConfig, log: Logger, undo: UndoSteps): Promise<RunningGateway> {
   const identity = loadMtlsIdentity({ keyFile: config.keyFile, certFile: config.certFile, bundleFile: config.nats.bundleFile, trustDomain: config.nats.trustDomain });
   const password = readText(config.nats.passwordFile, 'NATS password').trim();
   const nc: NatsConnection = await connect({ ...siteConnectOptions({ servers: config.nats.url, site: config.site, password, identity, name: `meridian-gateway-${config.name}` }), waitOnFirstConnect: true });

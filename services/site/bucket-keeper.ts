@@ -1,6 +1,6 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { bucketName, ensureSiteBucket, isStreamNotFound, statusBucketName } from '../../shared/catalog/index.js';
+import { bucketName, ensureSiteBucket, isStreamNotFound, kvStreamName, statusBucketName } from '../../shared/catalog/index.js';
 import { ensureStatusBucket } from '../../shared/status/index.js';
 import type { Logger } from '../../shared/telemetry/index.js';
 
@@ -30,7 +30,7 @@ export function keepSiteBuckets(options: BucketKeeperOptions): { stop(): void } 
     const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: 3_000 });
     for (const { bucket, ensure } of buckets) {
       try {
-        await jsm.streams.info(`KV_${bucket}`);
+        await jsm.streams.info(kvStreamName(bucket));
         continue;
       } catch (error) {
         // Unreachable or cut off is no verdict: only a stream the server says is gone is recreated.

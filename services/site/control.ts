@@ -1,6 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { FederatedView, SiteCatalogWriter, assertJetStream, deriveSiteNatsPassword, ensureSiteBucket, siteConnectOptions, startLeaseReaper } from '../../shared/catalog/index.js';
-import { MeridianError, listenFailure } from '../../shared/errors/index.js';
+import { MeridianError } from '../../shared/errors/index.js';
+import { startOrUndo, type UndoSteps } from '../../shared/process/index.js';
 import { readPrivateKey, type MtlsIdentity, type PkiDirectory } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/telemetry/index.js';
 import { startSigner } from '../signer/index.js';
@@ -53,14 +54,8 @@ export interface ControlServiceOptions {
  * taken: the error names the config field) leaves nothing running.
  */
 export async function startControlService(options: ControlServiceOptions): Promise<ControlService> {
-  const undo: (() => Promise<void> | void)[] = [];
-  try {
-    return await launchControl(options, undo);
-  } catch (error) {
-    for (const step of undo.reverse()) await Promise.resolve(step()).catch(() => undefined);
-    const api = options.status?.api;
-    throw (api === undefined ? undefined : listenFailure(error, [{ field: '/status/port', host: api.host ?? '127.0.0.1', port: api.port }])) ?? error;
-  }
+  const api = options.status?.api;
+  return startOrUndo((undo) => launchControl(options, undo), api === undefined ? [] : [{ field: '/status/port', host: api.host ?? '127.0.0.1', port: api.port }]);
 }
 
 async function connectControl(options: ControlServiceOptions, identity: MtlsIdentity): Promise<NatsConnection> {
@@ -73,7 +68,7 @@ async function connectControl(options: ControlServiceOptions, identity: MtlsIden
   }
 }
 
-async function launchControl(options: ControlServiceOptions, undo: (() => Promise<void> | void)[]): Promise<ControlService> {
+async function launchControl(options: ControlServiceOptions, undo: UndoSteps): Promise<ControlService> {
   const { pki, site } = options;
   const issued = pki.issueIdentity(site, 'svc', 'control');
   const identity = { privateKey: readPrivateKey(issued.keyPath), chain: issued.chain, bundle: pki.loadBundle() };

@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import { MeridianError } from '../../shared/errors/index.js';
-import { MIN_BEARER_TOKEN_LENGTH, bearerTokenMatches, peerIdentity, type SpiffeId, type TrustBundle } from '../../shared/identity/index.js';
+import { assertBearerToken, bearerTokenMatches, peerIdentity, type SpiffeId, type TrustBundle } from '../../shared/identity/index.js';
 
 /** Who may read the status API: bearer tokens, and (over TLS) client certificates of the trust domain. */
 export interface StatusAccess {
@@ -9,16 +9,9 @@ export interface StatusAccess {
   readonly bundle?: TrustBundle;
 }
 
-/** The minimum token length: a guessable token is refused when the API starts. */
-export const MIN_TOKEN_LENGTH = MIN_BEARER_TOKEN_LENGTH;
-
 /** Checks the access settings once, at start-up. */
 export function assertAccess(access: StatusAccess): void {
-  access.tokens.forEach((token, i) => {
-    if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
-      throw new MeridianError('MERIDIAN_ERR_CONFIG_INVALID', `status API token #${i + 1} must be at least ${MIN_TOKEN_LENGTH} characters without whitespace`);
-    }
-  });
+  access.tokens.forEach((token, i) => assertBearerToken(token, `status API token #${i + 1}`));
   if (access.tokens.length === 0 && access.bundle === undefined) {
     throw new MeridianError('MERIDIAN_ERR_CONFIG_INVALID', 'the status API needs a token or TLS with client certificates: it never serves without authentication');
   }

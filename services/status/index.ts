@@ -4,7 +4,7 @@ export { startStatusApi, type StatusApi, type StatusApiOptions } from './api.js'
 export { federationStatus, type StatusInputs } from './aggregate.js';
 export { findProblems, CERTIFICATE_WARNING_MS, LINK_GRACE_MS } from './health.js';
 export { openApiDocument, STATUS_SECTIONS, type StatusSection } from './openapi.js';
-export { MIN_TOKEN_LENGTH, type StatusAccess } from './access.js';
+export type { StatusAccess } from './access.js';
 export type { FederationStatus, Problem, SiteRow, LinkRow, CatalogRow, PolicyRow, CertificateRow, FailoverRow, TrafficRow } from './schema.js';
 export { renderFederationStatus } from './render.js';
 export { fetchFederationStatus, type StatusClientOptions } from './client.js';

@@ -1,6 +1,7 @@
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { MeridianError } from '../errors/index.js';
+import { kvStreamName } from './layout.js';
 
 /*
  * nats.js reports "jetstream is not enabled" for any JetStream request nobody answers: a KV write
@@ -68,5 +69,5 @@ export async function explainBucketFailure(bucket: string, cause: Error, probe: 
 
 /** {@link explainBucketFailure} for a bucket known by name only: the probe asks for its stream's info. */
 export function explainKvWriteFailure(nc: NatsConnection, bucket: string, cause: Error): Promise<Error> {
-  return explainBucketFailure(bucket, cause, async () => (await jetstreamManager(nc, { checkAPI: false, timeout: 3_000 })).streams.info(`KV_${bucket}`));
+  return explainBucketFailure(bucket, cause, async () => (await jetstreamManager(nc, { checkAPI: false, timeout: 3_000 })).streams.info(kvStreamName(bucket)));
 }

@@ -17,8 +17,13 @@ export function statusBucketName(site: string): string {
   return `${STATUS_BUCKET_PREFIX}${site}`;
 }
 
+/** The JetStream stream behind a KV bucket (what stream-info requests and watch errors name). */
+export function kvStreamName(bucket: string): string {
+  return `KV_${bucket}`;
+}
+
 export function siteOfStream(stream: string): string | undefined {
-  const prefix = `KV_${BUCKET_PREFIX}`;
+  const prefix = kvStreamName(BUCKET_PREFIX);
   return stream.startsWith(prefix) ? stream.slice(prefix.length) : undefined;
 }
 

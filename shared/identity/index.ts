@@ -22,5 +22,5 @@ export { renewalDueAt, type RenewalPolicy } from './renewal.js';
 export { PkiDirectory } from './pki-directory.js';
 export { loadMtlsIdentity, writePrivateKey, writeCertificates, writeText, readCertificates, readPrivateKey, readText } from './files.js';
 export { REPLAY_WINDOW_MS, signProof, verifyProof, type SignReply, type SignRequest } from './sign-request.js';
-export { bearerTokenMatches } from './bearer.js';
-export { MIN_BEARER_TOKEN_LENGTH, loadOrCreateTokenFile, readTokenFile, type TokenFile } from './token-file.js';
+export { MIN_BEARER_TOKEN_LENGTH, assertBearerToken, bearerTokenMatches } from './bearer.js';
+export { loadOrCreateTokenFile, readTokenFile, type TokenFile } from './token-file.js';

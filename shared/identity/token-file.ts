@@ -2,9 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MeridianError } from '../errors/index.js';
-
-/** Bearer tokens shorter than this are refused: a guessable token is no authentication. */
-export const MIN_BEARER_TOKEN_LENGTH = 16;
+import { assertBearerToken } from './bearer.js';
 
 /** What a server knows about its token file. */
 export interface TokenFile {
@@ -19,13 +17,6 @@ function read(path: string, what: string): string {
   } catch (cause) {
     throw new MeridianError('MERIDIAN_ERR_FILE_IO', `cannot read the ${what} file ${path}: ${(cause as Error).message}`, { cause });
   }
-}
-
-function checkToken(token: string, path: string, what: string): string {
-  if (token.length < MIN_BEARER_TOKEN_LENGTH || /\s/.test(token)) {
-    throw new MeridianError('MERIDIAN_ERR_CONFIG_INVALID', `${path}: the ${what} must be at least ${MIN_BEARER_TOKEN_LENGTH} characters without whitespace`);
-  }
-  return token;
 }
 
 /** Refuses anything but a regular file that only its owner may read and write. */
@@ -56,7 +47,7 @@ export function loadOrCreateTokenFile(path: string, what: string): TokenFile {
     }
   }
   checkMode(path, what);
-  return { token: checkToken(read(path, what), path, what), created };
+  return { token: assertBearerToken(read(path, what), `${path}: the ${what}`), created };
 }
 
 /** A client's side: the token in `path` (trimmed); errors name the file. */

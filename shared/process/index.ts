@@ -1,2 +1,3 @@
 export { waitForShutdown } from './shutdown.js';
 export { runUntilShutdown, type LongRunning } from './shutdown.js';
+export { startOrUndo, type UndoSteps } from './start.js';

@@ -1,7 +1,7 @@
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ensureKvBucket, statusBucketName, STATUS_BUCKET_PREFIX } from '../catalog/index.js';
+import { ensureKvBucket, kvStreamName, statusBucketName, STATUS_BUCKET_PREFIX } from '../catalog/index.js';
 import type { ReporterKind } from './types.js';
 
 /**
@@ -12,7 +12,7 @@ import type { ReporterKind } from './types.js';
 export { statusBucketName, STATUS_BUCKET_PREFIX };
 
 export function siteOfStatusStream(stream: string): string | undefined {
-  const prefix = `KV_${STATUS_BUCKET_PREFIX}`;
+  const prefix = kvStreamName(STATUS_BUCKET_PREFIX);
   return stream.startsWith(prefix) ? stream.slice(prefix.length) : undefined;
 }
 

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http';
 import { MeridianError, type ErrorCode } from '../../../shared/errors/index.js';
 import { abortResponse, isGrpcRequest, sendHead, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
@@ -84,4 +85,16 @@ export function rawErrorResponse(error: ProxyError): string {
     (allow === undefined ? '' : `allow: ${String(allow)}\r\n`) +
     `connection: close\r\n\r\n${body}`
   );
+}
+
+/** How long a client refused on a bare socket has to read its answer before the socket is cut. */
+const RAW_ANSWER_LINGER_MS = 1_000;
+
+/**
+ * Answers `error` on a bare socket and closes it; a client that does not read its answer does
+ * not hold the socket longer than {@link RAW_ANSWER_LINGER_MS}.
+ */
+export function refuseRawSocket(socket: Duplex, error: ProxyError): void {
+  socket.end(rawErrorResponse(error));
+  setTimeout(() => socket.destroy(), RAW_ANSWER_LINGER_MS).unref();
 }

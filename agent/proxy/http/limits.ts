@@ -1,7 +1,7 @@
 import { Http2ServerRequest } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { DownstreamRequest } from './downstream.js';
-import { ProxyError, rawErrorResponse } from './errors.js';
+import { ProxyError, refuseRawSocket } from './errors.js';
 
 /**
  * The header budget of one request, the same on HTTP/1.1 and HTTP/2; past it the answer is 431
@@ -106,9 +106,7 @@ export function onHttp1ClientError(error: NodeJS.ErrnoException, socket: Duplex)
   const answerable = code !== undefined && (code.startsWith('HPE_') || code === 'ERR_HTTP_REQUEST_TIMEOUT');
   const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
   if (answerable && socket.writable && inFlight?.headersSent !== true) {
-    socket.end(rawErrorResponse(parserRefusal(code)));
-    // A client that does not read its answer must not hold the socket.
-    setTimeout(() => socket.destroy(), 1_000).unref();
+    refuseRawSocket(socket, parserRefusal(code));
     return;
   }
   socket.destroy();

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { MeridianError } from '../../../shared/errors/index.js';
 import { Balancer } from './balancer.js';
 import { ConnectionTracker } from '../listener/drain.js';
-import { ProxyError, rawErrorResponse, replyError } from '../http/errors.js';
+import { ProxyError, refuseRawSocket, replyError } from '../http/errors.js';
 import { H1_MAX_HEADERS_COUNT, H1_PARSER_OPTIONS, H2_HEADER_OPTIONS, onHttp1ClientError } from '../http/limits.js';
 import { DEFAULT_RESET_LIMITS, ResetGuard } from '../listener/reset-guard.js';
 import { assertPort, checkingInterval, interceptListeners, listen, resolveTimeouts, SILENT_LOGGER, type ServerTimeouts } from '../listener/listen.js';
@@ -18,7 +18,7 @@ import { DEFAULT_DRAIN_MS, DEFAULT_MESH_SESSION_AGE_MS } from '../../../shared/c
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
 const DEFAULT_MAX_ATTEMPTS = 3;
-/** Below the gateways' default drain bound (15 s): every session has moved on before a drain cuts. */
+/** Streams per pooled HTTP/2 session before a second session opens. */
 const DEFAULT_MAX_STREAMS = 100;
 
 function assertOptions(options: OutboundOptions): void {
@@ -40,8 +40,7 @@ const CONNECT_REFUSED = new ProxyError(
 
 /** HTTP/1.1 CONNECT: Node hands over the bare socket (and would drop it unanswered). */
 function refuseConnect(_req: http.IncomingMessage, socket: Duplex): void {
-  socket.end(rawErrorResponse(CONNECT_REFUSED));
-  setTimeout(() => socket.destroy(), 1_000).unref();
+  refuseRawSocket(socket, CONNECT_REFUSED);
 }
 
 /**
