@@ -1,12 +1,13 @@
 import { runCli } from './index.js';
 import { agentCommands } from './agent.js';
+import { agentInstallCommands } from './agent-install.js';
 import { caCommands } from './ca.js';
 import { gatewayCommands } from './gateway.js';
 import { siteCommands } from './site.js';
 import { statusCommands } from './status.js';
 
 /** The `meridian` entry point: one file per command group, each parsing into its role's config. */
-const commands = [...caCommands, ...siteCommands, ...agentCommands, ...gatewayCommands, ...statusCommands];
+const commands = [...caCommands, ...siteCommands, ...agentCommands, ...agentInstallCommands, ...gatewayCommands, ...statusCommands];
 
 const code = await runCli(commands, process.argv.slice(2), {
   out: (line) => process.stdout.write(`${line}\n`),
