@@ -148,7 +148,12 @@ export interface MeridianChild {
 
 /** Spawns `meridian <args>` as a real process. */
 export function spawnMeridian(args: readonly string[]): MeridianChild {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnWatched(process.execPath, [CLI, ...args], { label: `meridian ${args.join(' ')}` });
+}
+
+/** Spawns any command with its output collected, killed at the end of the file if still running. */
+export function spawnWatched(file: string, args: readonly string[], options: { label: string; cwd?: string; env?: NodeJS.ProcessEnv }): MeridianChild {
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(options.cwd === undefined ? {} : { cwd: options.cwd }), ...(options.env === undefined ? {} : { env: options.env }) });
   let output = '';
   const collect = (chunk: Buffer): void => {
     output += chunk.toString();
@@ -170,7 +175,7 @@ export function spawnMeridian(args: readonly string[]): MeridianChild {
         const match = pattern.exec(output);
         if (match !== null) return match;
         if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-          throw new Error(`meridian ${args.join(' ')}: no ${String(pattern)} in its output:\n${output}`);
+          throw new Error(`${options.label}: no ${String(pattern)} in its output:\n${output}`);
         }
         await new Promise((resolve) => setTimeout(resolve, 20));
       }

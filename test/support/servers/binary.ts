@@ -52,9 +52,11 @@ export function findBinary(name: string, options: FindBinaryOptions = {}): strin
   );
 }
 
-/** Debian/Ubuntu package names equal the binary names for nats-server and redis-server. */
+/** Debian/Ubuntu packages of binaries whose package has another name (nats-server and redis-server are their own). */
+const PACKAGE_OF: Readonly<Record<string, string>> = { 'systemd-analyze': 'systemd', unshare: 'util-linux' };
+
 function installHint(name: string): string {
-  return `install it with: apt-get install ${name} (run apt-get update first on a fresh machine)`;
+  return `install it with: apt-get install ${PACKAGE_OF[name] ?? name} (run apt-get update first on a fresh machine)`;
 }
 
 function isExecutableFile(path: string): boolean {

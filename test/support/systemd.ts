@@ -1,0 +1,77 @@
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { findBinary } from './servers/index.js';
+import { spawnWatched, type MeridianChild } from './secure-site.js';
+
+/**
+ * systemd stand-ins for tests: `systemd-analyze verify` on a unit file, and a unit's service
+ * started the way systemd would start it, on a machine where systemd is not PID 1.
+ */
+
+/** What `systemd-analyze verify <unit>` said: it exits 0 on mere warnings, so both count. */
+export function verifyUnit(unitFile: string): { code: number | null; output: string } {
+  const result = spawnSync(findBinary('systemd-analyze'), ['verify', unitFile], { encoding: 'utf8', timeout: 30_000 });
+  return { code: result.status, output: `${result.stdout}${result.stderr}`.trim() };
+}
+
+/** The parts of a unit's [Service] section that decide how its process starts. */
+export interface ServiceStart {
+  /** ExecStart split into argv (the contract's unit has no quoting). */
+  readonly execStart: readonly string[];
+  readonly environment: Readonly<Record<string, string>>;
+  readonly workingDirectory: string;
+}
+
+/** Reads ExecStart, Environment and WorkingDirectory from a unit's text. */
+export function serviceStart(unitText: string): ServiceStart {
+  const values = (key: string): string[] =>
+    unitText
+      .split('\n')
+      .filter((line) => line.startsWith(`${key}=`))
+      .map((line) => line.slice(key.length + 1));
+  const [execStart, ...more] = values('ExecStart');
+  if (execStart === undefined || more.length > 0 || /["'\\]/.test(execStart)) throw new Error(`expected one unquoted ExecStart in:\n${unitText}`);
+  const environment = Object.fromEntries(
+    values('Environment')
+      .flatMap((line) => line.split(' '))
+      .map((assignment) => [assignment.slice(0, assignment.indexOf('=')), assignment.slice(assignment.indexOf('=') + 1)]),
+  );
+  return { execStart: execStart.split(' '), environment, workingDirectory: values('WorkingDirectory')[0] ?? '/' };
+}
+
+/** systemd's PATH for system services (systemd.exec(5)). */
+const SYSTEMD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+const quote = (text: string): string => `'${text.replaceAll("'", "'\\''")}'`;
+
+/** Options of {@link startUnitService}. */
+export interface UnitServiceOptions {
+  /** The directory the unit was installed under (`meridian agent install --root`). */
+  readonly root: string;
+  readonly start: ServiceStart;
+  /** Target-system directories the service reads and writes (e.g. /etc/meridian, /var/lib/meridian). */
+  readonly paths: readonly string[];
+}
+
+/**
+ * Starts a unit's ExecStart exactly as written, with only the unit's Environment (plus systemd's
+ * PATH and the HOME of the service user) in its WorkingDirectory. systemd is not PID 1 on the
+ * test machines, so the process runs as the current user, not as `User=`, and without the
+ * sandboxing directives; a private mount namespace (overlays on the parents, bind mounts of the
+ * installed directories) shows it `root`'s files at their target paths (/etc/meridian,
+ * /var/lib/meridian) without touching the host's. ExecStart's binary stays the host's.
+ */
+export function startUnitService(options: UnitServiceOptions): MeridianChild {
+  const { root, start } = options;
+  const mounts = options.paths.map((path) => {
+    const parent = dirname(path);
+    return `mount -t overlay overlay -o lowerdir=${quote(`${join(root, parent)}:${parent}`)} ${quote(parent)} && mount --bind ${quote(join(root, path))} ${quote(path)}`;
+  });
+  // Node may live outside systemd's PATH on a developer's machine (nvm); on a VM it is in /usr/bin.
+  const path = `${SYSTEMD_PATH}:${dirname(process.execPath)}`;
+  const environment = Object.entries({ PATH: path, HOME: start.workingDirectory, ...start.environment }).map(([key, value]) => quote(`${key}=${value}`));
+  const script = [...mounts, `cd ${quote(start.workingDirectory)}`, `exec env -i ${environment.join(' ')} "$@"`].join(' && ');
+  // unshare and sh exec in place: the child's PID is the agent's, so signals reach it as systemd's would.
+  const namespace = process.getuid?.() === 0 ? ['--mount', '--propagation', 'private'] : ['--user', '--map-root-user', '--mount', '--propagation', 'private'];
+  return spawnWatched(findBinary('unshare'), [...namespace, '--', 'sh', '-c', script, 'sh', ...start.execStart], { label: start.execStart.join(' ') });
+}
