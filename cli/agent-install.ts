@@ -10,11 +10,11 @@ const install: Command = {
   summary: 'install the agent as a hardened systemd service (unit, system user, /etc/meridian, /var/lib/meridian)',
   usage:
     `meridian agent install [--config <agent.json>] [--bin <path>] [--root <dir>] [--no-user] [--force]\n` +
-    `       (--config: installed as ${INSTALLED_AGENT.configFile}, required the first time; --bin: the unit's ExecStart, default ${INSTALLED_AGENT.bin};\n` +
+    `       (--config: installed as ${INSTALLED_AGENT.configFile}, required the first time; --bin: the unit's ExecStart, default ${INSTALLED_AGENT.bin}, else the meridian on PATH;\n` +
     '        --root: write under <dir> and leave this host\'s users and systemd alone; --force: overwrite a changed agent.json)',
   options: {
     config: { type: 'string' },
-    bin: { type: 'string', default: INSTALLED_AGENT.bin },
+    bin: { type: 'string' },
     root: { type: 'string' },
     'no-user': { type: 'boolean', default: false },
     force: { type: 'boolean', default: false },
@@ -22,8 +22,9 @@ const install: Command = {
   run(args, io) {
     const configFile = optionalString(args, 'config');
     const root = rootOf(optionalString(args, 'root'));
+    const bin = optionalString(args, 'bin');
     const report = installAgent({
-      bin: optionalString(args, 'bin') ?? INSTALLED_AGENT.bin,
+      ...(bin === undefined ? {} : { bin }),
       createUser: args.values['no-user'] !== true,
       force: args.values.force === true,
       ...(configFile === undefined ? {} : { configFile }),

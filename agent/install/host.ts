@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
 import { MeridianError } from '../../shared/errors/index.js';
 import { INSTALLED_AGENT } from './layout.js';
 
@@ -45,4 +46,22 @@ function run(command: string, args: readonly string[]): void {
     const stderr = (cause as { stderr?: Buffer }).stderr?.toString().trim() ?? '';
     throw new MeridianError('MERIDIAN_ERR_PROCESS_START', `${command} ${args.join(' ')} failed: ${stderr || (cause as Error).message}`, { cause });
   }
+}
+
+/**
+ * The installed `meridian` for the unit's ExecStart on this host: /usr/local/bin/meridian (npm's
+ * global bin with Debian's npm), else the first `meridian` on PATH (NodeSource's npm installs
+ * into /usr/bin).
+ */
+export function findInstalledBin(path = process.env.PATH ?? ''): string {
+  const candidates = [INSTALLED_AGENT.bin, ...path.split(delimiter).filter((dir) => isAbsolute(dir)).map((dir) => join(dir, 'meridian'))];
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // Not this one.
+    }
+  }
+  throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `no executable meridian at ${INSTALLED_AGENT.bin} or on PATH: pass --bin <absolute path of the installed meridian>`);
 }

@@ -2,7 +2,7 @@ import { accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, rea
 import { dirname, isAbsolute, join } from 'node:path';
 import { readJsonFile } from '../../shared/config/index.js';
 import { MeridianError } from '../../shared/errors/index.js';
-import { ensureServiceUser, lookupUser, systemctl, systemdIsRunning } from './host.js';
+import { ensureServiceUser, findInstalledBin, lookupUser, systemctl, systemdIsRunning } from './host.js';
 import { INSTALLED_AGENT, SYSUSERS_LINE, installedConfig, type InstalledConfig } from './layout.js';
 import { renderAgentUnit } from './unit.js';
 
@@ -12,8 +12,11 @@ export interface InstallOptions {
   readonly root?: string;
   /** The agent config to install; absent, the installed one is kept (a re-install). */
   readonly configFile?: string;
-  /** Absolute path of `meridian` on the target system (the unit's ExecStart). */
-  readonly bin: string;
+  /**
+   * Absolute path of `meridian` on the target system (the unit's ExecStart). Default: on the
+   * host, /usr/local/bin/meridian or else the `meridian` on PATH; under `root`, /usr/local/bin/meridian.
+   */
+  readonly bin?: string;
   /** Create the `meridian` system user when it is missing (host installs only). */
   readonly createUser: boolean;
   /** Overwrite an installed agent.json that differs from the one given. */
@@ -37,11 +40,12 @@ const under = (root: string | undefined, path: string): string => (root === unde
  */
 export function installAgent(options: InstallOptions): string[] {
   const at = (path: string): string => under(options.root, path);
-  if (!isAbsolute(options.bin)) throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `--bin ${options.bin}: must be an absolute path (the unit's ExecStart)`);
-  if (options.root === undefined) assertExecutable(options.bin);
+  const bin = options.bin ?? (options.root === undefined ? findInstalledBin() : INSTALLED_AGENT.bin);
+  if (!isAbsolute(bin)) throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `--bin ${bin}: must be an absolute path (the unit's ExecStart)`);
+  if (options.root === undefined) assertExecutable(bin);
   const config = configToInstall(at(INSTALLED_AGENT.configFile), options);
   const report = [
-    writeFile(at(INSTALLED_AGENT.unitFile), renderAgentUnit({ exec: options.bin, privilegedPort: config.privilegedPort })),
+    writeFile(at(INSTALLED_AGENT.unitFile), renderAgentUnit({ exec: bin, privilegedPort: config.privilegedPort })),
     writeFile(at(INSTALLED_AGENT.sysusersFile), `${SYSUSERS_LINE}\n`),
   ];
   ensureDir(at(INSTALLED_AGENT.configDir), 0o755);
@@ -52,6 +56,7 @@ export function installAgent(options: InstallOptions): string[] {
   }
   if (options.root === undefined) report.push(...prepareHost(options.createUser));
   else report.push(`--root ${options.root}: the host's users and systemd were left alone`);
+  report.push(`ExecStart runs ${bin}`);
   if (config.privilegedPort) report.push('a port below 1024 is configured: the unit grants CAP_NET_BIND_SERVICE');
   return report;
 }

@@ -4,10 +4,11 @@
  * nothing, and the host's own users and systemd left alone.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { installedConfig, renderAgentUnit } from '../../../agent/install/index.js';
+import { INSTALLED_AGENT, installedConfig, renderAgentUnit } from '../../../agent/install/index.js';
+import { findInstalledBin } from '../../../agent/install/host.js';
 import { MERIDIAN_BIN, runCliSync, type CliResult } from '../../support/cli.js';
 import { useTempDir } from '../../support/harness.js';
 import { verifyUnit } from '../../support/systemd.js';
@@ -129,6 +130,25 @@ describe('meridian agent install --root', () => {
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /--config is required: .*etc\/meridian\/agent\.json is not installed yet/);
     assert.equal(existsSync(root), false);
+  });
+});
+
+describe('the default ExecStart binary on a host', () => {
+  it('is /usr/local/bin/meridian when npm put it there, else the meridian on PATH, else a clear error', () => {
+    const usrLocal = ((): boolean => {
+      try {
+        accessSync(INSTALLED_AGENT.bin);
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    const dir = join(work, 'usr-bin');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'meridian'), '#!/bin/sh\n');
+    chmodSync(join(dir, 'meridian'), 0o755);
+    assert.equal(findInstalledBin(`relative:${dir}`), usrLocal ? INSTALLED_AGENT.bin : join(dir, 'meridian'));
+    if (!usrLocal) assert.throws(() => findInstalledBin(work), /no executable meridian at \/usr\/local\/bin\/meridian or on PATH: pass --bin <absolute path of the installed meridian>/);
   });
 });
 
