@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { AgentConfigSchema } from '../../agent/index.js';
+import { installedConfig } from '../../agent/install/index.js';
 import { GatewayConfigSchema } from '../../gateway/index.js';
 import { parseServiceDefinition } from '../../shared/catalog/index.js';
 import { parseConfig } from '../../shared/config/index.js';
@@ -33,9 +34,15 @@ function confBlock(file: string): string {
   return block;
 }
 
+/** An agent.json that names no credential files: the one `meridian agent install` completes. */
+function isOperatorConfig(value: Record<string, unknown>): boolean {
+  const nats = value.nats as Record<string, unknown> | undefined;
+  return nats !== undefined && !('keyFile' in nats) && !('certFile' in nats) && !('bundleFile' in nats) && !('passwordFile' in nats);
+}
+
 describe('README configuration snippets', () => {
-  it('every JSON config snippet validates: agent.json, gateway.json, and fragments of agent.json', () => {
-    const seen = { agent: 0, gateway: 0, fragment: 0 };
+  it('every JSON config snippet validates: agent.json (as run, or as installed), gateway.json, and fragments of agent.json', () => {
+    const seen = { agent: 0, gateway: 0, fragment: 0, installed: 0 };
     for (const text of blocks('json')) {
       const trimmed = text.trim();
       if (trimmed.startsWith('{')) {
@@ -43,6 +50,10 @@ describe('README configuration snippets', () => {
         if ('listen' in value || 'advertise' in value) {
           parseConfig(GatewayConfigSchema, value, 'README gateway.json');
           seen.gateway++;
+        } else if (isOperatorConfig(value)) {
+          // An agent.json for `meridian agent install`: valid once the install fills in the credential paths.
+          installedConfig(value, 'README agent.json (meridian agent install)');
+          seen.installed++;
         } else {
           parseConfig(AgentConfigSchema, value, 'README agent.json');
           seen.agent++;
@@ -58,7 +69,7 @@ describe('README configuration snippets', () => {
       }
       seen.fragment++;
     }
-    assert.ok(seen.agent >= 1 && seen.gateway >= 1 && seen.fragment >= 1, JSON.stringify(seen));
+    assert.ok(seen.agent >= 1 && seen.gateway >= 1 && seen.fragment >= 1 && seen.installed >= 1, JSON.stringify(seen));
   });
 
   it('every YAML service definition validates', () => {
