@@ -10,7 +10,7 @@ const install: Command = {
   summary: 'install the agent as a hardened systemd service (unit, system user, /etc/meridian, /var/lib/meridian)',
   usage:
     `meridian agent install [--config <agent.json>] [--bin <path>] [--root <dir>] [--no-user] [--force]\n` +
-    `       (--config: installed as ${INSTALLED_AGENT.configFile}, required the first time; --bin: the unit's ExecStart, default ${INSTALLED_AGENT.bin}, else the meridian on PATH;\n` +
+    `       (--config: installed as ${INSTALLED_AGENT.configFile}, required the first time; --bin: the unit's ExecStart, default the installed unit's, else ${INSTALLED_AGENT.bin}, else the meridian on PATH;\n` +
     '        --root: write under <dir> and leave this host\'s users and systemd alone; --force: overwrite a changed agent.json)',
   options: {
     config: { type: 'string' },

@@ -13,8 +13,9 @@ export interface InstallOptions {
   /** The agent config to install; absent, the installed one is kept (a re-install). */
   readonly configFile?: string;
   /**
-   * Absolute path of `meridian` on the target system (the unit's ExecStart). Default: on the
-   * host, /usr/local/bin/meridian or else the `meridian` on PATH; under `root`, /usr/local/bin/meridian.
+   * Absolute path of `meridian` on the target system (the unit's ExecStart). Default: the
+   * installed unit's; else on the host /usr/local/bin/meridian or the `meridian` on PATH, and
+   * under `root` /usr/local/bin/meridian.
    */
   readonly bin?: string;
   /** Create the `meridian` system user when it is missing (host installs only). */
@@ -40,7 +41,7 @@ const under = (root: string | undefined, path: string): string => (root === unde
  */
 export function installAgent(options: InstallOptions): string[] {
   const at = (path: string): string => under(options.root, path);
-  const bin = options.bin ?? (options.root === undefined ? findInstalledBin() : INSTALLED_AGENT.bin);
+  const bin = options.bin ?? installedBin(at(INSTALLED_AGENT.unitFile)) ?? (options.root === undefined ? findInstalledBin() : INSTALLED_AGENT.bin);
   if (!isAbsolute(bin)) throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `--bin ${bin}: must be an absolute path (the unit's ExecStart)`);
   if (options.root === undefined) assertExecutable(bin);
   const config = configToInstall(at(INSTALLED_AGENT.configFile), options);
@@ -124,6 +125,12 @@ export function uninstallAgent(options: UninstallOptions): string[] {
   }
   if (options.root === undefined) report.push(`kept the system user ${INSTALLED_AGENT.user} (userdel ${INSTALLED_AGENT.user} removes it)`);
   return report;
+}
+
+/** The binary an installed unit runs (a re-install without --bin keeps it). */
+function installedBin(unitFile: string): string | undefined {
+  if (!existsSync(unitFile)) return undefined;
+  return /^ExecStart=(\S+) /m.exec(readFileSync(unitFile, 'utf8'))?.[1];
 }
 
 function assertExecutable(path: string): void {

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { findBinary } from './servers/index.js';
 import { spawnWatched, type MeridianChild } from './secure-site.js';
@@ -72,6 +73,39 @@ export function startUnitService(options: UnitServiceOptions): MeridianChild {
   const environment = Object.entries({ PATH: path, HOME: start.workingDirectory, ...start.environment }).map(([key, value]) => quote(`${key}=${value}`));
   const script = [...mounts, `cd ${quote(start.workingDirectory)}`, `exec env -i ${environment.join(' ')} "$@"`].join(' && ');
   // unshare and sh exec in place: the child's PID is the agent's, so signals reach it as systemd's would.
-  const namespace = process.getuid?.() === 0 ? ['--mount', '--propagation', 'private'] : ['--user', '--map-root-user', '--mount', '--propagation', 'private'];
-  return spawnWatched(findBinary('unshare'), [...namespace, '--', 'sh', '-c', script, 'sh', ...start.execStart], { label: start.execStart.join(' ') });
+  return spawnWatched(findBinary('unshare'), [...privateMounts(), '--', 'sh', '-c', script, 'sh', ...start.execStart], { label: start.execStart.join(' ') });
+}
+
+/** unshare's flags for a private mount namespace (in a user namespace when not root). */
+function privateMounts(): string[] {
+  return process.getuid?.() === 0 ? ['--mount', '--propagation', 'private'] : ['--user', '--map-root-user', '--mount', '--propagation', 'private'];
+}
+
+/** What a command run on an overlaid host did, and where its writes went. */
+export interface OverlaidRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Where a write to `path` (under one of the overlaid directories) landed. */
+  upper(path: string): string;
+}
+
+/**
+ * Runs `command` as if on this host, with `paths` (e.g. /etc, /usr/lib, /var) writable through
+ * overlays whose upper layers live in `dir`: what it writes (users in /etc/passwd, units, state)
+ * lands there, and the host's own files stay as they were. A systemd running the host is hidden
+ * from it (an empty /run/systemd).
+ */
+export function runOnOverlaidHost(options: { dir: string; paths: readonly string[]; command: readonly string[] }): OverlaidRun {
+  const upper = (path: string): string => join(options.dir, 'upper', path);
+  const mounts = options.paths.map((path) => {
+    const work = join(options.dir, 'work', path);
+    mkdirSync(upper(path), { recursive: true });
+    mkdirSync(work, { recursive: true });
+    return `mount -t overlay overlay -o ${quote(`lowerdir=${path},upperdir=${upper(path)},workdir=${work}`)} ${quote(path)}`;
+  });
+  // Hides a running systemd (sd_booted looks for /run/systemd/system): nothing reaches the host's.
+  const script = [...mounts, 'if [ -d /run/systemd ]; then mount -t tmpfs tmpfs /run/systemd; fi', 'exec "$@"'].join(' && ');
+  const result = spawnSync(findBinary('unshare'), [...privateMounts(), '--', 'sh', '-c', script, 'sh', ...options.command], { encoding: 'utf8', timeout: 30_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr, upper };
 }

@@ -11,7 +11,7 @@ import { INSTALLED_AGENT, installedConfig, renderAgentUnit } from '../../../agen
 import { findInstalledBin } from '../../../agent/install/host.js';
 import { MERIDIAN_BIN, runCliSync, type CliResult } from '../../support/cli.js';
 import { useTempDir } from '../../support/harness.js';
-import { verifyUnit } from '../../support/systemd.js';
+import { runOnOverlaidHost, verifyUnit } from '../../support/systemd.js';
 
 const work = useTempDir('meridian-install-');
 const UNIT = 'etc/systemd/system/meridian-agent.service';
@@ -149,6 +149,38 @@ describe('the default ExecStart binary on a host', () => {
     chmodSync(join(dir, 'meridian'), 0o755);
     assert.equal(findInstalledBin(`relative:${dir}`), usrLocal ? INSTALLED_AGENT.bin : join(dir, 'meridian'));
     if (!usrLocal) assert.throws(() => findInstalledBin(work), /no executable meridian at \/usr\/local\/bin\/meridian or on PATH: pass --bin <absolute path of the installed meridian>/);
+  });
+});
+
+describe('meridian agent install on a host (writable overlays on /etc, /usr/lib and /var; systemd hidden)', () => {
+  it('creates the meridian system user once, gives it the state dirs, reloads no systemd that is not running, and uninstall keeps the user', () => {
+    const dir = join(work, 'host');
+    const passwd = readFileSync('/etc/passwd', 'utf8');
+    const onHost = (...args: string[]): ReturnType<typeof runOnOverlaidHost> => runOnOverlaidHost({ dir, paths: ['/etc', '/usr/lib', '/var'], command: [MERIDIAN_BIN, ...args] });
+    const config = operatorConfig('host.json');
+    const first = onHost('agent', 'install', '--config', config, '--bin', MERIDIAN_BIN);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /^created system user meridian$/m);
+    assert.match(first.stdout, /^systemd is not running here: no daemon-reload$/m);
+    const entry = readFileSync(first.upper('/etc/passwd'), 'utf8').split('\n').find((line) => line.startsWith('meridian:'));
+    const [, , uid, gid, comment, home, shell] = entry?.split(':') ?? assert.fail('no meridian user');
+    assert.deepEqual([comment, home, shell], ['Meridian agent', '/var/lib/meridian', '/usr/sbin/nologin']);
+    assert.ok(Number(uid) < 1000, `a system uid, not ${uid}`);
+    for (const state of ['var/lib/meridian', 'var/lib/meridian/agent', 'var/lib/meridian/credentials']) {
+      const stat = statSync(first.upper(`/${state}`));
+      assert.deepEqual([stat.uid, stat.gid, stat.mode & 0o777], [Number(uid), Number(gid), 0o700], state);
+    }
+    const again = onHost('agent', 'install');
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stdout, /created system user/);
+    assert.match(again.stdout, /^unchanged \/etc\/systemd\/system\/meridian-agent\.service$/m);
+    const removed = onHost('agent', 'uninstall');
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.match(removed.stdout, /^removed \/etc\/systemd\/system\/meridian-agent\.service$/m);
+    assert.match(removed.stdout, /^kept the system user meridian \(userdel meridian removes it\)$/m);
+    // The host itself: untouched.
+    assert.equal(readFileSync('/etc/passwd', 'utf8'), passwd);
+    assert.equal(existsSync('/etc/meridian'), false);
   });
 });
 
