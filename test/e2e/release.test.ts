@@ -6,11 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { REPO_ROOT } from '../support/cli.js';
 import { useTempDir } from '../support/harness.js';
+import { verifyUnit } from '../support/systemd.js';
 
 interface Packed {
   readonly filename: string;
@@ -86,6 +87,17 @@ describe('the release artifact', () => {
     assert.equal(init.stderr, '');
     assert.deepEqual(mtimes(join(installedPackage, 'dist')), before);
     assert.equal(existsSync(join(installedPackage, 'node_modules/.meridian-lock-sha256')), false, 'scripts/setup.sh (npm ci) ran');
+  });
+
+  it('installs the agent service from the installed package: a unit systemd-analyze verify accepts, running the installed meridian', () => {
+    const config = join(work, 'agent.json');
+    writeFileSync(config, JSON.stringify({ site: 'east', region: 'us-east', zone: 'us-east-1a', platform: 'vm', node: 'vm-1', nats: { url: 'tls://10.0.0.2:4222', trustDomain: 'acme.internal' } }));
+    const root = join(work, 'vm');
+    const install = run(meridianBin, ['agent', 'install', '--root', root, '--bin', meridianBin, '--config', config], { env: vmEnv });
+    assert.equal(install.code, 0, install.stderr);
+    const unitFile = join(root, 'etc/systemd/system/meridian-agent.service');
+    assert.match(readFileSync(unitFile, 'utf8'), new RegExp(`^ExecStart=${meridianBin} agent run --config /etc/meridian/agent.json$`, 'm'));
+    assert.deepEqual(verifyUnit(unitFile), { code: 0, output: '' });
   });
 
   it('says the install is incomplete, and builds nothing, when its dist/ is damaged', () => {
