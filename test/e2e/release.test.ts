@@ -1,5 +1,5 @@
 /**
- * The release artifact: `npm pack` (its prepack builds) ships the compiled roles and CLI only,
+ * The release artifact: `npm pack` (its prepack builds and drops stale output) ships the compiled roles and CLI only,
  * `npm install -g` of the tarball needs no compiler and runs no build, and the installed
  * `meridian` works without ever running npm ci or tsc, even when its dist/ is damaged.
  * The install takes the dependencies from npm's cache (--prefer-offline) or the registry.
@@ -36,7 +36,11 @@ function mtimes(dir: string): string[] {
   return (readdirSync(dir, { recursive: true }) as string[]).sort().map((path) => `${path} ${statSync(join(dir, path)).mtimeMs}`);
 }
 
+/** A compiled file whose source was deleted since the last build: prepack must not ship it. */
+const orphan = `dist/cli/orphan-${process.pid}.js`;
+
 before(() => {
+  writeFileSync(join(REPO_ROOT, orphan), 'export {};\n');
   const pack = run('npm', ['pack', '--json', '--pack-destination', work], { cwd: REPO_ROOT, timeoutMs: 180_000 });
   assert.equal(pack.code, 0, pack.stderr);
   [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as [Packed];
@@ -63,6 +67,9 @@ describe('the release artifact', () => {
     assert.ok(paths.includes('dist/cli/main.js'));
     assert.ok(paths.includes('dist/services/status/dashboard/app.js'), 'the dashboard script is read at run time');
     assert.deepEqual(paths.filter((p) => !p.endsWith('.js') && !['bin/meridian', 'README.md', 'package.json'].includes(p)), []);
+    // Exactly the current code: every compiled file has its source, and a stale one was dropped.
+    assert.deepEqual(paths.filter((p) => p.startsWith('dist/') && !existsSync(join(REPO_ROOT, p.slice('dist/'.length).replace(/\.js$/, '.ts')))), []);
+    assert.equal(existsSync(join(REPO_ROOT, orphan)), false);
   });
 
   it('installs with npm install -g without a compiler or dev dependencies, and runs no install-time script of its own', () => {
