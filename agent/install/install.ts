@@ -84,11 +84,12 @@ function configToInstall(installedPath: string, options: InstallOptions): Instal
 /** The host's part: the system user owning the state, and systemd's view of the new unit. */
 function prepareHost(createUser: boolean): string[] {
   const report: string[] = [];
-  const user = createUser ? ensureServiceUser() : lookupUser(INSTALLED_AGENT.user);
+  const found = createUser ? undefined : lookupUser(INSTALLED_AGENT.user);
+  const user = createUser ? ensureServiceUser() : found === undefined ? undefined : { created: false, ...found };
   if (user === undefined) {
-    report.push(`--no-user: no user ${INSTALLED_AGENT.user} yet; systemd-sysusers creates it from ${INSTALLED_AGENT.sysusersFile}`);
+    report.push(`--no-user: no user ${INSTALLED_AGENT.user} yet; systemd-sysusers (run at boot, or by hand) creates it from ${INSTALLED_AGENT.sysusersFile}`);
   } else {
-    if ('created' in user && user.created) report.push(`created system user ${INSTALLED_AGENT.user}`);
+    if (user.created) report.push(`created system user ${INSTALLED_AGENT.user}`);
     // `meridian agent join` (as root) gives each file the owner of its directory: the service user.
     for (const dir of [INSTALLED_AGENT.stateDir, INSTALLED_AGENT.dataDir, INSTALLED_AGENT.credentialsDir]) chownSync(dir, user.uid, user.gid);
   }

@@ -184,6 +184,16 @@ describe('meridian agent install on a host (writable overlays on /etc, /usr/lib 
   });
 });
 
+describe('meridian agent install --no-user on a host', () => {
+  it('leaves the user to systemd-sysusers and says so', () => {
+    const result = runOnOverlaidHost({ dir: join(work, 'no-user'), paths: ['/etc', '/usr/lib', '/var'], command: [MERIDIAN_BIN, 'agent', 'install', '--no-user', '--bin', MERIDIAN_BIN, '--config', operatorConfig('no-user.json')] });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^--no-user: no user meridian yet; systemd-sysusers \(run at boot, or by hand\) creates it from \/usr\/lib\/sysusers\.d\/meridian\.conf$/m);
+    assert.equal(existsSync(result.upper('/etc/passwd')), false);
+    assert.equal(readFileSync(result.upper('/usr/lib/sysusers.d/meridian.conf'), 'utf8'), 'u meridian - "Meridian agent" /var/lib/meridian\n');
+  });
+});
+
 describe('meridian agent uninstall --root', () => {
   it('removes the unit and the sysusers entry and keeps config and state; --purge removes them too', () => {
     const root = join(work, 'gone');
