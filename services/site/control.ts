@@ -1,5 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { FederatedView, SiteCatalogWriter, assertJetStream, deriveSiteNatsPassword, ensureSiteBucket, siteConnectOptions, startLeaseReaper } from '../../shared/catalog/index.js';
+import { FederatedView, SiteCatalogWriter, assertJetStream, ensureSiteBucket, siteConnectOptions, startLeaseReaper } from '../../shared/catalog/index.js';
 import { MeridianError } from '../../shared/errors/index.js';
 import { startOrUndo, type UndoSteps } from '../../shared/process/index.js';
 import { readPrivateKey, type MtlsIdentity, type PkiDirectory } from '../../shared/identity/index.js';
@@ -60,7 +60,7 @@ export async function startControlService(options: ControlServiceOptions): Promi
 
 async function connectControl(options: ControlServiceOptions, identity: MtlsIdentity): Promise<NatsConnection> {
   const { pki, site } = options;
-  const password = deriveSiteNatsPassword(readPrivateKey(pki.sitePaths(site).key), pki.trustDomain(), site, 'control');
+  const password = pki.siteNatsPasswords(site).control;
   try {
     return await connect({ ...siteConnectOptions({ servers: options.natsUrl, site, user: 'control', password, identity, name: `meridian-control-${site}` }) });
   } catch (cause) {

@@ -1,7 +1,7 @@
 
 import { connect } from '@nats-io/transport-node';
 import { ensureStatusBucket } from '../../shared/status/index.js';
-import { deriveSiteNatsPassword, ensureSiteBucket, siteAuthorizationConfig, siteConnectOptions } from '../../shared/catalog/index.js';
+import { ensureSiteBucket, siteAuthorizationConfig, siteConnectOptions } from '../../shared/catalog/index.js';
 import { readPrivateKey, type PkiDirectory } from '../../shared/identity/index.js';
 import type { NatsTlsOptions } from './nats-conf.js';
 
@@ -23,9 +23,7 @@ export interface SiteNatsSetup {
  */
 export function prepareSiteNats(pki: PkiDirectory, site: string): SiteNatsSetup {
   const issued = pki.issueIdentity(site, 'svc', 'nats');
-  const siteKey = readPrivateKey(pki.sitePaths(site).key);
-  const password = deriveSiteNatsPassword(siteKey, pki.trustDomain(), site, 'agent');
-  const controlPassword = deriveSiteNatsPassword(siteKey, pki.trustDomain(), site, 'control');
+  const { agent: password, control: controlPassword } = pki.siteNatsPasswords(site);
   return {
     site,
     tls: { certFile: issued.certPath, keyFile: issued.keyPath, caFile: pki.bundlePath, verify: true },

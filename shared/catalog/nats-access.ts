@@ -1,4 +1,3 @@
-import { hkdfSync, type KeyObject } from 'node:crypto';
 import type { ConnectionOptions } from '@nats-io/transport-node';
 import { mtlsClientOptions, type MtlsIdentity } from '../identity/index.js';
 import { bucketName, statusBucketName } from './layout.js';
@@ -18,15 +17,7 @@ export function signerSubject(site: string): string {
   return `meridian.ca.${site}.sign`;
 }
 
-/**
- * A site's NATS password, derived from the site CA's private key: only the site's control plane
- * (which holds that key) can compute it, and it changes when the site CA is re-keyed.
- */
-export function deriveSiteNatsPassword(siteCaKey: KeyObject, trustDomain: string, site: string, user: 'agent' | 'control' = 'agent'): string {
-  const secret = siteCaKey.export({ type: 'pkcs8', format: 'der' });
-  const info = user === 'agent' ? `meridian/nats/${site}` : `meridian/nats-control/${site}`;
-  return Buffer.from(hkdfSync('sha256', secret, trustDomain, info, 32)).toString('base64url');
-}
+export { deriveSiteNatsPassword } from '../identity/nats-password.js';
 
 /**
  * The nats-server `authorization` block of a site: its user may read every site's catalog and

@@ -1,5 +1,6 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
 import { MeridianError } from '../errors/index.js';
 import { privateKeyFromPem, privateKeyToPem } from './keys.js';
 import type { KeyObject, X509Certificate } from 'node:crypto';
@@ -22,6 +23,23 @@ export function writeCertificates(path: string, certificates: readonly X509Certi
 export function writeText(path: string, text: string, mode = 0o644): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   writeFileSync(path, text, { mode });
+}
+
+/**
+ * Replaces a file in one step (a temp file beside it, then rename): a reader polling the file
+ * sees the old content or the new one, never a half-written file. The temp file is removed on failure.
+ */
+export function writeTextAtomic(path: string, text: string, mode = 0o644): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    writeFileSync(temp, text, { mode });
+    chmodSync(temp, mode);
+    renameSync(temp, path);
+  } catch (cause) {
+    rmSync(temp, { force: true });
+    throw new MeridianError('MERIDIAN_ERR_FILE_IO', `${path}: cannot write`, { cause });
+  }
 }
 
 export function readText(path: string, what: string): string {

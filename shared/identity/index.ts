@@ -19,8 +19,23 @@ export { createSiteAuthority, issueLocalIdentity } from './issue-local.js';
 export { verifyPeer, type PeerCertificates } from './verify.js';
 export { mtlsClientOptions, mtlsContextOptions, mtlsServerOptions, ownIdentity, peerIdentity, spiffeServerCheck, type MtlsIdentity } from './tls.js';
 export { renewalDueAt, type RenewalPolicy } from './renewal.js';
-export { PkiDirectory } from './pki-directory.js';
-export { loadMtlsIdentity, writePrivateKey, writeCertificates, writeText, readCertificates, readPrivateKey, readText } from './files.js';
+export { PkiDirectory, shortFingerprint, type CaPaths } from './pki-directory.js';
+export {
+  finishRootRotation,
+  pkiStatus,
+  renewSiteCa,
+  startRootRotation,
+  type PkiStatus,
+  type RootStatus,
+  type RotationFinished,
+  type RotationFinishOptions,
+  type RotationStarted,
+  type SiteCaStatus,
+  type SiteRenewalOptions,
+  type SiteRenewed,
+} from './rotation.js';
+export { deriveSiteNatsPassword, type SiteNatsPasswords } from './nats-password.js';
+export { loadMtlsIdentity, writePrivateKey, writeCertificates, writeText, writeTextAtomic, readCertificates, readPrivateKey, readText } from './files.js';
 export { REPLAY_WINDOW_MS, signProof, verifyProof, type SignReply, type SignRequest } from './sign-request.js';
 export { MIN_BEARER_TOKEN_LENGTH, assertBearerToken, bearerTokenMatches } from './bearer.js';
 export { loadOrCreateTokenFile, readTokenFile, type TokenFile } from './token-file.js';
