@@ -3,6 +3,7 @@ import { connect } from '@nats-io/transport-node';
 import { ensureStatusBucket } from '../../shared/status/index.js';
 import { ensureSiteBucket, siteAuthorizationConfig, siteConnectOptions } from '../../shared/catalog/index.js';
 import { readPrivateKey, type PkiDirectory } from '../../shared/identity/index.js';
+import { ensureTrustBucket } from '../../shared/identity/trust-bucket.js';
 import type { NatsTlsOptions } from './nats-conf.js';
 
 /** What a site's nats-server needs: TLS with the site's `nats` identity, and the site's user. */
@@ -34,7 +35,7 @@ export function prepareSiteNats(pki: PkiDirectory, site: string): SiteNatsSetup 
 }
 
 /**
- * Creates the site's catalog and status buckets as the site's control service, at bootstrap: a site cut off
+ * Creates the site's catalog, status and trust buckets as the site's control service, at bootstrap: a site cut off
  * from the others cannot create buckets later (JetStream's meta group spans all sites).
  */
 export async function bootstrapSiteCatalog(options: { pki: PkiDirectory; site: string; setup: SiteNatsSetup; url: string }): Promise<void> {
@@ -44,6 +45,7 @@ export async function bootstrapSiteCatalog(options: { pki: PkiDirectory; site: s
   try {
     await ensureSiteBucket(nc, options.site);
     await ensureStatusBucket(nc, options.site);
+    await ensureTrustBucket(nc, options.site);
   } finally {
     await nc.close();
   }

@@ -42,6 +42,7 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_CERT_INVALID: 400,
   MERIDIAN_ERR_CERT_USAGE: 400,
   MERIDIAN_ERR_CERT_EXPIRED: 401,
+  MERIDIAN_ERR_TRUST_DOCUMENT: 400,
   MERIDIAN_ERR_PEER_IDENTITY: 401,
   MERIDIAN_ERR_FILE_IO: 500,
   /** A secret file (a token) that group or others may read or write: refused rather than trusted. */
@@ -102,8 +103,6 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_ROTATION_NOT_STARTED: 409,
   /** `meridian ca rotate finish` while a site CA still chains to the old root, or was re-issued too recently. */
   MERIDIAN_ERR_ROTATION_INCOMPLETE: 409,
-  /** A trust document (signed trust bundle in NATS) that fails a receiver rule: signer, chain, signature, version, trust domain. */
-  MERIDIAN_ERR_TRUST_DOCUMENT_INVALID: 400,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -4,22 +4,7 @@ export { generatePrivateKey, privateKeyFromPem, privateKeyToPem } from './keys.j
 export { createCsr, parseCsr, toPem, type ParsedCsr } from './csr.js';
 export { buildCertificate, type CertificateIssuer, type CertificateTemplate } from './x509-builder.js';
 export { certificateFacts } from './certificate-facts.js';
-export { TrustBundle, parseCertificates } from './bundle.js';
-export {
-  DEFAULT_LEAF_TTL_MS,
-  MAX_LEAF_TTL_MS,
-  SiteAuthority,
-  createRootAuthority,
-  issueSiteCa,
-  type IssueRequest,
-  type IssuedCertificate,
-  type RootAuthority,
-} from './authority.js';
-export { createSiteAuthority, issueLocalIdentity } from './issue-local.js';
-export { verifyPeer, type PeerCertificates } from './verify.js';
-export { mtlsClientOptions, mtlsContextOptions, mtlsServerOptions, ownIdentity, peerIdentity, spiffeServerCheck, type MtlsIdentity } from './tls.js';
-export { renewalDueAt, type RenewalPolicy } from './renewal.js';
-export { PkiDirectory, shortFingerprint, type CaPaths } from './pki-directory.js';
+export { shortFingerprint, type CaPaths } from './pki-directory.js';
 export {
   finishRootRotation,
   pkiStatus,
@@ -35,7 +20,23 @@ export {
   type SiteRenewed,
 } from './rotation.js';
 export { deriveSiteNatsPassword, type SiteNatsPasswords } from './nats-password.js';
-export { loadMtlsIdentity, writePrivateKey, writeCertificates, writeText, writeTextAtomic, readCertificates, readPrivateKey, readText } from './files.js';
+export { TrustBundle, parseCertificates } from './bundle.js';
+export {
+  DEFAULT_LEAF_TTL_MS,
+  MAX_LEAF_TTL_MS,
+  SiteAuthority,
+  createRootAuthority,
+  issueSiteCa,
+  type IssueRequest,
+  type IssuedCertificate,
+  type RootAuthority,
+} from './authority.js';
+export { createSiteAuthority, issueLocalIdentity } from './issue-local.js';
+export { verifyPeer, type PeerCertificates } from './verify.js';
+export { mtlsClientOptions, mtlsContextOptions, mtlsServerOptions, ownIdentity, peerIdentity, spiffeServerCheck, type MtlsIdentity } from './tls.js';
+export { renewalDueAt, type RenewalPolicy } from './renewal.js';
+export { PkiDirectory } from './pki-directory.js';
+export { loadMtlsIdentity, writePrivateKey, writeCertificates, writeText, readCertificates, readPrivateKey, readText } from './files.js';
 export { REPLAY_WINDOW_MS, signProof, verifyProof, type SignReply, type SignRequest } from './sign-request.js';
 export { MIN_BEARER_TOKEN_LENGTH, assertBearerToken, bearerTokenMatches } from './bearer.js';
 export { loadOrCreateTokenFile, readTokenFile, type TokenFile } from './token-file.js';

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { MeridianError } from '../errors/index.js';
 import { DEFAULT_LEAF_TTL_MS, createRootAuthority, issueSiteCa, type RootAuthority } from './authority.js';
 import { createCsr } from './csr.js';
-import { readCertificates, readPrivateKey, writeCertificates, writePrivateKey, writeTextAtomic } from './files.js';
+import { readCertificates, readPrivateKey, writeCertificates, writePrivateKey, writeFileAtomic } from './files.js';
 import { generatePrivateKey, privateKeyToPem } from './keys.js';
 import { shortFingerprint, type PkiDirectory } from './pki-directory.js';
 import { formatSpiffeId } from './spiffe.js';
@@ -97,9 +97,9 @@ export function renewSiteCa(pki: PkiDirectory, site: string, options: SiteRenewa
   if (newKey !== undefined) {
     pki.pinSiteNatsPasswords(site);
     writePrivateKey(join(retiredDir, 'ca.key'), readPrivateKey(paths.key));
-    writeTextAtomic(paths.key, privateKeyToPem(newKey), 0o600);
+    writeFileAtomic(paths.key, privateKeyToPem(newKey), 0o600);
   }
-  writeTextAtomic(paths.cert, certificate.toString());
+  writeFileAtomic(paths.cert, certificate.toString(), 0o644);
   if (hasKey) pki.loadSite(site);
   return { certificate, previous, retiredDir, signedBy: root.certificate };
 }

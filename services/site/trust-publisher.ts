@@ -1,0 +1,179 @@
+import { createHash } from 'node:crypto';
+import type { KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { MeridianError } from '../../shared/errors/index.js';
+import { SiteAuthority, TrustBundle, parseCertificates, privateKeyFromPem, readText, type PkiDirectory } from '../../shared/identity/index.js';
+import { ensureTrustBucket } from '../../shared/identity/trust-bucket.js';
+import { TRUST_DOCUMENT_KEY, encodeTrustDocument, trustBucketName, verifyTrustDocument } from '../../shared/identity/trust-document.js';
+import type { Logger } from '../../shared/telemetry/index.js';
+import { keepNatsServerCertificate, type NatsServerFiles } from './nats-server-cert.js';
+
+/** Options of {@link startTrustPublisher}. */
+export interface TrustPublisherOptions {
+  readonly nc: NatsConnection;
+  readonly pki: PkiDirectory;
+  readonly site: string;
+  readonly log: Logger;
+  /** How often bundle.pem and the site CA files are read and the bucket checked. Default 1 s. */
+  readonly pollMs?: number;
+  /** The site CA or the bundle changed (validated): sign and verify agents with this authority from now on. */
+  readonly onAuthority?: (authority: SiteAuthority) => void;
+  /** bundle.pem changed (validated): the control service's own TLS consumers should trust it. */
+  readonly onBundle?: (bundle: TrustBundle) => void;
+  /** Keep the site's nats-server certificate renewed (and the server reloaded); absent: not managed. */
+  readonly natsServer?: NatsServerFiles;
+}
+
+/** A running trust publisher. */
+export interface TrustPublisher {
+  /** The site CA (with the bundle) the control service signs with now. */
+  readonly authority: SiteAuthority;
+  /** The version of the document in the bucket once this publisher checked it; 0 before. */
+  readonly version: number;
+  /** One poll now (tests, SIGHUP): files re-read, the bucket checked, published when needed. */
+  check(): Promise<void>;
+  stop(): void;
+}
+
+interface TrustFiles {
+  readonly bundle: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** The largest version a publisher takes from the bucket: above it a forged value could exhaust safe integers. */
+const MAX_VERSION = 2 ** 52;
+
+/**
+ * Publishes the site's trust document (contract in shared/identity/trust-document.ts): reads
+ * bundle.pem and the site CA from the PKI dir every second; a change is validated first (a bundle
+ * that does not parse, or that the site CA does not chain to, is logged and neither used nor
+ * published); then the document in `meridian-trust-<site>` is replaced, signed by the site CA,
+ * with a version above both the bucket's and pki/bundle-version, by compare-and-set so two
+ * control services of a site never publish a lower version. A document in the bucket that no
+ * longer verifies (tampered, or the bucket was recreated empty) is replaced too.
+ */
+export function startTrustPublisher(options: TrustPublisherOptions): TrustPublisher {
+  const { pki, site, log } = options;
+  const trustDomain = pki.trustDomain();
+  const initialFiles = readFiles(pki, site);
+  let authority = validate(trustDomain, initialFiles);
+  let filesDigest = digest(initialFiles);
+  let refusedDigest = '';
+  let version = 0;
+  let kv: KV | undefined;
+  const nats = options.natsServer === undefined ? undefined : keepNatsServerCertificate({ ...options.natsServer, site, log, authority: () => authority });
+
+  const reload = (): void => {
+    const files = readFiles(pki, site);
+    const current = digest(files);
+    if (current === filesDigest || current === refusedDigest) return;
+    let next: SiteAuthority;
+    try {
+      next = validate(trustDomain, files);
+    } catch (error) {
+      refusedDigest = current;
+      log.warn('trust files refused: keeping the current bundle and site CA', { site, error: (error as Error).message });
+      return;
+    }
+    const bundleChanged = next.bundle.toPem() !== authority.bundle.toPem();
+    authority = next;
+    filesDigest = current;
+    log.info('site CA and trust bundle reloaded', { site, roots: next.bundle.roots.length, siteCaExpires: new Date(next.certificate.validTo).toISOString() });
+    options.onAuthority?.(next);
+    if (bundleChanged) options.onBundle?.(next.bundle);
+    nats?.renew('the site CA or the trust bundle changed');
+  };
+
+  const publish = async (): Promise<void> => {
+    kv ??= await ensureTrustBucket(options.nc, site, { deadlineMs: 2_000 });
+    const entry = await kv.get(TRUST_DOCUMENT_KEY);
+    const present = entry !== null && entry.operation === 'PUT' ? entry.string() : undefined;
+    const stored = present === undefined ? 0 : storedVersion(present);
+    if (present !== undefined && isCurrent(present, authority, site)) {
+      version = stored;
+      return;
+    }
+    const next = Math.max(stored, pki.bundleVersion()) + 1;
+    const root = authority.bundle.issuerOf(authority.certificate);
+    const document = encodeTrustDocument({
+      trustDomain,
+      version: next,
+      bundle: authority.bundle.toPem(),
+      signer: { privateKey: privateKeyFromPem(readFiles(pki, site).key, pki.sitePaths(site).key), chain: root === undefined ? [authority.certificate] : [authority.certificate, root] },
+    });
+    // Compare-and-set on the revision read: a concurrent publisher makes this fail, and the next poll re-reads.
+    if (entry === null) await kv.create(TRUST_DOCUMENT_KEY, document);
+    else await kv.update(TRUST_DOCUMENT_KEY, document, entry.revision);
+    version = next;
+    log.info('trust document published', { bucket: trustBucketName(site), version: next, roots: authority.bundle.roots.length });
+  };
+
+  let running: Promise<void> | undefined;
+  const check = (): Promise<void> => {
+    running ??= (async () => {
+      try {
+        reload();
+        await publish();
+      } catch (error) {
+        log.warn('trust document not published yet; retrying', { site, bucket: trustBucketName(site), error: (error as Error).message });
+      } finally {
+        running = undefined;
+      }
+    })();
+    return running;
+  };
+  const timer = setInterval(() => void check(), options.pollMs ?? 1000);
+  timer.unref();
+  void check();
+  return {
+    get authority() {
+      return authority;
+    },
+    get version() {
+      return version;
+    },
+    check,
+    stop() {
+      clearInterval(timer);
+      nats?.stop();
+    },
+  };
+}
+
+function readFiles(pki: PkiDirectory, site: string): TrustFiles {
+  const paths = pki.sitePaths(site);
+  return { bundle: readText(pki.bundlePath, 'trust bundle'), cert: readText(paths.cert, 'site CA certificate'), key: readText(paths.key, 'site CA key') };
+}
+
+function digest(files: TrustFiles): string {
+  return createHash('sha256').update(files.bundle).update('\0').update(files.cert).update('\0').update(files.key).digest('hex');
+}
+
+/** The authority the files make: the bundle parses, the site CA matches its key and chains to the bundle. */
+function validate(trustDomain: string, files: TrustFiles): SiteAuthority {
+  const bundle = TrustBundle.fromPem(trustDomain, files.bundle, 'bundle.pem');
+  const [certificate] = parseCertificates(files.cert, 'site CA certificate');
+  if (certificate === undefined) throw new MeridianError('MERIDIAN_ERR_CERT_INVALID', 'site CA certificate: empty');
+  return new SiteAuthority({ privateKey: privateKeyFromPem(files.key, 'site CA key'), certificate, bundle });
+}
+
+/** The version of a stored document, 0 when unreadable (a forged or garbled value is no floor). */
+function storedVersion(text: string): number {
+  try {
+    const value = (JSON.parse(text) as { version?: unknown }).version;
+    return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 && value <= MAX_VERSION ? value : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** True when the stored document carries our bundle and passes the receivers' rules: nothing to publish. */
+function isCurrent(text: string, authority: SiteAuthority, site: string): boolean {
+  try {
+    const { bundle } = verifyTrustDocument(text, { site, bundle: authority.bundle, lastVersion: 0 });
+    return bundle.toPem() === authority.bundle.toPem();
+  } catch {
+    return false;
+  }
+}
