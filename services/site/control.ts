@@ -115,7 +115,6 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
   undo.push(() => reaper.stop());
   const keeper = keepSiteBuckets({ nc, site, intervalMs: options.heartbeatMs ?? 2000, log: options.log });
   undo.push(() => keeper.stop());
-  const siteCa = pki.loadSiteCertificate(site);
   const leaf = issued.chain[0];
   const api = options.status?.api;
   const status = await startFederationStatus({
@@ -124,7 +123,7 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
     region: options.region ?? 'unknown',
     platform: options.platform ?? 'unknown',
     view,
-    certificates: () => [certificateStatus('site-ca', siteCa), ...(leaf === undefined ? [] : [certificateStatus('workload', leaf)])],
+    certificates: () => [certificateStatus('site-ca', trust.authority.certificate), ...(leaf === undefined ? [] : [certificateStatus('workload', leaf)])],
     intervalMs: options.status?.intervalMs ?? DEFAULT_STATUS_INTERVAL_MS,
     version: MERIDIAN_VERSION,
     log: options.log,

@@ -110,13 +110,18 @@ export function startTrustPublisher(options: TrustPublisherOptions): TrustPublis
   };
 
   let running: Promise<void> | undefined;
+  let told = '';
   const check = (): Promise<void> => {
     running ??= (async () => {
       try {
         reload();
         await publish();
+        told = '';
       } catch (error) {
-        log.warn('trust document not published yet; retrying', { site, bucket: trustBucketName(site), error: (error as Error).message });
+        // Once per distinct failure: NATS down would otherwise log every poll.
+        const message = (error as Error).message;
+        if (message !== told) log.warn('trust document not published yet; retrying every poll', { site, bucket: trustBucketName(site), error: message });
+        told = message;
       } finally {
         running = undefined;
       }
