@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { MeridianError } from '../../shared/errors/index.js';
@@ -6,7 +6,7 @@ import { SiteAuthority, TrustBundle, parseCertificates, privateKeyFromPem, readT
 import { ensureTrustBucket } from '../../shared/identity/trust-bucket.js';
 import { TRUST_DOCUMENT_KEY, encodeTrustDocument, trustBucketName, verifyTrustDocument } from '../../shared/identity/trust-document.js';
 import type { Logger } from '../../shared/telemetry/index.js';
-import { keepNatsServerCertificate, type NatsServerFiles } from './nats-server-cert.js';
+import { keepNatsServerCertificate, type NatsServerCertificateKeeper, type NatsServerFiles } from './nats-server-cert.js';
 
 /** Options of {@link startTrustPublisher}. */
 export interface TrustPublisherOptions {
@@ -54,96 +54,115 @@ const MAX_VERSION = 2 ** 52;
  * longer verifies (tampered, or the bucket was recreated empty) is replaced too.
  */
 export function startTrustPublisher(options: TrustPublisherOptions): TrustPublisher {
-  const { pki, site, log } = options;
-  const trustDomain = pki.trustDomain();
-  const initialFiles = readFiles(pki, site);
-  let authority = validate(trustDomain, initialFiles);
-  let filesDigest = digest(initialFiles);
-  let refusedDigest = '';
-  let version = 0;
-  let kv: KV | undefined;
-  const nats = options.natsServer === undefined ? undefined : keepNatsServerCertificate({ ...options.natsServer, site, log, authority: () => authority });
-
-  const reload = (): void => {
-    const files = readFiles(pki, site);
-    const current = digest(files);
-    if (current === filesDigest || current === refusedDigest) return;
-    let next: SiteAuthority;
-    try {
-      next = validate(trustDomain, files);
-    } catch (error) {
-      refusedDigest = current;
-      log.warn('trust files refused: keeping the current bundle and site CA', { site, error: (error as Error).message });
-      return;
-    }
-    const bundleChanged = next.bundle.toPem() !== authority.bundle.toPem();
-    authority = next;
-    filesDigest = current;
-    log.info('site CA and trust bundle reloaded', { site, roots: next.bundle.roots.length, siteCaExpires: new Date(next.certificate.validTo).toISOString() });
-    options.onAuthority?.(next);
-    if (bundleChanged) options.onBundle?.(next.bundle);
-    nats?.renew('the site CA or the trust bundle changed');
+  const publisher = new Publisher(options);
+  const timer = setInterval(() => void publisher.check(), options.pollMs ?? 1000);
+  timer.unref();
+  void publisher.check();
+  return {
+    get authority() {
+      return publisher.current.authority;
+    },
+    get version() {
+      return publisher.version;
+    },
+    check: () => publisher.check(),
+    stop() {
+      clearInterval(timer);
+      publisher.stop();
+    },
   };
+}
 
-  const publish = async (): Promise<void> => {
-    kv ??= await ensureTrustBucket(options.nc, site, { deadlineMs: 2_000 });
-    const entry = await kv.get(TRUST_DOCUMENT_KEY);
-    const present = entry !== null && entry.operation === 'PUT' ? entry.string() : undefined;
-    const stored = present === undefined ? 0 : storedVersion(present);
-    if (present !== undefined && isCurrent(present, authority, site)) {
-      version = stored;
-      return;
-    }
-    const next = Math.max(stored, pki.bundleVersion()) + 1;
-    const root = authority.bundle.issuerOf(authority.certificate);
-    const document = encodeTrustDocument({
-      trustDomain,
-      version: next,
-      bundle: authority.bundle.toPem(),
-      signer: { privateKey: privateKeyFromPem(readFiles(pki, site).key, pki.sitePaths(site).key), chain: root === undefined ? [authority.certificate] : [authority.certificate, root] },
-    });
-    // Compare-and-set on the revision read: a concurrent publisher makes this fail, and the next poll re-reads.
-    if (entry === null) await kv.create(TRUST_DOCUMENT_KEY, document);
-    else await kv.update(TRUST_DOCUMENT_KEY, document, entry.revision);
-    version = next;
-    log.info('trust document published', { bucket: trustBucketName(site), version: next, roots: authority.bundle.roots.length });
-  };
+/** A validated state of the trust files: the authority, and the key it signs the document with. */
+interface TrustState {
+  readonly authority: SiteAuthority;
+  readonly key: KeyObject;
+  readonly digest: string;
+}
 
-  let running: Promise<void> | undefined;
-  let told = '';
-  const check = (): Promise<void> => {
-    running ??= (async () => {
+class Publisher {
+  current: TrustState;
+  version = 0;
+  readonly #options: TrustPublisherOptions;
+  readonly #trustDomain: string;
+  readonly #nats: NatsServerCertificateKeeper | undefined;
+  #refusedDigest = '';
+  #kv: KV | undefined;
+  #running: Promise<void> | undefined;
+  #told = '';
+
+  constructor(options: TrustPublisherOptions) {
+    this.#options = options;
+    this.#trustDomain = options.pki.trustDomain();
+    this.current = validate(this.#trustDomain, readFiles(options.pki, options.site));
+    this.#nats = options.natsServer === undefined ? undefined : keepNatsServerCertificate({ ...options.natsServer, site: options.site, log: options.log, authority: () => this.current.authority });
+  }
+
+  /** One poll; concurrent calls share the one running. */
+  check(): Promise<void> {
+    this.#running ??= (async () => {
       try {
-        reload();
-        await publish();
-        told = '';
+        this.#reload();
+        await this.#publish();
+        this.#told = '';
       } catch (error) {
         // Once per distinct failure: NATS down would otherwise log every poll.
         const message = (error as Error).message;
-        if (message !== told) log.warn('trust document not published yet; retrying every poll', { site, bucket: trustBucketName(site), error: message });
-        told = message;
+        if (message !== this.#told) this.#options.log.warn('trust document not published yet; retrying every poll', { site: this.#options.site, bucket: trustBucketName(this.#options.site), error: message });
+        this.#told = message;
       } finally {
-        running = undefined;
+        this.#running = undefined;
       }
     })();
-    return running;
-  };
-  const timer = setInterval(() => void check(), options.pollMs ?? 1000);
-  timer.unref();
-  void check();
-  return {
-    get authority() {
-      return authority;
-    },
-    get version() {
-      return version;
-    },
-    check,
-    stop() {
-      clearInterval(timer);
-      nats?.stop();
-    },
-  };
+    return this.#running;
+  }
+
+  stop(): void {
+    this.#nats?.stop();
+  }
+
+  #reload(): void {
+    const { pki, site, log } = this.#options;
+    const files = readFiles(pki, site);
+    const current = digestOf(files);
+    if (current === this.current.digest || current === this.#refusedDigest) return;
+    let next: TrustState;
+    try {
+      next = validate(this.#trustDomain, files);
+    } catch (error) {
+      this.#refusedDigest = current;
+      log.warn('trust files refused: keeping the current bundle and site CA', { site, error: (error as Error).message });
+      return;
+    }
+    const bundleChanged = next.authority.bundle.toPem() !== this.current.authority.bundle.toPem();
+    this.current = next;
+    log.info('site CA and trust bundle reloaded', { site, roots: next.authority.bundle.roots.length, siteCaExpires: new Date(next.authority.certificate.validTo).toISOString() });
+    this.#options.onAuthority?.(next.authority);
+    if (bundleChanged) this.#options.onBundle?.(next.authority.bundle);
+    this.#nats?.renew('the site CA or the trust bundle changed');
+  }
+
+  async #publish(): Promise<void> {
+    const { site, pki } = this.#options;
+    const { authority, key } = this.current;
+    this.#kv ??= await ensureTrustBucket(this.#options.nc, site, { deadlineMs: 2_000 });
+    const entry = await this.#kv.get(TRUST_DOCUMENT_KEY);
+    const present = entry !== null && entry.operation === 'PUT' ? entry.string() : undefined;
+    const stored = present === undefined ? 0 : storedVersion(present);
+    if (present !== undefined && isCurrent(present, authority, site)) {
+      this.version = stored;
+      return;
+    }
+    const version = Math.max(stored, pki.bundleVersion()) + 1;
+    const root = authority.bundle.issuerOf(authority.certificate);
+    const chain = root === undefined ? [authority.certificate] : [authority.certificate, root];
+    const document = encodeTrustDocument({ trustDomain: this.#trustDomain, version, bundle: authority.bundle.toPem(), signer: { privateKey: key, chain } });
+    // Compare-and-set on the revision read: a concurrent publisher makes this fail, and the next poll re-reads.
+    if (entry === null) await this.#kv.create(TRUST_DOCUMENT_KEY, document);
+    else await this.#kv.update(TRUST_DOCUMENT_KEY, document, entry.revision);
+    this.version = version;
+    this.#options.log.info('trust document published', { bucket: trustBucketName(site), version, roots: authority.bundle.roots.length });
+  }
 }
 
 function readFiles(pki: PkiDirectory, site: string): TrustFiles {
@@ -151,16 +170,17 @@ function readFiles(pki: PkiDirectory, site: string): TrustFiles {
   return { bundle: readText(pki.bundlePath, 'trust bundle'), cert: readText(paths.cert, 'site CA certificate'), key: readText(paths.key, 'site CA key') };
 }
 
-function digest(files: TrustFiles): string {
+function digestOf(files: TrustFiles): string {
   return createHash('sha256').update(files.bundle).update('\0').update(files.cert).update('\0').update(files.key).digest('hex');
 }
 
-/** The authority the files make: the bundle parses, the site CA matches its key and chains to the bundle. */
-function validate(trustDomain: string, files: TrustFiles): SiteAuthority {
+/** The state the files make: the bundle parses, the site CA matches its key and chains to the bundle. */
+function validate(trustDomain: string, files: TrustFiles): TrustState {
   const bundle = TrustBundle.fromPem(trustDomain, files.bundle, 'bundle.pem');
   const [certificate] = parseCertificates(files.cert, 'site CA certificate');
   if (certificate === undefined) throw new MeridianError('MERIDIAN_ERR_CERT_INVALID', 'site CA certificate: empty');
-  return new SiteAuthority({ privateKey: privateKeyFromPem(files.key, 'site CA key'), certificate, bundle });
+  const key = privateKeyFromPem(files.key, 'site CA key');
+  return { authority: new SiteAuthority({ privateKey: key, certificate, bundle }), key, digest: digestOf(files) };
 }
 
 /** The version of a stored document, 0 when unreadable (a forged or garbled value is no floor). */
