@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { optionalString, requireString, type Command, type ParsedArgs } from './index.js';
 import { DEFAULT_PKI_DIR, parseDuration } from '../shared/config/index.js';
@@ -5,7 +6,9 @@ import { MeridianError } from '../shared/errors/index.js';
 import { createCsr } from '../shared/identity/csr.js';
 import { readText, writeCertificates, writePrivateKey, writeText } from '../shared/identity/files.js';
 import { generatePrivateKey } from '../shared/identity/keys.js';
-import { PkiDirectory } from '../shared/identity/pki-directory.js';
+import { PkiDirectory, shortFingerprint } from '../shared/identity/pki-directory.js';
+import { renewSiteCa } from '../shared/identity/rotation.js';
+import { caRotationCommands } from './ca-rotate.js';
 import { formatSpiffeId } from '../shared/identity/spiffe.js';
 import type { IdentityKind } from '../shared/identity/types.js';
 
@@ -49,16 +52,31 @@ const init: Command = {
 const site: Command = {
   group: 'ca',
   name: 'site',
-  summary: "issue a site's intermediate CA",
-  usage: 'meridian ca site <site> [--dir <pki dir>] [--csr <site CA csr made at the site>]',
-  options: { ...dirOption, csr: { type: 'string' } },
+  summary: "issue a site's intermediate CA, or renew it (--renew)",
+  usage:
+    'meridian ca site <site> [--dir <pki dir>] [--csr <site CA csr made at the site>]\n' +
+    '       meridian ca site <site> --renew [--keep-key | --csr <new csr made at the site>] [--dir <pki dir>]\n' +
+    '  --renew re-issues the site CA under the signing root (the next root while a rotation is under way), with a new key\n' +
+    '  unless --keep-key; the previous CA is kept in sites/<site>/retired-<fingerprint>/. The running control service picks it up.',
+  options: { ...dirOption, csr: { type: 'string' }, renew: { type: 'boolean' }, 'keep-key': { type: 'boolean' } },
   run(args, io) {
     const name = args.positionals[0];
     if (name === undefined) throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `a site name is required\nusage: ${site.usage}`);
     const dir = pki(args.values);
     const csrPath = optionalString(args, 'csr');
-    if (csrPath === undefined) dir.createSite(name);
-    else dir.signSiteCsr(name, readText(csrPath, 'CSR'));
+    const csrText = csrPath === undefined ? undefined : readText(csrPath, 'CSR');
+    if (args.values.renew === true) {
+      const renewed = renewSiteCa(dir, name, { ...(csrText === undefined ? {} : { csr: csrText }), keepKey: args.values['keep-key'] === true });
+      const key = csrText !== undefined ? 'key at the site' : args.values['keep-key'] === true ? 'same key' : 'new key';
+      io.out(`site ${name}: CA renewed (${key}) under root ${shortFingerprint(renewed.signedBy)}, expires ${expiry(renewed.certificate)}; previous CA ${shortFingerprint(renewed.previous)} kept in ${renewed.retiredDir}`);
+      return 0;
+    }
+    if (args.values['keep-key'] === true) throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `--keep-key needs --renew\nusage: ${site.usage}`);
+    if (existsSync(dir.sitePaths(name).cert)) {
+      throw new MeridianError('MERIDIAN_ERR_CONFLICT', `site ${name} already has a CA (${dir.sitePaths(name).cert}): pass --renew to re-issue it`);
+    }
+    if (csrText === undefined) dir.createSite(name);
+    else dir.signSiteCsr(name, csrText);
     const authority = dir.loadSiteCertificate(name);
     io.out(`site ${name}: CA ${dir.sitePaths(name).cert} (path length 0), expires ${expiry(authority)}`);
     return 0;
@@ -121,4 +139,4 @@ const csr: Command = {
 };
 
 /** `meridian ca ...`: the trust domain's certificate authority commands. */
-export const caCommands: readonly Command[] = [init, site, issue, csr];
+export const caCommands: readonly Command[] = [init, site, issue, csr, ...caRotationCommands];

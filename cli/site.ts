@@ -8,7 +8,8 @@ import { signerSubject } from '../shared/catalog/index.js';
 import { jsonLogger } from '../shared/telemetry/index.js';
 import { startControlService, type ControlStatusOptions } from '../services/site/control.js';
 import { prepareSiteNats } from '../services/site/nats-bootstrap.js';
-import { DEFAULT_PKI_DIR, readJsonFile } from '../shared/config/index.js';
+import { DEFAULT_PKI_DIR, parseDuration, readJsonFile } from '../shared/config/index.js';
+import type { NatsServerFiles } from '../services/site/nats-server-cert.js';
 import { parseSiteConfig, type SiteConfig } from '../services/site/config.js';
 
 const bootstrap: Command = {
@@ -75,6 +76,12 @@ function configFromFlags(args: ParsedArgs): SiteConfig {
   return parseSiteConfig(merged, file === undefined ? 'site serve flags' : `${file} with the site serve flags`);
 }
 
+/** The config's `natsServer` in the control service's terms (its duration read). */
+function natsServerFiles(config: NonNullable<SiteConfig['natsServer']>): NatsServerFiles {
+  const { certificateTtl, ...files } = config;
+  return { ...files, ...(certificateTtl === undefined ? {} : { ttlMs: parseDuration(certificateTtl, '/natsServer/certificateTtl') }) };
+}
+
 const serve: Command = {
   group: 'site',
   name: 'serve',
@@ -109,6 +116,7 @@ const serve: Command = {
           ...(config.region === undefined ? {} : { region: config.region }),
           ...(config.platform === undefined ? {} : { platform: config.platform }),
           ...(status === undefined ? {} : { status }),
+          ...(config.natsServer === undefined ? {} : { natsServer: natsServerFiles(config.natsServer) }),
         }),
       onHangup: () => log.info('SIGHUP received: nothing to reload; restart the control service to apply configuration changes'),
       started: (control) => {

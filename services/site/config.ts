@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { DEFAULT_PKI_DIR, NameSchema, PlatformSchema, loadJsonConfig, parseConfig } from '../../shared/config/index.js';
+import { DEFAULT_PKI_DIR, DurationSchema, NameSchema, PlatformSchema, loadJsonConfig, parseConfig } from '../../shared/config/index.js';
 
 /** Where the status API's bearer token lives unless configured: created (0600) on first start. */
 export const DEFAULT_STATUS_TOKEN_FILE = 'meridian-data/status-token';
@@ -18,6 +18,23 @@ export const SiteConfigSchema = Type.Object(
     /** The PKI directory holding this site's CA (its key signs workload certificates). */
     pkiDir: Type.String({ minLength: 1, default: DEFAULT_PKI_DIR }),
     nats: Type.Object({ url: Type.String({ pattern: '^(nats|tls)://' }) }, { additionalProperties: false }),
+    /**
+     * The site's nats-server certificate, kept by the control service: re-issued at half-life and
+     * when the site CA or bundle changes, written atomically, then nats-server (its `pid_file`) gets
+     * SIGHUP to reload it. `caFile` (nats-server's ca_file) is rewritten with the bundle when given.
+     */
+    natsServer: Type.Optional(
+      Type.Object(
+        {
+          certFile: Type.String({ minLength: 1 }),
+          keyFile: Type.String({ minLength: 1 }),
+          pidFile: Type.String({ minLength: 1 }),
+          caFile: Type.Optional(Type.String({ minLength: 1 })),
+          certificateTtl: Type.Optional(DurationSchema),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** The federation status API; absent: the control service reports and follows, but serves nothing. */
     status: Type.Optional(
       Type.Object(

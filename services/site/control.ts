@@ -1,14 +1,16 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { FederatedView, SiteCatalogWriter, assertJetStream, deriveSiteNatsPassword, ensureSiteBucket, siteConnectOptions, startLeaseReaper } from '../../shared/catalog/index.js';
+import { FederatedView, SiteCatalogWriter, assertJetStream, ensureSiteBucket, siteConnectOptions, startLeaseReaper } from '../../shared/catalog/index.js';
 import { MeridianError } from '../../shared/errors/index.js';
 import { startOrUndo, type UndoSteps } from '../../shared/process/index.js';
-import { readPrivateKey, type MtlsIdentity, type PkiDirectory } from '../../shared/identity/index.js';
+import { readPrivateKey, type MtlsIdentity, type PkiDirectory, type SiteAuthority, type TrustBundle } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/telemetry/index.js';
 import { startSigner } from '../signer/index.js';
 import { DEFAULT_STATUS_INTERVAL_MS, MERIDIAN_VERSION } from '../../shared/config/index.js';
 import { certificateStatus } from '../../shared/status/index.js';
 import { startFederationStatus, type FederationStatusService } from '../status/index.js';
 import { keepSiteBuckets } from './bucket-keeper.js';
+import { startTrustPublisher } from './trust-publisher.js';
+import type { NatsServerFiles } from './nats-server-cert.js';
 
 /** A running site control service. */
 export interface ControlService {
@@ -43,6 +45,10 @@ export interface ControlServiceOptions {
   readonly status?: ControlStatusOptions;
   /** Lifetime of the workload certificates it signs (default 24 h). */
   readonly workloadTtlMs?: number;
+  /** The site's nats-server certificate files and pid file: kept renewed, nats-server reloaded by SIGHUP. */
+  readonly natsServer?: NatsServerFiles;
+  /** bundle.pem changed (validated, and published to the site): the control service's own TLS consumers should trust it. */
+  readonly onBundle?: (bundle: TrustBundle) => void;
   readonly log: Logger;
 }
 
@@ -60,7 +66,7 @@ export async function startControlService(options: ControlServiceOptions): Promi
 
 async function connectControl(options: ControlServiceOptions, identity: MtlsIdentity): Promise<NatsConnection> {
   const { pki, site } = options;
-  const password = deriveSiteNatsPassword(readPrivateKey(pki.sitePaths(site).key), pki.trustDomain(), site, 'control');
+  const password = pki.siteNatsPasswords(site).control;
   try {
     return await connect({ ...siteConnectOptions({ servers: options.natsUrl, site, user: 'control', password, identity, name: `meridian-control-${site}` }) });
   } catch (cause) {
@@ -79,20 +85,36 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
   const view = new FederatedView({ sites: [site], onError: (s, error) => options.log.warn('catalog watch interrupted', { site: s, error: error.message }) });
   view.connect(nc);
   undo.push(() => view.close());
-  const signer = startSigner({
-    nc,
-    authority: pki.loadSite(site),
-    catalog: view,
-    ...(options.workloadTtlMs === undefined ? {} : { ttlMs: options.workloadTtlMs }),
-    onIssued: (agent, workload) => options.log.info('workload certificate issued', { agent: agent.uri, identity: workload.uri }),
-    onRefused: (error) => options.log.warn('workload certificate refused', { code: error.code, error: error.message }),
-  });
+  const signWith = (authority: SiteAuthority): { stop(): void } =>
+    startSigner({
+      nc,
+      authority,
+      catalog: view,
+      ...(options.workloadTtlMs === undefined ? {} : { ttlMs: options.workloadTtlMs }),
+      onIssued: (agent, workload) => options.log.info('workload certificate issued', { agent: agent.uri, identity: workload.uri }),
+      onRefused: (error) => options.log.warn('workload certificate refused', { code: error.code, error: error.message }),
+    });
+  let signer = signWith(pki.loadSite(site));
   undo.push(() => signer.stop());
+  // A renewed site CA or a new bundle: the new signer subscribes before the old one leaves, so no request goes unanswered.
+  const trust = startTrustPublisher({
+    nc,
+    pki,
+    site,
+    log: options.log,
+    onAuthority: (authority) => {
+      const previous = signer;
+      signer = signWith(authority);
+      previous.stop();
+    },
+    ...(options.onBundle === undefined ? {} : { onBundle: options.onBundle }),
+    ...(options.natsServer === undefined ? {} : { natsServer: options.natsServer }),
+  });
+  undo.push(() => trust.stop());
   const reaper = startLeaseReaper({ view, writer, intervalMs: options.heartbeatMs ?? 2000 });
   undo.push(() => reaper.stop());
   const keeper = keepSiteBuckets({ nc, site, intervalMs: options.heartbeatMs ?? 2000, log: options.log });
   undo.push(() => keeper.stop());
-  const siteCa = pki.loadSiteCertificate(site);
   const leaf = issued.chain[0];
   const api = options.status?.api;
   const status = await startFederationStatus({
@@ -101,7 +123,7 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
     region: options.region ?? 'unknown',
     platform: options.platform ?? 'unknown',
     view,
-    certificates: () => [certificateStatus('site-ca', siteCa), ...(leaf === undefined ? [] : [certificateStatus('workload', leaf)])],
+    certificates: () => [certificateStatus('site-ca', trust.authority.certificate), ...(leaf === undefined ? [] : [certificateStatus('workload', leaf)])],
     intervalMs: options.status?.intervalMs ?? DEFAULT_STATUS_INTERVAL_MS,
     version: MERIDIAN_VERSION,
     log: options.log,
@@ -118,6 +140,7 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
       await status.stop();
       keeper.stop();
       reaper.stop();
+      trust.stop();
       signer.stop();
       view.close();
       await nc.drain().catch(() => undefined);

@@ -1,8 +1,9 @@
 
 import { connect } from '@nats-io/transport-node';
 import { ensureStatusBucket } from '../../shared/status/index.js';
-import { deriveSiteNatsPassword, ensureSiteBucket, siteAuthorizationConfig, siteConnectOptions } from '../../shared/catalog/index.js';
+import { ensureSiteBucket, siteAuthorizationConfig, siteConnectOptions } from '../../shared/catalog/index.js';
 import { readPrivateKey, type PkiDirectory } from '../../shared/identity/index.js';
+import { ensureTrustBucket } from '../../shared/identity/trust-bucket.js';
 import type { NatsTlsOptions } from './nats-conf.js';
 
 /** What a site's nats-server needs: TLS with the site's `nats` identity, and the site's user. */
@@ -23,9 +24,7 @@ export interface SiteNatsSetup {
  */
 export function prepareSiteNats(pki: PkiDirectory, site: string): SiteNatsSetup {
   const issued = pki.issueIdentity(site, 'svc', 'nats');
-  const siteKey = readPrivateKey(pki.sitePaths(site).key);
-  const password = deriveSiteNatsPassword(siteKey, pki.trustDomain(), site, 'agent');
-  const controlPassword = deriveSiteNatsPassword(siteKey, pki.trustDomain(), site, 'control');
+  const { agent: password, control: controlPassword } = pki.siteNatsPasswords(site);
   return {
     site,
     tls: { certFile: issued.certPath, keyFile: issued.keyPath, caFile: pki.bundlePath, verify: true },
@@ -36,7 +35,7 @@ export function prepareSiteNats(pki: PkiDirectory, site: string): SiteNatsSetup 
 }
 
 /**
- * Creates the site's catalog and status buckets as the site's control service, at bootstrap: a site cut off
+ * Creates the site's catalog, status and trust buckets as the site's control service, at bootstrap: a site cut off
  * from the others cannot create buckets later (JetStream's meta group spans all sites).
  */
 export async function bootstrapSiteCatalog(options: { pki: PkiDirectory; site: string; setup: SiteNatsSetup; url: string }): Promise<void> {
@@ -46,6 +45,7 @@ export async function bootstrapSiteCatalog(options: { pki: PkiDirectory; site: s
   try {
     await ensureSiteBucket(nc, options.site);
     await ensureStatusBucket(nc, options.site);
+    await ensureTrustBucket(nc, options.site);
   } finally {
     await nc.close();
   }

@@ -1,7 +1,7 @@
-import { hkdfSync, type KeyObject } from 'node:crypto';
 import type { ConnectionOptions } from '@nats-io/transport-node';
 import { mtlsClientOptions, type MtlsIdentity } from '../identity/index.js';
-import { bucketName, statusBucketName } from './layout.js';
+import { trustBucketName } from '../identity/trust-document.js';
+import { bucketName, kvStreamName, statusBucketName } from './layout.js';
 
 /** The NATS user of a site: every agent of the site connects as it. */
 export function siteNatsUser(site: string): string {
@@ -18,19 +18,12 @@ export function signerSubject(site: string): string {
   return `meridian.ca.${site}.sign`;
 }
 
-/**
- * A site's NATS password, derived from the site CA's private key: only the site's control plane
- * (which holds that key) can compute it, and it changes when the site CA is re-keyed.
- */
-export function deriveSiteNatsPassword(siteCaKey: KeyObject, trustDomain: string, site: string, user: 'agent' | 'control' = 'agent'): string {
-  const secret = siteCaKey.export({ type: 'pkcs8', format: 'der' });
-  const info = user === 'agent' ? `meridian/nats/${site}` : `meridian/nats-control/${site}`;
-  return Buffer.from(hkdfSync('sha256', secret, trustDomain, info, 32)).toString('base64url');
-}
+export { deriveSiteNatsPassword } from '../identity/nats-password.js';
 
 /**
  * The nats-server `authorization` block of a site: its user may read every site's catalog and
- * status reports but write only its own buckets (NATS enforces it on the subject, before anything reaches JetStream).
+ * status reports but write only its own buckets (NATS enforces it on the subject, before anything
+ * reaches JetStream); the site's trust document is written by its control user only.
  * NATS wildcards match whole tokens only, hence the generic `*` on read-only API subjects.
  */
 export function siteAuthorizationConfig(site: string, passwords: { agent: string; control: string }): string {
@@ -51,6 +44,9 @@ export function siteAuthorizationConfig(site: string, passwords: { agent: string
     '$JS.API.CONSUMER.DELETE.*.*',
     '$JS.FC.>',
   ];
+  // The trust document: only the control service writes it; agents and gateways read it like any bucket.
+  const trust = kvStreamName(trustBucketName(site));
+  const controlOnly = [`$KV.${trustBucketName(site)}.>`, `$JS.API.STREAM.CREATE.${trust}`, `$JS.API.STREAM.UPDATE.${trust}`];
   const list = (subjects: string[]): string => subjects.map((s) => JSON.stringify(s)).join(', ');
   const user = (name: string, password: string, pub: string[], sub: string[]): string =>
     `    { user: ${JSON.stringify(name)}, password: ${JSON.stringify(password)},\n      permissions: { publish: { allow: [${list(pub)}] }, subscribe: { allow: [${list(sub)}] } } }`;
@@ -58,7 +54,7 @@ export function siteAuthorizationConfig(site: string, passwords: { agent: string
     'authorization {',
     '  users: [',
     user(siteNatsUser(site), passwords.agent, [...publish, signerSubject(site)], ['_INBOX.>']),
-    user(controlNatsUser(site), passwords.control, [...publish, '_INBOX.>'], ['_INBOX.>', signerSubject(site)]),
+    user(controlNatsUser(site), passwords.control, [...publish, ...controlOnly, '_INBOX.>'], ['_INBOX.>', signerSubject(site)]),
     '  ]',
     '}',
   ].join('\n');

@@ -42,6 +42,7 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_CERT_INVALID: 400,
   MERIDIAN_ERR_CERT_USAGE: 400,
   MERIDIAN_ERR_CERT_EXPIRED: 401,
+  MERIDIAN_ERR_TRUST_DOCUMENT: 400,
   MERIDIAN_ERR_PEER_IDENTITY: 401,
   MERIDIAN_ERR_FILE_IO: 500,
   /** A secret file (a token) that group or others may read or write: refused rather than trusted. */
@@ -96,6 +97,12 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_PORT_IN_USE: 409,
   /** A start was cancelled (SIGTERM, an AbortSignal) before it completed; what had started is closed. */
   MERIDIAN_ERR_ABORTED: 503,
+  /** `meridian ca rotate start` while a root rotation is already under way. */
+  MERIDIAN_ERR_ROTATION_IN_PROGRESS: 409,
+  /** `meridian ca rotate finish` (or a step of a rotation) when no root rotation was started. */
+  MERIDIAN_ERR_ROTATION_NOT_STARTED: 409,
+  /** `meridian ca rotate finish` while a site CA still chains to the old root, or was re-issued too recently. */
+  MERIDIAN_ERR_ROTATION_INCOMPLETE: 409,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -4,6 +4,22 @@ export { generatePrivateKey, privateKeyFromPem, privateKeyToPem } from './keys.j
 export { createCsr, parseCsr, toPem, type ParsedCsr } from './csr.js';
 export { buildCertificate, type CertificateIssuer, type CertificateTemplate } from './x509-builder.js';
 export { certificateFacts } from './certificate-facts.js';
+export { shortFingerprint, type CaPaths } from './pki-directory.js';
+export {
+  finishRootRotation,
+  pkiStatus,
+  renewSiteCa,
+  startRootRotation,
+  type PkiStatus,
+  type RootStatus,
+  type RotationFinished,
+  type RotationFinishOptions,
+  type RotationStarted,
+  type SiteCaStatus,
+  type SiteRenewalOptions,
+  type SiteRenewed,
+} from './rotation.js';
+export { deriveSiteNatsPassword, type SiteNatsPasswords } from './nats-password.js';
 export { TrustBundle, parseCertificates } from './bundle.js';
 export {
   DEFAULT_LEAF_TTL_MS,

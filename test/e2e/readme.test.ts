@@ -15,6 +15,7 @@ import { installedConfig } from '../../agent/install/index.js';
 import { GatewayConfigSchema } from '../../gateway/index.js';
 import { parseServiceDefinition } from '../../shared/catalog/index.js';
 import { parseConfig } from '../../shared/config/index.js';
+import { parseSiteConfig } from '../../services/site/config.js';
 import { MERIDIAN_BIN as MERIDIAN, REPO_ROOT as ROOT } from '../support/cli.js';
 import { eventually } from '../support/harness.js';
 import { Child } from '../support/servers/child.js';
@@ -41,13 +42,16 @@ function isOperatorConfig(value: Record<string, unknown>): boolean {
 }
 
 describe('README configuration snippets', () => {
-  it('every JSON config snippet validates: agent.json (as run, or as installed), gateway.json, and fragments of agent.json', () => {
-    const seen = { agent: 0, gateway: 0, fragment: 0, installed: 0 };
+  it('every JSON config snippet validates: agent.json (as run, or as installed), gateway.json, site.json, and fragments of agent.json', () => {
+    const seen = { agent: 0, gateway: 0, fragment: 0, installed: 0, site: 0 };
     for (const text of blocks('json')) {
       const trimmed = text.trim();
       if (trimmed.startsWith('{')) {
         const value = JSON.parse(trimmed) as Record<string, unknown>;
-        if ('listen' in value || 'advertise' in value) {
+        if ('natsServer' in value) {
+          parseSiteConfig(value, 'README site.json');
+          seen.site++;
+        } else if ('listen' in value || 'advertise' in value) {
           parseConfig(GatewayConfigSchema, value, 'README gateway.json');
           seen.gateway++;
         } else if (isOperatorConfig(value)) {
@@ -69,7 +73,7 @@ describe('README configuration snippets', () => {
       }
       seen.fragment++;
     }
-    assert.ok(seen.agent >= 1 && seen.gateway >= 1 && seen.fragment >= 1 && seen.installed >= 1, JSON.stringify(seen));
+    assert.ok(seen.agent >= 1 && seen.gateway >= 1 && seen.fragment >= 1 && seen.installed >= 1 && seen.site >= 1, JSON.stringify(seen));
   });
 
   it('every YAML service definition validates', () => {

@@ -71,3 +71,60 @@ describe('meridian ca', () => {
     for (const file of ['a.pem', 'x.pem', `${pki}/sites/eu-k8s/svc/a.key`]) assert.throws(() => statSync(join(work, file)), /ENOENT/, file);
   });
 });
+
+describe('meridian ca rotate, ca site --renew, ca status', () => {
+  const dir = useTempDir('meridian-cli-rotate-');
+  const run = (...args: string[]): CliResult => runCliSync(['ca', ...args, '--dir', 'pki'], { cwd: dir, timeoutMs: 20_000 });
+  const bundle = (): string => readFileSync(join(dir, 'pki/bundle.pem'), 'utf8');
+
+  it('rotates the root end to end as the README says, refusing misuse with exit 1 or 2 and changing nothing then', () => {
+    assert.equal(run('init', '--trust-domain', 'acme.internal').code, 0);
+    assert.equal(run('site', 'eu').code, 0);
+    const idle = bundle();
+    const misuse: [string[], number, string][] = [
+      [['rotate', 'finish'], 1, "MERIDIAN_ERR_ROTATION_NOT_STARTED: no root rotation is under way in pki: run 'meridian ca rotate start' first"],
+      [['rotate'], 2, 'MERIDIAN_ERR_BAD_ARGUMENT: a step is required: start or finish (got "")'],
+      [['rotate', 'begin'], 2, 'MERIDIAN_ERR_BAD_ARGUMENT: a step is required: start or finish (got "begin")'],
+      [['rotate', 'start', '--force'], 2, "MERIDIAN_ERR_BAD_ARGUMENT: --force cannot be used with 'rotate start'"],
+      [['site', 'eu'], 1, 'MERIDIAN_ERR_CONFLICT: site eu already has a CA (pki/sites/eu/ca.crt): pass --renew to re-issue it'],
+      [['site', 'eu', '--keep-key'], 2, 'MERIDIAN_ERR_BAD_ARGUMENT: --keep-key needs --renew'],
+      [['site', 'us', '--renew'], 2, "MERIDIAN_ERR_BAD_ARGUMENT: site us has no CA in pki: run 'meridian ca site us' first"],
+    ];
+    for (const [args, code, message] of misuse) {
+      const result = run(...args);
+      assert.equal(result.code, code, `${args.join(' ')}: ${result.stderr}`);
+      assert.ok(result.stderr.includes(`meridian: ${message}`), `${args.join(' ')}: ${result.stderr}`);
+    }
+    assert.equal(bundle(), idle);
+
+    const started = run('rotate', 'start');
+    assert.equal(started.code, 0, started.stderr);
+    assert.match(started.stdout, /^root rotation started: next root [0-9a-f]{16} \(root\/next, key 0600\)/);
+    assert.equal(statSync(join(dir, 'pki/root/next/ca.key')).mode & 0o777, 0o600);
+    const both = bundle();
+    const again = run('rotate', 'start');
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /MERIDIAN_ERR_ROTATION_IN_PROGRESS: a root rotation is already under way in pki \(next root [0-9a-f]{16}\)/);
+    const early = run('rotate', 'finish');
+    assert.equal(early.code, 1);
+    assert.match(early.stderr, /MERIDIAN_ERR_ROTATION_INCOMPLETE: cannot finish the root rotation: site CAs still chain to the root being retired \([0-9a-f]{16}\): eu: run 'meridian ca site <site> --renew' for each \(or pass --force\)/);
+    assert.equal(bundle(), both);
+
+    const renewed = run('site', 'eu', '--renew');
+    assert.equal(renewed.code, 0, renewed.stderr);
+    assert.match(renewed.stdout, /^site eu: CA renewed \(new key\) under root [0-9a-f]{16}, expires .*; previous CA [0-9a-f]{16} kept in pki\/sites\/eu\/retired-[0-9a-f]{16}\n$/);
+    const status = JSON.parse(run('status', '--json').stdout) as { rotating: boolean; roots: { role: string }[]; sites: { site: string; underSigningRoot: boolean }[] };
+    assert.deepEqual([status.rotating, status.roots.map((r) => r.role), status.sites], [true, ['retiring', 'signing'], [status.sites[0]]]);
+    assert.equal(status.sites[0]?.underSigningRoot, true);
+    const tooSoon = run('rotate', 'finish');
+    assert.equal(tooSoon.code, 1);
+    assert.match(tooSoon.stderr, /MERIDIAN_ERR_ROTATION_INCOMPLETE: cannot finish the root rotation: site eu: leaves its previous CA signed may be valid until .* \(leaf lifetime 24h\): finish after that \(or pass --force\)/);
+
+    const finished = run('rotate', 'finish', '--leaf-ttl', '0s');
+    assert.equal(finished.code, 0, finished.stderr);
+    assert.match(finished.stdout, /^root rotation finished: root [0-9a-f]{16} signs; the old root is kept in pki\/root\/retired-[0-9a-f]{16}/);
+    assert.equal((bundle().match(/BEGIN CERTIFICATE/g) ?? []).length, 1);
+    const text = run('status');
+    assert.match(text.stdout, /^trust domain acme.internal: no rotation under way; bundle version 3\n {2}root [0-9a-f]{16} {2}signing {3}expires /);
+  });
+});

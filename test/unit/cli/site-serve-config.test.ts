@@ -29,6 +29,18 @@ describe('site serve configuration', () => {
     });
   });
 
+  it('natsServer: the nats-server files the control service keeps; every bad field named by its path', () => {
+    const natsServer = { certFile: '/etc/nats/nats.crt', keyFile: '/etc/nats/nats.key', pidFile: '/run/nats.pid', caFile: '/etc/nats/ca.pem', certificateTtl: '12h' };
+    assert.deepEqual(parseSiteConfig({ site: 'eu', nats: { url: 'tls://127.0.0.1:4222' }, natsServer }, 'test').natsServer, natsServer);
+    assert.throws(
+      () => parseSiteConfig({ site: 'eu', nats: { url: 'tls://127.0.0.1:4222' }, natsServer: { certFile: '', keyFile: 'k', certificateTtl: 'soon', extra: 1 } }, 'site.json'),
+      (error: Error) => {
+        for (const path of ['/natsServer/certFile', '/natsServer/pidFile', '/natsServer/certificateTtl', '/natsServer/extra']) assert.match(error.message, new RegExp(`${path}: `), path);
+        return true;
+      },
+    );
+  });
+
   it('reports every bad flag with its config path before starting anything', async () => {
     const result = await site(['serve', 'EU!', '--nats', 'http://x', '--platform', 'mars', '--status-port', '99999', '--dir', join(dir, 'missing')]);
     assert.equal(result.code, 1);
