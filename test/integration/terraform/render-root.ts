@@ -83,5 +83,6 @@ output "site_json" { value = module.site.site_json }
 output "gateway_json" { value = module.site.gateway_json }
 output "nats_server_conf" { value = module.site.nats_server_conf }
 output "site_units" { value = module.site.units }
+output "site_user_data" { value = module.site.user_data }
 `;
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import { AgentConfigSchema } from '../../../agent/config.js';
 import { GatewayConfigSchema } from '../../../gateway/config.js';
 import { SiteConfigSchema } from '../../../services/site/config.js';
@@ -151,6 +152,38 @@ describe('vm-agent renders what the agent and systemd accept', () => {
         assert.ok(!text.includes(JOIN_TOKEN), `output ${name} must not contain the join token`);
       }
     }
+  });
+});
+
+/** A cloud-config's files by path; the test checks the parsed YAML, as cloud-init reads it. */
+function cloudConfig(text: string): { files: Map<string, { content: string; permissions: string }>; runcmd: unknown } {
+  assert.ok(text.startsWith('#cloud-config\n'), 'user data starts with #cloud-config');
+  const parsed = parseYaml(text) as { write_files: { path: string; content: string; permissions: string }[]; runcmd: unknown };
+  return { files: new Map(parsed.write_files.map((f) => [f.path, f])), runcmd: parsed.runcmd };
+}
+
+/** `sh -n`: the bootstrap scripts parse with the shell cloud-init runs them with. */
+function assertShellParses(script: string, name: string): void {
+  const path = join(work, name);
+  writeFileSync(path, script);
+  const check = runTool('sh', ['-n', path]);
+  assert.equal(check.code, 0, `sh -n ${name}: ${check.stderr}`);
+}
+
+describe('user data', () => {
+  it('is cloud-config whose files are the rendered outputs, with bootstrap scripts that parse', () => {
+    requireTerraform();
+    const agent = cloudConfig(output('user_data'));
+    assert.equal(agent.files.get('/etc/systemd/system/meridian-agent.service')?.content, output('unit'));
+    assert.equal(agent.files.get('/etc/meridian/agent.json')?.content, output('agent_config'));
+    assert.equal(agent.files.get('/usr/lib/sysusers.d/meridian.conf')?.content, 'u meridian - "Meridian agent" /var/lib/meridian\n');
+    assert.deepEqual(agent.files.get('/run/meridian/join-token'), { path: '/run/meridian/join-token', owner: 'root:root', permissions: '0600', content: JOIN_TOKEN });
+    assert.deepEqual(agent.runcmd, [['/usr/local/lib/meridian/bootstrap-agent.sh']]);
+    assertShellParses(agent.files.get('/usr/local/lib/meridian/bootstrap-agent.sh')?.content ?? '', 'bootstrap-agent.sh');
+    const site = cloudConfig(output('site_user_data'));
+    assert.equal(site.files.get(join(paths.configDir, 'site.json'))?.content, output('site_json'));
+    assert.equal(site.files.get(join(paths.configDir, 'nats/nats-server.conf'))?.content, output('nats_server_conf'));
+    assertShellParses(site.files.get('/usr/local/lib/meridian/bootstrap-site.sh')?.content ?? '', 'bootstrap-site.sh');
   });
 });
 
