@@ -30,7 +30,12 @@ locals {
         tls       = var.control.status_tls
       }
     },
-    var.control.join_port == null ? {} : { join = { host = var.control.join_host, port = var.control.join_port } },
+    var.control.join_port == null ? {} : {
+      join = merge(
+        { host = var.control.join_host, port = var.control.join_port },
+        var.control.join_agent_ttl == null ? {} : { agentTtl = var.control.join_agent_ttl },
+      )
+    },
   )
 
   gateway_config = merge(

@@ -109,20 +109,25 @@ variable "remote_gateways" {
 }
 
 variable "control" {
-  description = "The control service: status API (status_api false: none; host, port, TLS) and join endpoint (host, port; join_port unset: not rendered)."
+  description = "The control service: status API (status_api false: none; host, port, TLS) and join endpoint (host, port, lifetime of the agent certificates it issues; join_port unset: not rendered)."
   type = object({
-    status_api  = optional(bool, true)
-    status_host = optional(string, "127.0.0.1")
-    status_port = optional(number, 8600)
-    status_tls  = optional(bool, false)
-    join_host   = optional(string, "0.0.0.0")
-    join_port   = optional(number)
+    status_api     = optional(bool, true)
+    status_host    = optional(string, "127.0.0.1")
+    status_port    = optional(number, 8600)
+    status_tls     = optional(bool, false)
+    join_host      = optional(string, "0.0.0.0")
+    join_port      = optional(number)
+    join_agent_ttl = optional(string)
   })
   default = {}
   validation {
     condition = alltrue([for p in [var.control.status_port, var.control.join_port] :
     p == null || try(p == floor(p) && p >= 1 && p <= 65535, false)])
     error_message = "control.status_port and control.join_port must be integers from 1 to 65535."
+  }
+  validation {
+    condition     = var.control.join_agent_ttl == null || can(regex("^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$", coalesce(var.control.join_agent_ttl, "x")))
+    error_message = "control.join_agent_ttl must be a duration such as 24h."
   }
 }
 

@@ -70,6 +70,11 @@ variable "join_token" {
     condition     = can(regex("^[!-~]+$", var.join_token)) && length(var.join_token) <= 4096
     error_message = "join_token must be the one-line token `meridian token create` prints: not empty, printable ASCII without spaces, at most 4096 characters."
   }
+  validation {
+    # Tokens read mjt1.<site>.<id>.<secret>.<ca hash>: one made for another site would be refused at join.
+    condition     = !startswith(var.join_token, "mjt1.") || try(split(".", var.join_token)[1] == var.site, false)
+    error_message = "join_token was created for another site: create it with `meridian token create --site <site>` on this site's control host."
+  }
 }
 
 variable "nats_url" {

@@ -137,3 +137,16 @@ run "site_ca_role_requests_the_site_ca_from_the_root" {
     error_message = "without ports the status API and the join endpoint stay out of site.json"
   }
 }
+
+run "join_endpoint_carries_the_agent_certificate_lifetime" {
+  command = plan
+
+  variables {
+    control = { join_port = 9443, join_host = "10.0.0.4", join_agent_ttl = "12h" }
+  }
+
+  assert {
+    condition     = jsondecode(output.site_json).join == { host = "10.0.0.4", port = 9443, agentTtl = "12h" } && output.control_address == "control.eu.internal:9443"
+    error_message = "site.json's join section carries host, port and agentTtl"
+  }
+}

@@ -104,3 +104,11 @@ run "platform_must_be_known" {
   }
   expect_failures = [var.platform]
 }
+
+run "join_agent_ttl_must_be_a_duration" {
+  command = plan
+  variables {
+    control = { join_port = 8443, join_agent_ttl = "a day" }
+  }
+  expect_failures = [var.control]
+}

@@ -123,3 +123,11 @@ run "meridian_bin_must_be_in_a_bin_dir" {
   }
   expect_failures = [var.meridian_bin]
 }
+
+run "token_of_another_site_is_refused" {
+  command = plan
+  variables {
+    join_token = "mjt1.eu-k8s.0123456789abcdef.secretsecretsecret.cahashcahashcahash"
+  }
+  expect_failures = [var.join_token]
+}
