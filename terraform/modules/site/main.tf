@@ -11,7 +11,7 @@ locals {
   server_name     = coalesce(var.nats.server_name, "${var.site}-1")
   gateway_key     = "${local.pki_dir}/sites/${var.site}/gateway/${var.gateway.name}.key"
   gateway_cert    = "${local.pki_dir}/sites/${var.site}/gateway/${var.gateway.name}.crt"
-  gw_advertise    = coalesce(var.gateway.advertise, "${var.address}:${var.gateway.listen_port}")
+  gw_advertise    = coalesce(var.gateway.advertise, var.address)
 
   # Every config names absolute paths: the services run with WorkingDirectory at the state dir.
   site_config = merge(

@@ -132,7 +132,7 @@ variable "control" {
 }
 
 variable "gateway" {
-  description = "The site's east-west gateway on the control host: name, listen host/port, the host:port other sites dial (default <address>:<listen_port>), heartbeat, certificate lifetime, metrics port (null: none)."
+  description = "The site's east-west gateway on the control host: name, listen host/port, the host other sites dial at listen_port (default: address), heartbeat, certificate lifetime, metrics port (null: none)."
   type = object({
     name            = optional(string, "gw-1")
     listen_host     = optional(string, "0.0.0.0")
@@ -153,8 +153,8 @@ variable "gateway" {
     error_message = "gateway.listen_port and gateway.metrics_port must be integers from 1 to 65535."
   }
   validation {
-    condition     = var.gateway.advertise == null || can(regex("^[A-Za-z0-9.\\[\\]:-]+:[0-9]{1,5}$", coalesce(var.gateway.advertise, "x")))
-    error_message = "gateway.advertise must be host:port (the address other sites' gateways dial)."
+    condition     = var.gateway.advertise == null || can(regex("^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]+\\])$", coalesce(var.gateway.advertise, "x")))
+    error_message = "gateway.advertise must be a host name or IP address without a port (other sites' gateways dial it at gateway.listen_port)."
   }
   validation {
     condition     = alltrue([for d in [var.gateway.heartbeat, var.gateway.certificate_ttl] : can(regex("^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$", d))])

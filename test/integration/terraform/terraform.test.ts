@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
@@ -11,6 +11,7 @@ import { REPO_ROOT, runCliSync } from '../../support/cli.js';
 import { useTempDir } from '../../support/harness.js';
 import { findBinary } from '../../support/servers/binary.js';
 import { runTool, terraformAvailable, terraformMissingMessage, terraformWorkspace, type TerraformWorkspace } from '../../support/terraform.js';
+import { bootstrapSiteHost } from './host-steps.js';
 import { CONTRACT_CONFIG, CONTRACT_EXEC, JOIN_TOKEN, renderRootModule, type RenderPaths } from './render-root.js';
 
 const CONFIGS = ['modules/site', 'modules/vm-agent', 'examples/three-sites'] as const;
@@ -32,6 +33,11 @@ function output(name: string): string {
   const value = outputs[name]?.value;
   assert.equal(typeof value, 'string', `terraform output ${name}`);
   return value as string;
+}
+
+function runCliOk(args: string[]): void {
+  const result = runCliSync(args, { cwd: work, timeoutMs: 30_000 });
+  assert.equal(result.code, 0, `meridian ${args.join(' ')}: ${result.stderr}`);
 }
 
 function fakeExecutable(path: string): void {
@@ -200,24 +206,10 @@ describe('site renders what the control service, the gateway and nats-server acc
 
   it('renders a nats-server.conf nats-server accepts with the nats-site.conf meridian writes (site CA signed at the root)', () => {
     requireTerraform();
-    const pki = join(paths.stateDir, 'pki');
+    // The site module's bootstrap with ca_role = "site": its CA signed where the root lives.
     const rootPki = join(work, 'root-pki');
-    const request = join(pki, 'sites/us-vm/request');
-    const meridian = (...args: string[]): void => {
-      const result = runCliSync(args, { cwd: work, timeoutMs: 30_000 });
-      assert.equal(result.code, 0, `meridian ${args.join(' ')}: ${result.stderr}`);
-    };
-    // The steps the site module's bootstrap runs with ca_role = "site", and the operator's at the root.
-    meridian('ca', 'init', '--trust-domain', 'acme.internal', '--dir', rootPki);
-    mkdirSync(pki, { recursive: true });
-    writeFileSync(join(pki, 'trust-domain.json'), '{\n  "trustDomain": "acme.internal"\n}\n');
-    meridian('ca', 'csr', '--trust-domain', 'acme.internal', '--site', 'us-vm', '--out', request);
-    meridian('ca', 'site', 'us-vm', '--csr', join(request, 'request.csr'), '--dir', rootPki);
-    copyFileSync(join(rootPki, 'sites/us-vm/ca.crt'), join(pki, 'sites/us-vm/ca.crt'));
-    copyFileSync(join(rootPki, 'bundle.pem'), join(pki, 'bundle.pem'));
-    renameSync(join(request, 'key.pem'), join(pki, 'sites/us-vm/ca.key'));
-    meridian('site', 'nats-config', 'us-vm', '--out', join(paths.configDir, 'nats'), '--dir', pki);
-    meridian('ca', 'issue', '--site', 'us-vm', '--kind', 'gateway', '--name', 'gw-1', '--ttl', '24h', '--dir', pki);
+    runCliOk(['ca', 'init', '--trust-domain', 'acme.internal', '--dir', rootPki]);
+    bootstrapSiteHost({ site: 'us-vm', trustDomain: 'acme.internal', gatewayName: 'gw-1', stateDir: paths.stateDir, configDir: paths.configDir, rootPki });
 
     const gateway = JSON.parse(output('gateway_json')) as { keyFile: string; certFile: string; nats: { passwordFile: string; bundleFile: string } };
     for (const file of [gateway.keyFile, gateway.certFile, gateway.nats.passwordFile, gateway.nats.bundleFile]) assert.ok(existsSync(file), `gateway.json names ${file}, which the bootstrap writes`);

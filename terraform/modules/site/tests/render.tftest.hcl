@@ -40,7 +40,7 @@ run "gateway_json_is_the_gateway_config" {
       platform  = "vm"
       name      = "gw-1"
       listen    = { host = "0.0.0.0", port = 15440 }
-      advertise = "control.eu.internal:15440"
+      advertise = "control.eu.internal"
       keyFile   = "/var/lib/meridian/pki/sites/eu-k8s/gateway/gw-1.key"
       certFile  = "/var/lib/meridian/pki/sites/eu-k8s/gateway/gw-1.crt"
       heartbeat = "2s"

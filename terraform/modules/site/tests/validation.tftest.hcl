@@ -112,3 +112,11 @@ run "join_agent_ttl_must_be_a_duration" {
   }
   expect_failures = [var.control]
 }
+
+run "gateway_advertise_is_a_host_without_port" {
+  command = plan
+  variables {
+    gateway = { advertise = "gw.eu.internal:15440" }
+  }
+  expect_failures = [var.gateway]
+}
