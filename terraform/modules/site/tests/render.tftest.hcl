@@ -118,6 +118,10 @@ run "cloud_init_bootstraps_the_ca_on_the_host" {
     condition     = strcontains(output.units["meridian-site.service"], "\nExecStart=/usr/local/bin/meridian site serve --config /etc/meridian/site.json\n") && strcontains(output.units["meridian-gateway.service"], "\nExecStart=/usr/local/bin/meridian gateway run --config /etc/meridian/gateway.json\n") && strcontains(output.units["meridian-nats.service"], "\nExecStart=/usr/sbin/nats-server -c /etc/meridian/nats/nats-server.conf\n")
     error_message = "each unit runs its command with the rendered config"
   }
+  assert {
+    condition     = alltrue([for name, text in output.units : strcontains(text, "\nStartLimitIntervalSec=0\n") && strcontains(text, "\nRestart=on-failure\nRestartSec=5\n")])
+    error_message = "the control host's services keep restarting until NATS and the other sites are up"
+  }
 }
 
 run "site_ca_role_requests_the_site_ca_from_the_root" {
