@@ -10,7 +10,7 @@ export const TERRAFORM_CHECKS =
 
 /** Debian does not package Terraform: the install instruction is HashiCorp's apt repository. */
 export const TERRAFORM_INSTALL =
-  'install Terraform >= 1.6: wget -O- https://apt.releases.hashicorp.com/gpg | sudo gpg --dearmor -o /usr/share/keyrings/hashicorp-archive-keyring.gpg && ' +
+  'install Terraform >= 1.9: wget -O- https://apt.releases.hashicorp.com/gpg | sudo gpg --dearmor -o /usr/share/keyrings/hashicorp-archive-keyring.gpg && ' +
   'echo "deb [signed-by=/usr/share/keyrings/hashicorp-archive-keyring.gpg] https://apt.releases.hashicorp.com $(lsb_release -cs) main" | sudo tee /etc/apt/sources.list.d/hashicorp.list && ' +
   'sudo apt-get update && sudo apt-get install -y terraform (or https://developer.hashicorp.com/terraform/install)';
 
