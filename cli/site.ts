@@ -7,8 +7,9 @@ import { renderTls } from '../services/site/nats-conf.js';
 import { signerSubject } from '../shared/catalog/index.js';
 import { jsonLogger } from '../shared/telemetry/index.js';
 import { startControlService, type ControlStatusOptions } from '../services/site/control.js';
+import type { JoinServiceConfig } from '../services/site/join/index.js';
 import { prepareSiteNats } from '../services/site/nats-bootstrap.js';
-import { DEFAULT_PKI_DIR, readJsonFile } from '../shared/config/index.js';
+import { DEFAULT_PKI_DIR, parseDuration, readJsonFile } from '../shared/config/index.js';
 import { parseSiteConfig, type SiteConfig } from '../services/site/config.js';
 
 const bootstrap: Command = {
@@ -63,6 +64,10 @@ function configFromFlags(args: ParsedArgs): SiteConfig {
         ...(flag('status-token-file') === undefined ? {} : { tokenFile: flag('status-token-file') }),
         ...(args.values['status-tls'] === true ? { tls: true } : {}),
       };
+  const joinPort = flag('join-port');
+  const join = joinPort === undefined
+    ? base['join']
+    : { ...(base['join'] as object | undefined), port: /^\d+$/.test(joinPort) ? Number(joinPort) : joinPort, ...(flag('join-host') === undefined ? {} : { host: flag('join-host') }) };
   const merged = {
     ...base,
     ...(args.positionals[0] === undefined ? {} : { site: args.positionals[0] }),
@@ -71,8 +76,14 @@ function configFromFlags(args: ParsedArgs): SiteConfig {
     ...(flag('region') === undefined ? {} : { region: flag('region') }),
     ...(flag('platform') === undefined ? {} : { platform: flag('platform') }),
     ...(status === undefined ? {} : { status }),
+    ...(join === undefined ? {} : { join }),
   };
   return parseSiteConfig(merged, file === undefined ? 'site serve flags' : `${file} with the site serve flags`);
+}
+
+/** The join endpoint's options from the config (durations to milliseconds). */
+function joinOptions(join: NonNullable<SiteConfig['join']>): JoinServiceConfig {
+  return { host: join.host, port: join.port, ...(join.agentTtl === undefined ? {} : { agentTtlMs: parseDuration(join.agentTtl, '/join/agentTtl') }) };
 }
 
 const serve: Command = {
@@ -80,7 +91,7 @@ const serve: Command = {
   name: 'serve',
   summary: "run a site's control service: workload certificate signer, lease reaper, federation status API",
   usage:
-    'meridian site serve <site> --nats <url> [--dir <pki dir>] [--region <r> --platform <kubernetes|vm|bare-metal>] [--status-port <port> [--status-host 127.0.0.1] [--status-token-file meridian-data/status-token] [--status-tls]]\n       meridian site serve --config site.json   (the same fields as JSON; flags override the file)',
+    'meridian site serve <site> --nats <url> [--dir <pki dir>] [--region <r> --platform <kubernetes|vm|bare-metal>] [--status-port <port> [--status-host 127.0.0.1] [--status-token-file meridian-data/status-token] [--status-tls]] [--join-port <port> [--join-host 127.0.0.1]]\n       meridian site serve --config site.json   (the same fields as JSON; flags override the file)',
   options: {
     config: { type: 'string' },
     dir: { type: 'string' },
@@ -91,6 +102,8 @@ const serve: Command = {
     'status-host': { type: 'string' },
     'status-token-file': { type: 'string' },
     'status-tls': { type: 'boolean', default: false },
+    'join-port': { type: 'string' },
+    'join-host': { type: 'string' },
   },
   async run(args, io) {
     const config = configFromFlags(args);
@@ -109,10 +122,12 @@ const serve: Command = {
           ...(config.region === undefined ? {} : { region: config.region }),
           ...(config.platform === undefined ? {} : { platform: config.platform }),
           ...(status === undefined ? {} : { status }),
+          ...(config.join === undefined ? {} : { join: joinOptions(config.join) }),
         }),
       onHangup: () => log.info('SIGHUP received: nothing to reload; restart the control service to apply configuration changes'),
       started: (control) => {
         io.out(`control service of site ${config.site}: signing workload certificates on ${signerSubject(config.site)}`);
+        if (control.join.url !== undefined) io.out(`join endpoint: ${control.join.url}/v1/join (nodes join with 'meridian agent join --token <token> --control <host:port>')`);
         if (control.status.api !== undefined) io.out(`status API: ${control.status.api.url}/v1/status (dashboard: ${control.status.api.url}/dashboard#token=<token>)`);
       },
     });

@@ -9,11 +9,13 @@ import { DEFAULT_STATUS_INTERVAL_MS, MERIDIAN_VERSION } from '../../shared/confi
 import { certificateStatus } from '../../shared/status/index.js';
 import { startFederationStatus, type FederationStatusService } from '../status/index.js';
 import { keepSiteBuckets } from './bucket-keeper.js';
+import { startJoinService, type JoinService, type JoinServiceConfig } from './join/index.js';
 
 /** A running site control service. */
 export interface ControlService {
   readonly view: FederatedView;
   readonly status: FederationStatusService;
+  readonly join: JoinService;
   stop(): Promise<void>;
 }
 
@@ -43,6 +45,8 @@ export interface ControlServiceOptions {
   readonly status?: ControlStatusOptions;
   /** Lifetime of the workload certificates it signs (default 24 h). */
   readonly workloadTtlMs?: number;
+  /** The join endpoint (nodes trade a join token for their credentials); absent: none. */
+  readonly join?: JoinServiceConfig;
   readonly log: Logger;
 }
 
@@ -55,7 +59,11 @@ export interface ControlServiceOptions {
  */
 export async function startControlService(options: ControlServiceOptions): Promise<ControlService> {
   const api = options.status?.api;
-  return startOrUndo((undo) => launchControl(options, undo), api === undefined ? [] : [{ field: '/status/port', host: api.host ?? '127.0.0.1', port: api.port }]);
+  const targets = [
+    ...(api === undefined ? [] : [{ field: '/status/port', host: api.host ?? '127.0.0.1', port: api.port }]),
+    ...(options.join === undefined ? [] : [{ field: '/join/port', host: options.join.host ?? '127.0.0.1', port: options.join.port }]),
+  ];
+  return startOrUndo((undo) => launchControl(options, undo), targets);
 }
 
 async function connectControl(options: ControlServiceOptions, identity: MtlsIdentity): Promise<NatsConnection> {
@@ -92,6 +100,8 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
   undo.push(() => reaper.stop());
   const keeper = keepSiteBuckets({ nc, site, intervalMs: options.heartbeatMs ?? 2000, log: options.log });
   undo.push(() => keeper.stop());
+  const join = await startJoinService({ nc, pki, site, identity, join: options.join, log: options.log });
+  undo.push(() => join.stop());
   const siteCa = pki.loadSiteCertificate(site);
   const leaf = issued.chain[0];
   const api = options.status?.api;
@@ -114,7 +124,9 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
   return {
     view,
     status,
+    join,
     async stop() {
+      await join.stop();
       await status.stop();
       keeper.stop();
       reaper.stop();
