@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { KV } from '@nats-io/kv';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { MeridianError, isMeridianError } from '../../../shared/errors/index.js';
@@ -19,7 +20,7 @@ export interface JoinTimeouts {
   readonly headersMs: number;
   /** The whole request, body included (default 10 s). */
   readonly requestMs: number;
-  /** An idle connection (default 10 s). */
+  /** A connection that sends no request (default 10 s); no connection lives past idleMs + requestMs. */
   readonly idleMs: number;
 }
 
@@ -67,12 +68,32 @@ function createApp(options: JoinEndpointOptions, timeouts: JoinTimeouts): Fastif
       { ...tls, requestCert: false, headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: 500, maxHeaderSize: 8 * 1024, keepAliveTimeout: 5_000 },
       handler,
     );
+    server.on('secureConnection', (socket: TLSSocket) => boundConnection(socket, timeouts));
     server.on('tlsClientError', (error, socket) => {
       options.log.warn('join: TLS handshake failed', { remote: socket.remoteAddress, error: error.message });
     });
     return server;
   };
   return Fastify<Server>({ serverFactory, bodyLimit: JOIN_BODY_LIMIT, connectionTimeout: timeouts.idleMs, return503OnClosing: true, forceCloseConnections: true });
+}
+
+/** Sockets that sent a request (the idle cut spares them). */
+const served = new WeakSet<object>();
+
+/**
+ * Bounds a connection's life: headersTimeout only starts with a request's first byte, so a
+ * connection that sends no request within idleMs is closed, and none lives past idleMs + requestMs
+ * (a join is one request; keep-alive buys a client nothing here).
+ */
+function boundConnection(socket: TLSSocket, timeouts: JoinTimeouts): void {
+  const idle = setTimeout(() => served.has(socket) || socket.destroy(), timeouts.idleMs);
+  const lifetime = setTimeout(() => socket.destroy(), timeouts.idleMs + timeouts.requestMs);
+  idle.unref();
+  lifetime.unref();
+  socket.once('close', () => {
+    clearTimeout(idle);
+    clearTimeout(lifetime);
+  });
 }
 
 /** A refusal as the endpoint answers and counts it. */
@@ -94,6 +115,7 @@ export async function startJoinEndpoint(options: JoinEndpointOptions): Promise<{
   const app = createApp(options, timeouts);
   let inFlight = 0;
   app.addHook('onRequest', (request, reply, done) => {
+    served.add(request.raw.socket);
     const remote = request.socket.remoteAddress ?? 'unknown';
     const wait = inFlight >= MAX_IN_FLIGHT ? 1 : limiter.retryAfterSeconds(remote);
     if (wait > 0) {
