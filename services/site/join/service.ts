@@ -41,8 +41,9 @@ export interface JoinService {
  */
 export async function startJoinService(options: JoinServiceOptions): Promise<JoinService> {
   const { join, pki, site } = options;
-  if (join === undefined) return { url: undefined, stop: () => Promise.resolve() };
+  // The bucket exists either way: `meridian token create` writes to it, and the bucket keeper expects it.
   const kv = await ensureJoinBucket(options.nc, site);
+  if (join === undefined) return { url: undefined, stop: () => Promise.resolve() };
   const authority = pki.loadSite(site);
   const natsPassword = deriveSiteNatsPassword(readPrivateKey(pki.sitePaths(site).key), pki.trustDomain(), site, 'agent');
   const endpoint = await startJoinEndpoint({
