@@ -137,6 +137,9 @@ export async function startJoinEndpoint(options: JoinEndpointOptions): Promise<{
     // A store that is down is no failed attempt of the client.
     if (refused.statusCode < 500) limiter.fail(remote);
     options.log.warn('join refused', { code: refused.code, remote, tokenId: states.get(request)?.tokenId, error: refused.message });
+    const blocked = limiter.retryAfterSeconds(remote);
+    // Once per block: the 429s that follow are not logged one by one (a flood must not flood the log).
+    if (blocked > 0) options.log.warn('join: too many failures, address blocked', { remote, retryAfterSeconds: blocked });
     return reply.status(refused.statusCode).send(refused.toJSON());
   });
   app.setNotFoundHandler((request) => {

@@ -14,6 +14,7 @@ import { joinSite } from '../../../agent/join/index.js';
 import { startControlService, type ControlService } from '../../../services/site/index.js';
 import { createJoinToken, openJoinStore } from '../../../services/site/join/index.js';
 import { joinBucketName, siteConnectOptions } from '../../../shared/catalog/index.js';
+import { isMeridianError } from '../../../shared/errors/index.js';
 import { createCsr, formatJoinToken, generatePrivateKey, loadMtlsIdentity, parseJoinToken } from '../../../shared/identity/index.js';
 import { fileScope } from '../../support/harness.js';
 import { joiningAgentConfig, postJoinRaw } from '../../support/join.js';
@@ -84,6 +85,7 @@ describe('the join endpoint under attack', () => {
     const refusals = capture.lines.filter((l) => l.message === 'join refused' && l.fields['remote'] === '127.0.0.2');
     assert.equal(refusals.length, 5, 'each failure is logged; the 429s that follow are not (a flood cannot flood the log)');
     assert.ok(refusals.every((l) => l.fields['tokenId'] === genuine.id && !JSON.stringify(l.fields).includes(genuine.secret)));
+    assert.equal(capture.lines.filter((l) => l.message === 'join: too many failures, address blocked' && l.fields['remote'] === '127.0.0.2').length, 1);
   });
 
   it('a body over 16 KB gets 413 MERIDIAN_ERR_BODY_TOO_LARGE', async () => {
@@ -139,6 +141,14 @@ describe('the join endpoint under attack', () => {
     await new Promise((resolve) => idle.once('close', resolve));
     assert.ok(Date.now() - idleStarted < TIMEOUTS.idleMs + TIMEOUTS.headersMs + 1_500, 'an idle TLS client was cut');
     await stillServes('vm-after-idle');
+  });
+
+  it('a second control service on the taken join port fails to start naming /join/port; the first keeps serving', async () => {
+    await assert.rejects(
+      startControlService({ pki: site.pki, site: site.site, natsUrl: site.nats.url, join: { port }, log: captureLogger().log }),
+      (error: unknown) => isMeridianError(error, 'MERIDIAN_ERR_PORT_IN_USE') && /^\/join\/port: /.test(error.message),
+    );
+    await stillServes('vm-after-port-clash');
   });
 
   it('TLS 1.2 is refused at the handshake', async () => {

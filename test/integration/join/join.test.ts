@@ -4,7 +4,8 @@
  * in a real nats-server, and the agent then starting from the files the join wrote.
  */
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { loadAgentConfig } from '../../../agent/config.js';
 import { joinSite } from '../../../agent/join/index.js';
@@ -170,6 +171,33 @@ describe('meridian token create and meridian agent join', () => {
     assert.ok(!listed.stdout.includes(parsed.secret));
     assert.equal((await runCli(['token', 'revoke', parsed.id, ...where])).code, 0);
     await assert.rejects(joinSite({ token: text, control: controlAddress, config: joiningAgentConfig(site, 'vm-revoked') }), refused('MERIDIAN_ERR_JOIN_TOKEN_INVALID'));
+  });
+});
+
+describe('the files a join writes', () => {
+  it('as root, each file takes the owner of its directory (the service user reads them); otherwise the caller owns them', async () => {
+    const config = joiningAgentConfig(site, 'vm-owned');
+    const dir = dirname(config.nats.keyFile);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const root = process.getuid?.() === 0;
+    if (root) chownSync(dir, 65534, 65534);
+    await joinSite({ token: await token(), control: controlAddress, config });
+    for (const file of [config.nats.keyFile, config.nats.certFile, config.nats.bundleFile, config.nats.passwordFile]) {
+      const stat = statSync(file);
+      assert.equal(stat.mode & 0o777, 0o600, file);
+      assert.deepEqual([stat.uid, stat.gid], root ? [65534, 65534] : [process.getuid?.(), process.getgid?.()], file);
+    }
+    assert.deepEqual(readdirSync(dir).sort(), ['agent.crt', 'agent.key', 'bundle.pem', 'nats-password'], 'no temp file left behind');
+  });
+
+  it('token create reads the site config (--config site.json)', async () => {
+    const file = site.writeJson('site.json', { site: 'solo', pkiDir: site.pki.dir, nats: { url: site.nats.url } });
+    const created = await runCli(['token', 'create', '--site', 'solo', '--config', file]);
+    assert.equal(created.code, 0, created.stderr);
+    await joinSite({ token: created.stdout, control: controlAddress, config: joiningAgentConfig(site, 'vm-config') });
+    const wrong = await runCli(['token', 'create', '--site', 'other', '--config', file]);
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.stderr, /--site other: .* is the config of site solo/);
   });
 });
 
