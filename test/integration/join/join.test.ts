@@ -4,7 +4,7 @@
  * in a real nats-server, and the agent then starting from the files the join wrote.
  */
 import assert from 'node:assert/strict';
-import { chownSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { loadAgentConfig } from '../../../agent/config.js';
@@ -17,7 +17,7 @@ import { createCsr, formatJoinToken, generatePrivateKey, parseJoinToken } from '
 import { runCli } from '../../support/cli.js';
 import { eventually, fileScope } from '../../support/harness.js';
 import { joiningAgentConfig, postJoinRaw } from '../../support/join.js';
-import { captureLogger, useSecureSite, type SecureSite } from '../../support/secure-site.js';
+import { captureLogger, spawnMeridian, useSecureSite, type SecureSite } from '../../support/secure-site.js';
 
 let site: SecureSite;
 let control: ControlService;
@@ -198,6 +198,22 @@ describe('the files a join writes', () => {
     const wrong = await runCli(['token', 'create', '--site', 'other', '--config', file]);
     assert.equal(wrong.code, 2);
     assert.match(wrong.stderr, /--site other: .* is the config of site solo/);
+  });
+});
+
+describe('meridian site serve --join-port', () => {
+  it('serves the join endpoint from the flags; an unreachable control service leaves no file behind', async () => {
+    const serve = spawnMeridian(['site', 'serve', 'solo', '--nats', site.nats.url, '--dir', site.pki.dir, '--join-port', '0']);
+    const [, endpoint = ''] = await serve.waitFor(/join endpoint: https:\/\/(127\.0\.0\.1:\d+)\/v1\/join/);
+    const text = await token();
+    const config = joiningAgentConfig(site, 'vm-served');
+    const result = await joinSite({ token: text, control: endpoint, config });
+    assert.equal(result.identity, 'spiffe://acme.internal/site/solo/agent/vm-served');
+    serve.child.kill('SIGTERM');
+    assert.equal((await serve.exited).code, 0);
+    const lost = joiningAgentConfig(site, 'vm-unreachable');
+    await assert.rejects(joinSite({ token: await token(), control: endpoint, config: lost }), refused('MERIDIAN_ERR_UNAVAILABLE'));
+    assert.equal(existsSync(dirname(lost.nats.keyFile)), false);
   });
 });
 
