@@ -15,6 +15,7 @@ import { NatsAttachment } from './nats-attachment.js';
 import { startDataPlane, type DataPlane } from './proxy/data-plane.js';
 import { Registrar, followDefinitions } from './registration/index.js';
 import { WorkloadIdentities, requestWorkloadCertificate } from './identity/index.js';
+import { assertNotExpired } from './join/index.js';
 
 /** A running agent. */
 export interface RunningAgent {
@@ -30,7 +31,9 @@ export interface RunningAgent {
 }
 
 function loadIdentity(config: AgentConfig): MtlsIdentity {
-  return loadMtlsIdentity({ keyFile: config.nats.keyFile, certFile: config.nats.certFile, bundleFile: config.nats.bundleFile, trustDomain: config.nats.trustDomain });
+  const identity = loadMtlsIdentity({ keyFile: config.nats.keyFile, certFile: config.nats.certFile, bundleFile: config.nats.bundleFile, trustDomain: config.nats.trustDomain });
+  assertNotExpired(identity, config.nats.certFile);
+  return identity;
 }
 
 /** Options of {@link startAgent}. */

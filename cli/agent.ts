@@ -6,6 +6,7 @@ import { jsonLogger } from '../shared/telemetry/index.js';
 import { DEFAULT_AGENT_API_TOKEN_FILE, DEFAULT_AGENT_API_URL, loadAgentConfig } from '../agent/config.js';
 import { fetchInstances, type InstanceRow } from '../agent/api/index.js';
 import { startAgent } from '../agent/runtime.js';
+import { joinSite } from '../agent/join/index.js';
 
 const run: Command = {
   group: 'agent',
@@ -22,6 +23,24 @@ const run: Command = {
       started: (agent) => io.out(`agent ${config.node} of site ${config.site}: API ${agent.api.url} (bearer token in ${agent.apiTokenFile})`),
     });
     io.out('agent stopped: instances deregistered');
+    return 0;
+  },
+};
+
+/** Where an installed agent's config lives (the unit's --config): the default of `agent join`. */
+const INSTALLED_AGENT_CONFIG = '/etc/meridian/agent.json';
+
+const join: Command = {
+  group: 'agent',
+  name: 'join',
+  summary: "join this node to its site with a token: makes the agent key here, writes its certificate, trust bundle and NATS password (0600)",
+  usage: `meridian agent join --token <token> --control <host:port> [--config ${INSTALLED_AGENT_CONFIG}]`,
+  options: { token: { type: 'string' }, control: { type: 'string' }, config: { type: 'string', default: INSTALLED_AGENT_CONFIG } },
+  async run(args, io) {
+    const config = loadAgentConfig(optionalString(args, 'config') ?? INSTALLED_AGENT_CONFIG);
+    const result = await joinSite({ token: requireString(args, 'token', join), control: requireString(args, 'control', join), config });
+    io.out(`joined site ${config.site} as ${result.identity} (certificate valid until ${result.notAfter})`);
+    io.out(`wrote (0600): ${result.files.join(', ')}`);
     return 0;
   },
 };
@@ -71,5 +90,5 @@ function state(row: InstanceRow): string {
   return `stale ${Math.round(row.ageMs / 1000)}s${row.usable ? '' : ', unusable'}`;
 }
 
-/** `meridian agent run` and `meridian services`. */
-export const agentCommands: readonly Command[] = [run, services];
+/** `meridian agent run`, `meridian agent join` and `meridian services`. */
+export const agentCommands: readonly Command[] = [run, join, services];

@@ -5,9 +5,10 @@ import { caCommands } from './ca.js';
 import { gatewayCommands } from './gateway.js';
 import { siteCommands } from './site.js';
 import { statusCommands } from './status.js';
+import { tokenCommands } from './token.js';
 
 /** The `meridian` entry point: one file per command group, each parsing into its role's config. */
-const commands = [...caCommands, ...siteCommands, ...agentCommands, ...agentInstallCommands, ...gatewayCommands, ...statusCommands];
+const commands = [...caCommands, ...siteCommands, ...agentCommands, ...agentInstallCommands, ...gatewayCommands, ...statusCommands, ...tokenCommands];
 
 const code = await runCli(commands, process.argv.slice(2), {
   out: (line) => process.stdout.write(`${line}\n`),

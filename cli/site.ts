@@ -7,6 +7,7 @@ import { renderTls } from '../services/site/nats-conf.js';
 import { signerSubject } from '../shared/catalog/index.js';
 import { jsonLogger } from '../shared/telemetry/index.js';
 import { startControlService, type ControlStatusOptions } from '../services/site/control.js';
+import type { JoinServiceConfig } from '../services/site/join/index.js';
 import { prepareSiteNats } from '../services/site/nats-bootstrap.js';
 import { DEFAULT_PKI_DIR, parseDuration, readJsonFile } from '../shared/config/index.js';
 import type { NatsServerFiles } from '../services/site/nats-server-cert.js';
@@ -64,6 +65,10 @@ function configFromFlags(args: ParsedArgs): SiteConfig {
         ...(flag('status-token-file') === undefined ? {} : { tokenFile: flag('status-token-file') }),
         ...(args.values['status-tls'] === true ? { tls: true } : {}),
       };
+  const joinPort = flag('join-port');
+  const join = joinPort === undefined
+    ? base['join']
+    : { ...(base['join'] as object | undefined), port: /^\d+$/.test(joinPort) ? Number(joinPort) : joinPort, ...(flag('join-host') === undefined ? {} : { host: flag('join-host') }) };
   const merged = {
     ...base,
     ...(args.positionals[0] === undefined ? {} : { site: args.positionals[0] }),
@@ -72,6 +77,7 @@ function configFromFlags(args: ParsedArgs): SiteConfig {
     ...(flag('region') === undefined ? {} : { region: flag('region') }),
     ...(flag('platform') === undefined ? {} : { platform: flag('platform') }),
     ...(status === undefined ? {} : { status }),
+    ...(join === undefined ? {} : { join }),
   };
   return parseSiteConfig(merged, file === undefined ? 'site serve flags' : `${file} with the site serve flags`);
 }
@@ -82,12 +88,17 @@ function natsServerFiles(config: NonNullable<SiteConfig['natsServer']>): NatsSer
   return { ...files, ...(certificateTtl === undefined ? {} : { ttlMs: parseDuration(certificateTtl, '/natsServer/certificateTtl') }) };
 }
 
+/** The join endpoint's options from the config (durations to milliseconds). */
+function joinOptions(join: NonNullable<SiteConfig['join']>): JoinServiceConfig {
+  return { host: join.host, port: join.port, ...(join.agentTtl === undefined ? {} : { agentTtlMs: parseDuration(join.agentTtl, '/join/agentTtl') }) };
+}
+
 const serve: Command = {
   group: 'site',
   name: 'serve',
   summary: "run a site's control service: workload certificate signer, lease reaper, federation status API",
   usage:
-    'meridian site serve <site> --nats <url> [--dir <pki dir>] [--region <r> --platform <kubernetes|vm|bare-metal>] [--status-port <port> [--status-host 127.0.0.1] [--status-token-file meridian-data/status-token] [--status-tls]]\n       meridian site serve --config site.json   (the same fields as JSON; flags override the file)',
+    'meridian site serve <site> --nats <url> [--dir <pki dir>] [--region <r> --platform <kubernetes|vm|bare-metal>] [--status-port <port> [--status-host 127.0.0.1] [--status-token-file meridian-data/status-token] [--status-tls]] [--join-port <port> [--join-host 127.0.0.1]]\n       meridian site serve --config site.json   (the same fields as JSON; flags override the file)',
   options: {
     config: { type: 'string' },
     dir: { type: 'string' },
@@ -98,6 +109,8 @@ const serve: Command = {
     'status-host': { type: 'string' },
     'status-token-file': { type: 'string' },
     'status-tls': { type: 'boolean', default: false },
+    'join-port': { type: 'string' },
+    'join-host': { type: 'string' },
   },
   async run(args, io) {
     const config = configFromFlags(args);
@@ -117,10 +130,12 @@ const serve: Command = {
           ...(config.platform === undefined ? {} : { platform: config.platform }),
           ...(status === undefined ? {} : { status }),
           ...(config.natsServer === undefined ? {} : { natsServer: natsServerFiles(config.natsServer) }),
+          ...(config.join === undefined ? {} : { join: joinOptions(config.join) }),
         }),
       onHangup: () => log.info('SIGHUP received: nothing to reload; restart the control service to apply configuration changes'),
       started: (control) => {
         io.out(`control service of site ${config.site}: signing workload certificates on ${signerSubject(config.site)}`);
+        if (control.join.url !== undefined) io.out(`join endpoint: ${control.join.url}/v1/join (nodes join with 'meridian agent join --token <token> --control <host:port>')`);
         if (control.status.api !== undefined) io.out(`status API: ${control.status.api.url}/v1/status (dashboard: ${control.status.api.url}/dashboard#token=<token>)`);
       },
     });

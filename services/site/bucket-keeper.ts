@@ -1,10 +1,11 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { bucketName, ensureSiteBucket, isStreamNotFound, kvStreamName, statusBucketName } from '../../shared/catalog/index.js';
+import { bucketName, ensureSiteBucket, isStreamNotFound, joinBucketName, kvStreamName, statusBucketName } from '../../shared/catalog/index.js';
 import { ensureStatusBucket } from '../../shared/status/index.js';
 import { ensureTrustBucket } from '../../shared/identity/trust-bucket.js';
 import { trustBucketName } from '../../shared/identity/trust-document.js';
 import type { Logger } from '../../shared/telemetry/index.js';
+import { ensureJoinBucket } from './join/token-store.js';
 
 /** Options of {@link keepSiteBuckets}. */
 export interface BucketKeeperOptions {
@@ -16,7 +17,7 @@ export interface BucketKeeperOptions {
 }
 
 /**
- * Recreates the site's catalog, status and trust buckets when they are gone (a wiped JetStream store, a
+ * Recreates the site's catalog, status, trust and join-token buckets when they are gone (a wiped JetStream store, a
  * bucket deleted by hand): without them every agent and gateway of the site fails each write,
  * and nothing else would bring them back. One stream-info request per bucket and interval. The
  * writers rewrite their entries on their next heartbeat after a failed write.
@@ -27,6 +28,7 @@ export function keepSiteBuckets(options: BucketKeeperOptions): { stop(): void } 
     { bucket: bucketName(site), ensure: () => ensureSiteBucket(nc, site, { deadlineMs: options.intervalMs }) },
     { bucket: statusBucketName(site), ensure: () => ensureStatusBucket(nc, site, { deadlineMs: options.intervalMs }) },
     { bucket: trustBucketName(site), ensure: () => ensureTrustBucket(nc, site, { deadlineMs: options.intervalMs }) },
+    { bucket: joinBucketName(site), ensure: () => ensureJoinBucket(nc, site, { deadlineMs: options.intervalMs }) },
   ];
   let running = false;
   const check = async (): Promise<void> => {

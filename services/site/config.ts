@@ -7,7 +7,8 @@ export const DEFAULT_STATUS_TOKEN_FILE = 'meridian-data/status-token';
 /**
  * A site control service's configuration (`meridian site serve --config site.json`, or the same
  * fields from flags). Defaults: `pkiDir` meridian-data/pki; the status API, when `status` is
- * given, binds 127.0.0.1 with its token in meridian-data/status-token, plain HTTP unless `tls`.
+ * given, binds 127.0.0.1 with its token in meridian-data/status-token, plain HTTP unless `tls`;
+ * the join endpoint, when `join` is given, binds 127.0.0.1 and issues agent certificates for 24h.
  */
 export const SiteConfigSchema = Type.Object(
   {
@@ -44,6 +45,18 @@ export const SiteConfigSchema = Type.Object(
           tokenFile: Type.String({ minLength: 1, default: DEFAULT_STATUS_TOKEN_FILE }),
           /** HTTPS (TLS 1.3) with the control service's identity; trust-domain client certificates are accepted too. */
           tls: Type.Boolean({ default: false }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** The join endpoint (HTTPS, TLS 1.3, control identity): nodes trade a `meridian token create` token for their credentials. */
+    join: Type.Optional(
+      Type.Object(
+        {
+          host: Type.String({ minLength: 1, default: '127.0.0.1' }),
+          port: Type.Integer({ minimum: 0, maximum: 65535 }),
+          /** Lifetime of the agent certificates issued at join (renewed by the agents). */
+          agentTtl: Type.Optional(DurationSchema),
         },
         { additionalProperties: false },
       ),

@@ -11,11 +11,13 @@ import { startFederationStatus, type FederationStatusService } from '../status/i
 import { keepSiteBuckets } from './bucket-keeper.js';
 import { startTrustPublisher } from './trust-publisher.js';
 import type { NatsServerFiles } from './nats-server-cert.js';
+import { startJoinService, type JoinService, type JoinServiceConfig } from './join/index.js';
 
 /** A running site control service. */
 export interface ControlService {
   readonly view: FederatedView;
   readonly status: FederationStatusService;
+  readonly join: JoinService;
   stop(): Promise<void>;
 }
 
@@ -49,6 +51,8 @@ export interface ControlServiceOptions {
   readonly natsServer?: NatsServerFiles;
   /** bundle.pem changed (validated, and published to the site): the control service's own TLS consumers should trust it. */
   readonly onBundle?: (bundle: TrustBundle) => void;
+  /** The join endpoint (nodes trade a join token for their credentials); absent: none. */
+  readonly join?: JoinServiceConfig;
   readonly log: Logger;
 }
 
@@ -61,7 +65,11 @@ export interface ControlServiceOptions {
  */
 export async function startControlService(options: ControlServiceOptions): Promise<ControlService> {
   const api = options.status?.api;
-  return startOrUndo((undo) => launchControl(options, undo), api === undefined ? [] : [{ field: '/status/port', host: api.host ?? '127.0.0.1', port: api.port }]);
+  const targets = [
+    ...(api === undefined ? [] : [{ field: '/status/port', host: api.host ?? '127.0.0.1', port: api.port }]),
+    ...(options.join === undefined ? [] : [{ field: '/join/port', host: options.join.host ?? '127.0.0.1', port: options.join.port }]),
+  ];
+  return startOrUndo((undo) => launchControl(options, undo), targets);
 }
 
 async function connectControl(options: ControlServiceOptions, identity: MtlsIdentity): Promise<NatsConnection> {
@@ -115,6 +123,8 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
   undo.push(() => reaper.stop());
   const keeper = keepSiteBuckets({ nc, site, intervalMs: options.heartbeatMs ?? 2000, log: options.log });
   undo.push(() => keeper.stop());
+  const join = await startJoinService({ nc, pki, site, identity, authority: () => trust.authority, join: options.join, log: options.log });
+  undo.push(() => join.stop());
   const leaf = issued.chain[0];
   const api = options.status?.api;
   const status = await startFederationStatus({
@@ -136,7 +146,9 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
   return {
     view,
     status,
+    join,
     async stop() {
+      await join.stop();
       await status.stop();
       keeper.stop();
       reaper.stop();

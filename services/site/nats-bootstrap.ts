@@ -5,6 +5,7 @@ import { ensureSiteBucket, siteAuthorizationConfig, siteConnectOptions } from '.
 import { readPrivateKey, type PkiDirectory } from '../../shared/identity/index.js';
 import { ensureTrustBucket } from '../../shared/identity/trust-bucket.js';
 import type { NatsTlsOptions } from './nats-conf.js';
+import { ensureJoinBucket } from './join/token-store.js';
 
 /** What a site's nats-server needs: TLS with the site's `nats` identity, and the site's user. */
 export interface SiteNatsSetup {
@@ -35,7 +36,7 @@ export function prepareSiteNats(pki: PkiDirectory, site: string): SiteNatsSetup 
 }
 
 /**
- * Creates the site's catalog, status and trust buckets as the site's control service, at bootstrap: a site cut off
+ * Creates the site's catalog, status, trust and join-token buckets as the site's control service, at bootstrap: a site cut off
  * from the others cannot create buckets later (JetStream's meta group spans all sites).
  */
 export async function bootstrapSiteCatalog(options: { pki: PkiDirectory; site: string; setup: SiteNatsSetup; url: string }): Promise<void> {
@@ -46,6 +47,7 @@ export async function bootstrapSiteCatalog(options: { pki: PkiDirectory; site: s
     await ensureSiteBucket(nc, options.site);
     await ensureStatusBucket(nc, options.site);
     await ensureTrustBucket(nc, options.site);
+    await ensureJoinBucket(nc, options.site);
   } finally {
     await nc.close();
   }

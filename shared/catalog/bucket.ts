@@ -14,6 +14,8 @@ export interface SiteBucketSpec {
   readonly site: string;
   readonly description: string;
   readonly replicas?: number;
+  /** Entries older than this are removed by the server (absent: kept until overwritten or deleted). */
+  readonly maxAgeMs?: number;
   /** How long to retry while the supercluster's meta leader settles. Default 20 s. */
   readonly deadlineMs?: number;
   /** Stops the retries (a process shutting down): rejects with MERIDIAN_ERR_ABORTED. */
@@ -36,6 +38,7 @@ export async function ensureKvBucket(nc: NatsConnection, spec: SiteBucketSpec): 
         // A standalone server (a one-node site) has no cluster name to place on.
         ...(nc.info?.cluster === undefined ? {} : { placement: { cluster: spec.site, tags: [] } }),
         description: spec.description,
+        ...(spec.maxAgeMs === undefined ? {} : { ttl: spec.maxAgeMs }),
       });
     } catch (cause) {
       // No JetStream at all is no transient state: waiting out the deadline would only hide it.

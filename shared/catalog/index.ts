@@ -11,7 +11,7 @@ export type {
   SiteView,
 } from './types.js';
 export { DEFAULT_MAX_STALENESS, HealthCheckSchema, MAX_LABELS, MAX_PORTS, MAX_UPSTREAMS, ServiceDefinitionSchema, type HealthCheck, type ServiceDefinition } from './definition.js';
-export { bucketName, kvStreamName, statusBucketName, STATUS_BUCKET_PREFIX, instanceKvKey, leaseKey, parseKey, type NodeLease } from './layout.js';
+export { bucketName, joinBucketName, JOIN_BUCKET_PREFIX, kvStreamName, statusBucketName, STATUS_BUCKET_PREFIX, instanceKvKey, leaseKey, parseKey, type NodeLease } from './layout.js';
 export { ensureKvBucket, ensureSiteBucket, openSiteBucket, type SiteBucketSpec } from './bucket.js';
 export { assertJetStream, explainBucketFailure, explainKvWriteFailure, isJetStreamNotEnabled, isStreamNotFound, jetStreamDisabledError } from './jetstream-checks.js';
 export { SiteWatch, type SiteWatchHandlers } from './site-watch.js';

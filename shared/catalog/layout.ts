@@ -17,6 +17,13 @@ export function statusBucketName(site: string): string {
   return `${STATUS_BUCKET_PREFIX}${site}`;
 }
 
+/** A site's join tokens (hashed): only its control service reads or writes them. */
+export const JOIN_BUCKET_PREFIX = 'meridian-join-';
+
+export function joinBucketName(site: string): string {
+  return `${JOIN_BUCKET_PREFIX}${site}`;
+}
+
 /** The JetStream stream behind a KV bucket (what stream-info requests and watch errors name). */
 export function kvStreamName(bucket: string): string {
   return `KV_${bucket}`;

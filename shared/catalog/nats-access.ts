@@ -1,7 +1,7 @@
 import type { ConnectionOptions } from '@nats-io/transport-node';
 import { mtlsClientOptions, type MtlsIdentity } from '../identity/index.js';
 import { trustBucketName } from '../identity/trust-document.js';
-import { bucketName, kvStreamName, statusBucketName } from './layout.js';
+import { bucketName, joinBucketName, kvStreamName, statusBucketName } from './layout.js';
 
 /** The NATS user of a site: every agent of the site connects as it. */
 export function siteNatsUser(site: string): string {
@@ -48,16 +48,38 @@ export function siteAuthorizationConfig(site: string, passwords: { agent: string
   const trust = kvStreamName(trustBucketName(site));
   const controlOnly = [`$KV.${trustBucketName(site)}.>`, `$JS.API.STREAM.CREATE.${trust}`, `$JS.API.STREAM.UPDATE.${trust}`];
   const list = (subjects: string[]): string => subjects.map((s) => JSON.stringify(s)).join(', ');
-  const user = (name: string, password: string, pub: string[], sub: string[]): string =>
-    `    { user: ${JSON.stringify(name)}, password: ${JSON.stringify(password)},\n      permissions: { publish: { allow: [${list(pub)}] }, subscribe: { allow: [${list(sub)}] } } }`;
+  const user = (name: string, password: string, pub: string[], sub: string[], denyPub: string[] = []): string =>
+    `    { user: ${JSON.stringify(name)}, password: ${JSON.stringify(password)},\n      permissions: { publish: { allow: [${list(pub)}]${denyPub.length === 0 ? '' : `, deny: [${list(denyPub)}]`} }, subscribe: { allow: [${list(sub)}] } } }`;
+  const join = joinBucket(site);
   return [
     'authorization {',
     '  users: [',
-    user(siteNatsUser(site), passwords.agent, [...publish, signerSubject(site)], ['_INBOX.>']),
-    user(controlNatsUser(site), passwords.control, [...publish, ...controlOnly, '_INBOX.>'], ['_INBOX.>', signerSubject(site)]),
+    user(siteNatsUser(site), passwords.agent, [...publish, signerSubject(site)], ['_INBOX.>'], join.read),
+    user(controlNatsUser(site), passwords.control, [...publish, ...controlOnly, ...join.write, '_INBOX.>'], ['_INBOX.>', signerSubject(site)]),
     '  ]',
     '}',
   ].join('\n');
+}
+
+/**
+ * The join-token bucket's subjects: the control user writes them; the agents' generic read-only
+ * API subjects are denied for it, so a site's agents cannot even list its tokens' ids and bindings.
+ */
+function joinBucket(site: string): { write: string[]; read: string[] } {
+  const bucket = joinBucketName(site);
+  const stream = kvStreamName(bucket);
+  return {
+    write: [`$KV.${bucket}.>`, `$JS.API.STREAM.CREATE.${stream}`, `$JS.API.STREAM.UPDATE.${stream}`],
+    read: [
+      `$JS.API.STREAM.INFO.${stream}`,
+      `$JS.API.STREAM.MSG.GET.${stream}`,
+      `$JS.API.DIRECT.GET.${stream}`,
+      `$JS.API.DIRECT.GET.${stream}.>`,
+      `$JS.API.CONSUMER.CREATE.${stream}`,
+      `$JS.API.CONSUMER.CREATE.${stream}.>`,
+      `$JS.API.CONSUMER.INFO.${stream}.*`,
+    ],
+  };
 }
 
 /**

@@ -103,6 +103,22 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_ROTATION_NOT_STARTED: 409,
   /** `meridian ca rotate finish` while a site CA still chains to the old root, or was re-issued too recently. */
   MERIDIAN_ERR_ROTATION_INCOMPLETE: 409,
+  /** Join: the token is malformed, unknown (never issued, revoked) or its secret does not match. */
+  MERIDIAN_ERR_JOIN_TOKEN_INVALID: 401,
+  /** Join: the token was already used (tokens are single-use). */
+  MERIDIAN_ERR_JOIN_TOKEN_USED: 409,
+  /** Join: the token's lifetime is over. */
+  MERIDIAN_ERR_JOIN_TOKEN_EXPIRED: 401,
+  /** Join: the token was made for another site than the control service it was sent to. */
+  MERIDIAN_ERR_JOIN_TOKEN_FOREIGN_SITE: 403,
+  /** Join: the token is bound to another node than the one asking. */
+  MERIDIAN_ERR_JOIN_NODE_MISMATCH: 403,
+  /** Join (agent side): the control service's CA does not match the token's CA hash; nothing was sent. */
+  MERIDIAN_ERR_JOIN_CA_MISMATCH: 502,
+  /** Too many failed attempts from one address, or in total: retry after the Retry-After seconds. */
+  MERIDIAN_ERR_RATE_LIMITED: 429,
+  /** A request body over the endpoint's limit. */
+  MERIDIAN_ERR_BODY_TOO_LARGE: 413,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

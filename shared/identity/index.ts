@@ -40,3 +40,16 @@ export { loadMtlsIdentity, writePrivateKey, writeCertificates, writeText, readCe
 export { REPLAY_WINDOW_MS, signProof, verifyProof, type SignReply, type SignRequest } from './sign-request.js';
 export { MIN_BEARER_TOKEN_LENGTH, assertBearerToken, bearerTokenMatches } from './bearer.js';
 export { loadOrCreateTokenFile, readTokenFile, type TokenFile } from './token-file.js';
+export {
+  DEFAULT_JOIN_TOKEN_TTL_MS,
+  JOIN_TOKEN_PREFIX,
+  MAX_JOIN_TOKEN_TTL_MS,
+  caSpkiHash,
+  formatJoinToken,
+  hashTokenSecret,
+  newJoinToken,
+  parseJoinToken,
+  tokenSecretMatches,
+  type JoinToken,
+} from './join-token.js';
+export { writeSecretFile } from './secret-file.js';

@@ -49,6 +49,14 @@ describe('site serve configuration', () => {
     assert.equal(result.out, '');
   });
 
+  it('the join endpoint: defaults to 127.0.0.1, and bad join flags are reported with their path', async () => {
+    const config = parseSiteConfig({ site: 'eu-k8s', nats: { url: 'nats://127.0.0.1:4222' }, join: { port: 8443, agentTtl: '12h' } }, 'test');
+    assert.deepEqual(config.join, { host: '127.0.0.1', port: 8443, agentTtl: '12h' });
+    const result = await site(['serve', 'eu', '--nats', 'nats://127.0.0.1:4222', '--join-port', '70000', '--join-host', '', '--dir', join(dir, 'missing')]);
+    assert.equal(result.code, 1);
+    for (const path of ['/join/port', '/join/host']) assert.match(result.err, new RegExp(`${path}: `), path);
+  });
+
   it('reads a config file, names it in errors, and lets flags override it', async () => {
     const file = join(dir, 'site.json');
     writeFileSync(file, JSON.stringify({ site: 'onprem', nats: { url: 'nats://127.0.0.1:4222' }, status: { port: 'x' }, extra: 1 }));

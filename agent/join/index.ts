@@ -1,0 +1,3 @@
+export { joinSite, type JoinResult, type JoinSiteOptions } from './join.js';
+export { openControlSocket, parseControlAddress, verifyControlChain, type DiscoveryExpectation } from './discovery.js';
+export { assertNotExpired } from './expiry.js';
