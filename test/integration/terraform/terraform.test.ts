@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { AgentConfigSchema } from '../../../agent/config.js';
+import { INSTALLED_AGENT, INSTALLED_CREDENTIALS, SYSUSERS_LINE, installedConfig, renderAgentUnit } from '../../../agent/install/index.js';
 import { GatewayConfigSchema } from '../../../gateway/config.js';
 import { SiteConfigSchema } from '../../../services/site/config.js';
 import { parseConfig } from '../../../shared/config/index.js';
@@ -145,6 +146,17 @@ describe('vm-agent renders what the agent and systemd accept', () => {
     assert.deepEqual(config.allowedServices, ['payments', 'orders-*']);
     assert.equal(config.mesh?.inboundPort, 15443);
     assert.equal(parseConfig(AgentConfigSchema, JSON.parse(output('agent_config_contract')), 'vm-agent defaults').api.port, 8510);
+  });
+
+  it('renders the unit, sysusers line and agent.json paths `meridian agent install` writes (agent/install)', () => {
+    requireTerraform();
+    assert.equal(output('unit_contract'), renderAgentUnit({ exec: CONTRACT_EXEC, privilegedPort: false }));
+    assert.equal(output('unit_privileged'), renderAgentUnit({ exec: join(paths.fakeRoot, 'bin/meridian'), privilegedPort: true }));
+    assert.equal(cloudConfig(output('user_data')).files.get(INSTALLED_AGENT.sysusersFile)?.content, `${SYSUSERS_LINE}\n`);
+    const rendered = JSON.parse(output('agent_config')) as { nats: Record<string, string>; dataDir: string };
+    const installed = JSON.parse(installedConfig(rendered, 'vm-agent agent_config').text) as typeof rendered;
+    assert.deepEqual({ ...installed.nats }, { ...rendered.nats, ...INSTALLED_CREDENTIALS });
+    assert.equal(rendered.dataDir, INSTALLED_AGENT.dataDir);
   });
 
   it('keeps the join token out of every output but user_data', () => {
