@@ -8,7 +8,8 @@ import type { RequestTelemetry } from './hub.js';
 export interface AgentStatusSources {
   readonly node: NodeContext;
   readonly intervalMs: number;
-  readonly agentCertificate: X509Certificate | undefined;
+  /** The agent's own certificate now (it changes on renewal). */
+  readonly agentCertificate: () => X509Certificate | undefined;
   readonly connected: () => boolean;
   readonly services: () => readonly string[];
   readonly dataPlane: () => DataPlane | undefined;
@@ -21,7 +22,8 @@ export function nodeCertificates(sources: Pick<AgentStatusSources, 'agentCertifi
     const leaf = identity.chain[0];
     return leaf === undefined ? [] : [certificateStatus('workload', leaf)];
   });
-  const agent = sources.agentCertificate === undefined ? [] : [certificateStatus('agent', sources.agentCertificate)];
+  const own = sources.agentCertificate();
+  const agent = own === undefined ? [] : [certificateStatus('agent', own)];
   return [...agent, ...workloads];
 }
 

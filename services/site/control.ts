@@ -2,7 +2,9 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { FederatedView, SiteCatalogWriter, assertJetStream, deriveSiteNatsPassword, ensureSiteBucket, siteConnectOptions, startLeaseReaper } from '../../shared/catalog/index.js';
 import { MeridianError } from '../../shared/errors/index.js';
 import { startOrUndo, type UndoSteps } from '../../shared/process/index.js';
-import { readPrivateKey, type MtlsIdentity, type PkiDirectory } from '../../shared/identity/index.js';
+import { LiveIdentity, readPrivateKey, type MtlsIdentity, type PkiDirectory } from '../../shared/identity/index.js';
+import type { RoleRenewal } from '../../shared/renewal/index.js';
+import { startControlRenewal } from './role-renewal.js';
 import type { Logger } from '../../shared/telemetry/index.js';
 import { startSigner } from '../signer/index.js';
 import { DEFAULT_STATUS_INTERVAL_MS, MERIDIAN_VERSION } from '../../shared/config/index.js';
@@ -14,6 +16,9 @@ import { keepSiteBuckets } from './bucket-keeper.js';
 export interface ControlService {
   readonly view: FederatedView;
   readonly status: FederationStatusService;
+  /** The control service's own `svc/control` identity now, and its renewal. */
+  readonly identity: LiveIdentity;
+  readonly renewal: RoleRenewal;
   stop(): Promise<void>;
 }
 
@@ -43,6 +48,8 @@ export interface ControlServiceOptions {
   readonly status?: ControlStatusOptions;
   /** Lifetime of the workload certificates it signs (default 24 h). */
   readonly workloadTtlMs?: number;
+  /** Lifetime of the agent, gateway and its own control certificates it issues on renewal (default 24 h). */
+  readonly roleTtlMs?: number;
   readonly log: Logger;
 }
 
@@ -58,7 +65,7 @@ export async function startControlService(options: ControlServiceOptions): Promi
   return startOrUndo((undo) => launchControl(options, undo), api === undefined ? [] : [{ field: '/status/port', host: api.host ?? '127.0.0.1', port: api.port }]);
 }
 
-async function connectControl(options: ControlServiceOptions, identity: MtlsIdentity): Promise<NatsConnection> {
+async function connectControl(options: ControlServiceOptions, identity: () => MtlsIdentity): Promise<NatsConnection> {
   const { pki, site } = options;
   const password = deriveSiteNatsPassword(readPrivateKey(pki.sitePaths(site).key), pki.trustDomain(), site, 'control');
   try {
@@ -70,9 +77,14 @@ async function connectControl(options: ControlServiceOptions, identity: MtlsIden
 
 async function launchControl(options: ControlServiceOptions, undo: UndoSteps): Promise<ControlService> {
   const { pki, site } = options;
-  const issued = pki.issueIdentity(site, 'svc', 'control');
-  const identity = { privateKey: readPrivateKey(issued.keyPath), chain: issued.chain, bundle: pki.loadBundle() };
-  const nc = await connectControl(options, identity);
+  const issued = pki.issueIdentity(site, 'svc', 'control', options.roleTtlMs);
+  const identity = new LiveIdentity(
+    { privateKey: readPrivateKey(issued.keyPath), chain: issued.chain, bundle: pki.loadBundle() },
+    { onListenerError: (error) => options.log.error('identity change not applied everywhere', { error: error.message }) },
+  );
+  const renewal = startControlRenewal({ pki, site, live: identity, log: options.log, ...(options.roleTtlMs === undefined ? {} : { ttlMs: options.roleTtlMs }) });
+  undo.push(() => renewal.stop());
+  const nc = await connectControl(options, () => identity.current);
   undo.push(() => nc.close());
   await assertJetStream(nc, options.natsUrl);
   const writer = new SiteCatalogWriter(await ensureSiteBucket(nc, site), site);
@@ -84,7 +96,8 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
     authority: pki.loadSite(site),
     catalog: view,
     ...(options.workloadTtlMs === undefined ? {} : { ttlMs: options.workloadTtlMs }),
-    onIssued: (agent, workload) => options.log.info('workload certificate issued', { agent: agent.uri, identity: workload.uri }),
+    ...(options.roleTtlMs === undefined ? {} : { roleTtlMs: options.roleTtlMs }),
+    onIssued: (caller, issuedId) => options.log.info(issuedId.uri === caller.uri ? 'role certificate renewed' : 'workload certificate issued', { agent: caller.uri, identity: issuedId.uri }),
     onRefused: (error) => options.log.warn('workload certificate refused', { code: error.code, error: error.message }),
   });
   undo.push(() => signer.stop());
@@ -93,7 +106,6 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
   const keeper = keepSiteBuckets({ nc, site, intervalMs: options.heartbeatMs ?? 2000, log: options.log });
   undo.push(() => keeper.stop());
   const siteCa = pki.loadSiteCertificate(site);
-  const leaf = issued.chain[0];
   const api = options.status?.api;
   const status = await startFederationStatus({
     nc,
@@ -101,20 +113,27 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
     region: options.region ?? 'unknown',
     platform: options.platform ?? 'unknown',
     view,
-    certificates: () => [certificateStatus('site-ca', siteCa), ...(leaf === undefined ? [] : [certificateStatus('workload', leaf)])],
+    certificates: () => {
+      const leaf = identity.current.chain[0];
+      return [certificateStatus('site-ca', siteCa), ...(leaf === undefined ? [] : [certificateStatus('workload', leaf)])];
+    },
     intervalMs: options.status?.intervalMs ?? DEFAULT_STATUS_INTERVAL_MS,
     version: MERIDIAN_VERSION,
     log: options.log,
     ...(api === undefined
       ? {}
-      : { api: { port: api.port, ...(api.host === undefined ? {} : { host: api.host }), access: { tokens: api.tokens, ...(api.tls === true ? { bundle: identity.bundle } : {}) }, ...(api.tls === true ? { tls: identity } : {}) } }),
+      : { api: { port: api.port, ...(api.host === undefined ? {} : { host: api.host }), access: { tokens: api.tokens, ...(api.tls === true ? { bundle: identity.current.bundle } : {}) }, ...(api.tls === true ? { tls: identity.current } : {}) } }),
   });
+  identity.onChange((next) => status.api?.setIdentity(next));
   await nc.flush();
   options.log.info('control service started', { site, status: status.api?.url });
   return {
     view,
     status,
+    identity,
+    renewal,
     async stop() {
+      renewal.stop();
       await status.stop();
       keeper.stop();
       reaper.stop();

@@ -82,6 +82,7 @@ export const CertificateRowSchema = Type.Object(
     identity: Type.String({ description: 'the soonest-expiring certificate of this role at the site' }),
     notAfter: Iso,
     expiresInMs: Type.Number(),
+    expired: Type.Boolean({ description: 'true: that certificate has expired; its process could not renew it (agents: rejoin with a token; gateways: re-issue; control: check the site CA)' }),
   },
   { $id: 'CertificateRow' },
 );

@@ -42,6 +42,7 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_CERT_INVALID: 400,
   MERIDIAN_ERR_CERT_USAGE: 400,
   MERIDIAN_ERR_CERT_EXPIRED: 401,
+  MERIDIAN_ERR_TRUST_DOCUMENT: 400,
   MERIDIAN_ERR_PEER_IDENTITY: 401,
   MERIDIAN_ERR_FILE_IO: 500,
   /** A secret file (a token) that group or others may read or write: refused rather than trusted. */

@@ -1,4 +1,5 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { MeridianError } from '../errors/index.js';
 import { privateKeyFromPem, privateKeyToPem } from './keys.js';
@@ -22,6 +23,29 @@ export function writeCertificates(path: string, certificates: readonly X509Certi
 export function writeText(path: string, text: string, mode = 0o644): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   writeFileSync(path, text, { mode });
+}
+
+/**
+ * Replaces `path` in one step (a temp file beside it, then rename): a process restarting or
+ * crashing mid-write finds either the old content or the new one, never half of each.
+ */
+export function writeFileAtomic(path: string, text: string, mode = 0o600): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    writeFileSync(temp, text, { mode, flag: 'wx' });
+    chmodSync(temp, mode);
+    renameSync(temp, path);
+  } catch (cause) {
+    rmSync(temp, { force: true });
+    throw new MeridianError('MERIDIAN_ERR_FILE_IO', `${path}: cannot write`, { cause });
+  }
+}
+
+/** Writes a renewed identity's key and chain atomically (0600 both), key first: a chain never names a key that is not on disk. */
+export function writeIdentityFiles(files: { keyFile: string; certFile: string }, identity: { privateKey: KeyObject; chain: readonly X509Certificate[] }): void {
+  writeFileAtomic(files.keyFile, privateKeyToPem(identity.privateKey));
+  writeFileAtomic(files.certFile, identity.chain.map((c) => c.toString()).join(''));
 }
 
 export function readText(path: string, what: string): string {

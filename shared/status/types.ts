@@ -15,6 +15,8 @@ export interface CertificateStatus {
   readonly identity: string;
   /** ISO time. */
   readonly notAfter: string;
+  /** True once the process presents a certificate past its notAfter (its renewal kept failing): see the process log for what to do. */
+  readonly expired?: boolean;
 }
 
 /** Requests from one local service to one destination, as the calling agent saw them. */
