@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { join } from 'node:path';
 import { FederatedView, loadSnapshotOrSetAside, startSnapshotWriter, type NodeContext } from '../shared/catalog/index.js';
 import type { ListenTarget } from '../shared/errors/index.js';
@@ -29,6 +30,8 @@ export interface RunningAgent {
   readonly identity: LiveIdentity;
   /** Its renewal (count, expiry) and trust watch (applied version). */
   readonly credentials: AgentCredentials;
+  /** The site NATS connection, once attached (one for the agent's life: nats.js reconnects it). */
+  nats(): NatsConnection | undefined;
   /** Graceful stop: deregisters this node's instances at once, drains the proxies, then closes everything. */
   stop(): Promise<void>;
 }
@@ -152,6 +155,7 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
     dataPlane,
     identity,
     credentials,
+    nats: () => nats.nc,
     async stop() {
       credentials.stop();
       await definitions?.close();

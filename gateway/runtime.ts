@@ -61,6 +61,8 @@ export interface RunningGateway {
   readonly identity: LiveIdentity;
   /** Its renewal (count, expiry) and trust watch (applied version). */
   readonly credentials: GatewayCredentials;
+  /** The site NATS connection (one for the gateway's life: nats.js reconnects it). */
+  readonly nc: NatsConnection;
   stop(drainMs?: number): Promise<void>;
 }
 
@@ -117,6 +119,7 @@ async function launchGateway(config: GatewayConfig, log: Logger, undo: UndoSteps
     metricsUrl: metrics?.url,
     identity: live,
     credentials,
+    nc,
     // The catalog entry stays: a restarted gateway re-registers the same instance, so peers keep
     // their address; one that does not come back leaves the catalog when its lease expires.
     async stop(drainMs = GATEWAY_DRAIN_MS) {

@@ -19,6 +19,8 @@ export interface ControlService {
   /** The control service's own `svc/control` identity now, and its renewal. */
   readonly identity: LiveIdentity;
   readonly renewal: RoleRenewal;
+  /** The site NATS connection (one for the service's life: nats.js reconnects it). */
+  readonly nc: NatsConnection;
   stop(): Promise<void>;
 }
 
@@ -132,6 +134,7 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
     status,
     identity,
     renewal,
+    nc,
     async stop() {
       renewal.stop();
       await status.stop();
