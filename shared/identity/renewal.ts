@@ -41,12 +41,15 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
  * One certificate's renewal clock, shared by workload and role identities: due at half-life plus
  * jitter (see {@link renewalDueAt}), never sooner than {@link MIN_RENEWAL_DELAY_MS}, retried with
- * doubling backoff while it fails. Timers are unref'd: a pending renewal never keeps a process up.
+ * doubling backoff while it fails (at most a quarter of the lifetime apart, so a short-lived
+ * certificate gets several tries before it expires). Timers are unref'd: a pending renewal never keeps a process up.
  */
 export class RenewalTimer {
   readonly #options: RenewalTimerOptions;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** Lifetime of the certificate being renewed: a retry never waits longer than a quarter of it. */
+  #lifetimeMs = Number.POSITIVE_INFINITY;
 
   constructor(options: RenewalTimerOptions) {
     this.#options = options;
@@ -54,6 +57,7 @@ export class RenewalTimer {
 
   /** (Re)starts the clock for a freshly adopted certificate. */
   schedule(leaf: X509Certificate): void {
+    this.#lifetimeMs = Date.parse(leaf.validTo) - Date.parse(leaf.validFrom);
     const delay = renewalDueAt(leaf, this.#options.policy).getTime() - this.#now();
     this.#arm(Math.max(MIN_RENEWAL_DELAY_MS, delay), this.#options.retryMinMs ?? RETRY_MIN_MS);
   }
@@ -82,7 +86,8 @@ export class RenewalTimer {
     } catch (error) {
       if (this.#stopped) return;
       this.#options.onFailed?.(error as Error, retryMs);
-      this.#arm(retryMs, Math.min(retryMs * 2, this.#options.retryMaxMs ?? RETRY_MAX_MS));
+      const ceiling = Math.min(this.#options.retryMaxMs ?? RETRY_MAX_MS, Math.max(MIN_RENEWAL_DELAY_MS, this.#lifetimeMs / 4));
+      this.#arm(retryMs, Math.min(retryMs * 2, ceiling));
     }
   }
 
