@@ -103,6 +103,8 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
   launch.undo.push(() => registrar.stop({ deregister: false }));
   const accessLog = openAccessLog(accessLogTarget(config), (error) => log.error('access log failed; it is off until restart', { error: error.message }));
   launch.undo.push(() => accessLog?.close());
+  // Set once the NATS side exists; a status report before that has no trust section.
+  const late: { credentials?: AgentCredentials } = {};
   const certificates = { agentCertificate: () => identity.current.chain[0], dataPlane: () => dataPlane };
   const metrics = new AgentMetrics(createRegistry({ role: 'agent', site: config.site, name: config.node }), {
     site: config.site,
@@ -120,6 +122,7 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
     connected,
     services: () => registrar.list().map((r) => r.instance.service),
     telemetry,
+    trust: () => late.credentials?.trust,
   });
   const nats: NatsAttachment = new NatsAttachment(config, () => identity.current, { view, registrar, heartbeatMs: timings.heartbeatMs, statusIntervalMs: timings.statusIntervalMs, collectStatus, log });
   launch.undo.push(() => nats.close(false));
@@ -128,6 +131,7 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
   }
   launch.undo.push(() => dataPlane?.close(0));
   const credentials = startAgentCredentials({ config, live: identity, connection: () => nats.connection(), log });
+  late.credentials = credentials;
   launch.undo.push(() => credentials.stop());
   const api = await startAgentApi({
     host: config.api.host,

@@ -107,7 +107,7 @@ async function launchGateway(config: GatewayConfig, log: Logger, undo: UndoSteps
     nc,
     site: config.site,
     intervalMs: statusIntervalMs,
-    collect: gatewayStatusCollector({ gateway, name: config.name, region: config.region, platform: config.platform, intervalMs: statusIntervalMs, certificate: () => live.current.chain[0] }),
+    collect: gatewayStatusCollector({ gateway, name: config.name, region: config.region, platform: config.platform, intervalMs: statusIntervalMs, certificate: () => live.current.chain[0], trust: () => credentials.trust }),
     onError: (error) => void explainKvWriteFailure(nc, statusBucketName(config.site), error).then((explained) => log.warn('status report failed', { error: explained.message })),
   });
   undo.push(() => status.stop());

@@ -1,6 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import type { NodeContext } from '../../shared/catalog/index.js';
-import { busiestTraffic, certificateStatus, type AgentStatus, type CertificateStatus } from '../../shared/status/index.js';
+import { busiestTraffic, certificateStatus, trustField, type AgentStatus, type CertificateStatus, type TrustWatchState } from '../../shared/status/index.js';
 import type { DataPlane } from '../proxy/data-plane.js';
 import type { RequestTelemetry } from './hub.js';
 
@@ -14,6 +14,8 @@ export interface AgentStatusSources {
   readonly services: () => readonly string[];
   readonly dataPlane: () => DataPlane | undefined;
   readonly telemetry: RequestTelemetry;
+  /** The trust document followed (absent before the watch starts). */
+  readonly trust?: () => TrustWatchState | undefined;
 }
 
 /** The node's certificates: its agent identity and every workload identity it holds. */
@@ -50,6 +52,7 @@ export function agentStatusCollector(sources: AgentStatusSources): () => AgentSt
       failovers: sources.dataPlane()?.failovers() ?? [],
       rejections: sources.telemetry.rejections,
       ...(omitted > 0 ? { omitted: { traffic: omitted } } : {}),
+      ...trustField(sources.trust?.()),
     };
   };
 }

@@ -13,7 +13,7 @@ export const ProblemSchema = Type.Object(
   {
     severity: Type.Union([Type.Literal('error'), Type.Literal('warning')], { description: 'errors make the federation unhealthy; warnings do not' }),
     site: Type.String(),
-    component: Type.String({ description: 'what is wrong: site, link, catalog, agent, gateway, certificate, failover' }),
+    component: Type.String({ description: 'what is wrong: site, link, catalog, agent, gateway, certificate, trust, failover' }),
     message: Type.String(),
   },
   { $id: 'Problem' },

@@ -6,6 +6,8 @@ import { before, describe, it } from 'node:test';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { startAgent, type RunningAgent } from '../../../agent/index.js';
+import { startGatewayProcess, type RunningGateway } from '../../../gateway/runtime.js';
+import { openStatusBucket, statusKey, type AgentStatus } from '../../../shared/status/index.js';
 import {
   TRUST_DOCUMENT_KEY,
   createRootAuthority,
@@ -22,6 +24,8 @@ const TD = 'acme.internal';
 let site: SecureSite;
 let kv: KV;
 let agent: RunningAgent;
+let gateway: RunningGateway;
+let gatewayBundleFile: string;
 let lines: LogLine[];
 let bundleFile: string;
 const newRoot = createRootAuthority({ trustDomain: TD }).certificate;
@@ -36,8 +40,13 @@ before(async () => {
   const config = site.agentConfig('node-1');
   const captured = captureLogger();
   lines = captured.lines;
-  agent = await startAgent({ ...config, nats: { ...config.nats, bundleFile } }, captured.log);
+  agent = await startAgent({ ...config, nats: { ...config.nats, bundleFile }, telemetry: { statusInterval: '500ms' } }, captured.log);
   fileScope.after(() => agent.stop());
+  gatewayBundleFile = join(site.dir, 'gateway-bundle.pem');
+  copyFileSync(site.pki.bundlePath, gatewayBundleFile);
+  const gatewayConfig = site.gatewayConfig('gw-1');
+  gateway = await startGatewayProcess({ ...gatewayConfig, nats: { ...gatewayConfig.nats, bundleFile: gatewayBundleFile } }, captureLogger().log);
+  fileScope.after(() => gateway.stop(500));
 });
 
 /** The site CA of `signerSite` (cert, then root) and its key. */
@@ -84,10 +93,20 @@ describe('an agent follows its site trust document', () => {
     assert.equal(readFileSync(bundleFile, 'utf8'), agent.identity.current.bundle.toPem());
     assert.equal(statSync(bundleFile).mode & 0o777, 0o600);
     assert.equal(agent.credentials.trust.version, 3);
+    // The gateway of the site follows the same document: its tunnel server and links use the new roots.
+    await eventually(() => assert.equal(gateway.credentials.trust.version, 3), { timeoutMs: 10_000 });
+    assert.equal(gateway.identity.current.bundle.roots.length, 2);
+    assert.equal(readFileSync(gatewayBundleFile, 'utf8'), gateway.identity.current.bundle.toPem());
   });
 
-  it("refuses a document signed by another site's CA", async () => {
+  it("refuses a document signed by another site's CA, and reports the refusal in its status", async () => {
     await refusedUnchanged(document({ version: 4, signer: siteSigner('other') }), '/signer spiffe://acme.internal/site/other is not the CA of site solo');
+    const kv = await openStatusBucket(await site.admin(), site.site, 5000);
+    await eventually(async () => {
+      const record = (await kv.get(statusKey('agent', 'node-1')))?.json<AgentStatus>();
+      assert.deepEqual(record?.trust, { version: 3, refused: 'trust document: /signer spiffe://acme.internal/site/other is not the CA of site solo' });
+    }, { timeoutMs: 5000 });
+    assert.equal(gateway.identity.current.bundle.roots.length, 2, 'the gateway kept the applied bundle');
   });
 
   it('refuses a signature by a key that is not the signer certificate\'s', async () => {
