@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { connect as tlsConnect } from 'node:tls';
 import { before, it } from 'node:test';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startAgent, type RunningAgent } from '../../../agent/index.js';
@@ -13,10 +16,19 @@ let site: SecureSite;
 let control: ControlService;
 let agent: RunningAgent;
 let gateway: RunningGateway;
+let firstControlSerial: string | undefined;
 
 before(async () => {
   site = await useSecureSite();
-  control = await startControlService({ pki: site.pki, site: site.site, natsUrl: site.nats.url, roleTtlMs: TTL_MS, log: captureLogger().log });
+  control = await startControlService({
+    pki: site.pki,
+    site: site.site,
+    natsUrl: site.nats.url,
+    roleTtlMs: TTL_MS,
+    status: { api: { port: 0, tokens: [randomBytes(24).toString('hex')], tls: true } },
+    log: captureLogger().log,
+  });
+  firstControlSerial = control.identity.current.chain[0]?.serialNumber;
   fileScope.after(() => control.stop());
   const config = site.agentConfig('node-1');
   site.pki.issueIdentity(site.site, 'agent', 'node-1', TTL_MS);
@@ -61,4 +73,16 @@ it('after renewal and the expiry of the first certificates, a restarted nats-ser
   // The reconnected agent still works through NATS: its own renewal goes through the signer.
   const renewals = agent.credentials.renewal.renewals;
   await eventually(() => assert.ok(agent.credentials.renewal.renewals > renewals), { timeoutMs: 15_000 });
+});
+
+it("the control service's status API presents its renewed certificate to new TLS clients", async () => {
+  const url = new URL(control.status.api?.url ?? assert.fail('no status API'));
+  const before = control.identity.current.chain[0]?.serialNumber;
+  const socket = tlsConnect({ host: url.hostname, port: Number(url.port), ca: control.identity.current.bundle.toPem(), checkServerIdentity: () => undefined, minVersion: 'TLSv1.3' });
+  await once(socket, 'secureConnect');
+  const served = socket.getPeerX509Certificate()?.serialNumber;
+  socket.destroy();
+  assert.notEqual(served, firstControlSerial, 'not the certificate it started with');
+  // The current one (or the one just replaced, if a renewal fell between the handshake and this check).
+  assert.ok(served === control.identity.current.chain[0]?.serialNumber || served === before, `served ${served}`);
 });
