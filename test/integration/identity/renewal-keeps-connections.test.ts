@@ -5,6 +5,7 @@ import net from 'node:net';
 import { before, it } from 'node:test';
 import type { RunningAgent } from '../../../agent/index.js';
 import { startExampleHttpService } from '../../../dev/examples/index.js';
+import { createRootAuthority } from '../../../shared/identity/index.js';
 import { freePort } from '../../support/servers/index.js';
 import { eventually, fileScope } from '../../support/harness.js';
 import { readUntil, startFederationMesh, startTcpEcho, type FederationMesh } from '../../support/mesh/index.js';
@@ -84,4 +85,32 @@ it('an HTTP keep-alive connection to the agent keeps serving across renewals', a
   assert.deepEqual(results.filter((r) => r.status !== 200), []);
   assert.ok(results.every((r) => r.reused), 'every call went over the same keep-alive connection');
   assert.ok(renewals().every((count, i) => count > (start[i] ?? 0)), 'every role renewed meanwhile');
+});
+
+it("a new trust bundle reaches the agent's workload identities and its calls go on", async () => {
+  const extra = createRootAuthority({ trustDomain: 'acme.internal' }).certificate;
+  const bundle = east.identity.current.bundle.withRoot(extra);
+  east.identity.replace({ bundle });
+  const identities = east.dataPlane?.identities() ?? assert.fail('no data plane');
+  assert.ok(identities.size > 0);
+  for (const [service, identity] of identities) assert.equal(identity.bundle, bundle, `${service} carries the new bundle`);
+  const agent = new Agent({ keepAlive: false });
+  fileScope.after(() => Promise.resolve(agent.destroy()));
+  // New sessions (every 500 ms here) verify peers with the new bundle; calls keep succeeding.
+  for (let i = 0; i < 20; i++) {
+    const status = await new Promise<number>((resolve) => {
+      const req = request({ host: '127.0.0.1', port: httpPort, path: '/', agent, headers: { host: 'orders.mesh' }, timeout: 5000 }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', () => resolve(0));
+      req.end();
+    });
+    assert.equal(status, 200, `call ${i}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  // A workload renewal after the change keeps the new bundle.
+  const renewed = east.dataPlane?.identities().get('shop');
+  await eventually(() => assert.notEqual(east.dataPlane?.identities().get('shop'), renewed), { timeoutMs: 10_000 });
+  assert.equal(east.dataPlane?.identities().get('shop')?.bundle.roots.length, 2);
 });
