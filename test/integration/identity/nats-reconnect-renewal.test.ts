@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { statSync } from 'node:fs';
+import { readCertificates, readPrivateKey } from '../../../shared/identity/index.js';
 import { connect as tlsConnect } from 'node:tls';
 import { before, it } from 'node:test';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -11,12 +13,13 @@ import { eventually, fileScope } from '../../support/harness.js';
 import { captureLogger, useSecureSite, type SecureSite } from '../../support/secure-site.js';
 
 // Long enough to outlive a nats-server restart and the reconnect (a few seconds), short enough to expire during the test.
-const TTL_MS = 8000;
+const TTL_MS = 12_000;
 let site: SecureSite;
 let control: ControlService;
 let agent: RunningAgent;
 let gateway: RunningGateway;
 let firstControlSerial: string | undefined;
+let agentFiles: { keyFile: string; certFile: string };
 
 before(async () => {
   site = await useSecureSite();
@@ -32,6 +35,7 @@ before(async () => {
   fileScope.after(() => control.stop());
   const config = site.agentConfig('node-1');
   site.pki.issueIdentity(site.site, 'agent', 'node-1', TTL_MS);
+  agentFiles = { keyFile: config.nats.keyFile, certFile: config.nats.certFile };
   agent = await startAgent(config, captureLogger().log);
   fileScope.after(() => agent.stop());
   const gatewayConfig = site.gatewayConfig('gw-1');
@@ -85,4 +89,12 @@ it("the control service's status API presents its renewed certificate to new TLS
   assert.notEqual(served, firstControlSerial, 'not the certificate it started with');
   // The current one (or the one just replaced, if a renewal fell between the handshake and this check).
   assert.ok(served === control.identity.current.chain[0]?.serialNumber || served === before, `served ${served}`);
+});
+
+it('a renewed agent identity is on disk (key and chain 0600, matching each other) for its next start', () => {
+  const [leaf] = readCertificates(agentFiles.certFile);
+  assert.ok(leaf !== undefined);
+  assert.equal(leaf.checkPrivateKey(readPrivateKey(agentFiles.keyFile)), true);
+  assert.ok(Date.parse(leaf.validTo) > Date.now(), 'a valid certificate, not the expired first one');
+  for (const path of Object.values(agentFiles)) assert.equal(statSync(path).mode & 0o777, 0o600, path);
 });
