@@ -1,5 +1,5 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import { RenewalTimer, certificateFacts, writeIdentityFiles, type LiveIdentity, type MtlsIdentity, type RenewalPolicy } from '../identity/index.js';
+import { RenewalTimer, certificateFacts, writeIdentityFiles, type LiveIdentity, type MtlsIdentity, type RenewalPolicy, type TrustBundle } from '../identity/index.js';
 import type { Logger } from '../telemetry/index.js';
 
 /** Which role renews: it names the log lines. */
@@ -9,8 +9,11 @@ export type RenewingRole = 'agent' | 'gateway' | 'control';
 export interface RoleRenewalOptions {
   readonly role: RenewingRole;
   readonly live: LiveIdentity;
-  /** A new key and chain of the same SPIFFE ID (the signer over NATS, or the site CA held locally). */
-  readonly issue: (current: MtlsIdentity) => Promise<{ privateKey: KeyObject; chain: readonly X509Certificate[] }>;
+  /**
+   * A new key and chain of the same SPIFFE ID (the signer over NATS, or the site CA held
+   * locally); a `bundle` returned too replaces the trust bundle when its roots differ.
+   */
+  readonly issue: (current: MtlsIdentity) => Promise<{ privateKey: KeyObject; chain: readonly X509Certificate[]; bundle?: TrustBundle }>;
   /** Where a restart reads the identity from: rewritten atomically (0600) before the new identity is used. */
   readonly files?: { readonly keyFile: string; readonly certFile: string };
   /** What an operator does once the certificate expired without renewal (logged once). */
@@ -53,7 +56,8 @@ export function startRoleRenewal(options: RoleRenewalOptions): RoleRenewal {
     const leaf = issued.chain[0];
     if (leaf === undefined) return;
     if (options.files !== undefined) writeIdentityFiles(options.files, issued);
-    options.live.replace({ privateKey: issued.privateKey, chain: issued.chain });
+    const bundle = issued.bundle !== undefined && issued.bundle.toPem() !== options.live.current.bundle.toPem() ? { bundle: issued.bundle } : {};
+    options.live.replace({ privateKey: issued.privateKey, chain: issued.chain, ...bundle });
     renewals += 1;
     expiryReported = false;
     options.log.info(`${options.role} identity renewed`, { id: certificateFacts(leaf).uris[0], notAfter: new Date(leaf.validTo).toISOString(), renewals });

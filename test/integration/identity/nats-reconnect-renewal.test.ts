@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { statSync } from 'node:fs';
-import { readCertificates, readPrivateKey } from '../../../shared/identity/index.js';
+import { createRootAuthority, readCertificates, readPrivateKey, writeCertificates } from '../../../shared/identity/index.js';
 import { connect as tlsConnect } from 'node:tls';
 import { before, it } from 'node:test';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -97,4 +97,11 @@ it('a renewed agent identity is on disk (key and chain 0600, matching each other
   assert.equal(leaf.checkPrivateKey(readPrivateKey(agentFiles.keyFile)), true);
   assert.ok(Date.parse(leaf.validTo) > Date.now(), 'a valid certificate, not the expired first one');
   for (const path of Object.values(agentFiles)) assert.equal(statSync(path).mode & 0o777, 0o600, path);
+});
+
+it("the control service takes the PKI dir's bundle with its next renewal (a root added during a rotation)", async () => {
+  const extra = createRootAuthority({ trustDomain: 'acme.internal' }).certificate;
+  writeCertificates(site.pki.bundlePath, [...site.pki.loadBundle().roots, extra]);
+  await eventually(() => assert.ok(control.identity.current.bundle.roots.some((r) => r.fingerprint256 === extra.fingerprint256)), { timeoutMs: TTL_MS + 2000 });
+  await control.nc.flush();
 });
