@@ -8,7 +8,7 @@ import { signerSubject } from '../shared/catalog/index.js';
 import { jsonLogger } from '../shared/telemetry/index.js';
 import { startControlService, type ControlStatusOptions } from '../services/site/control.js';
 import { prepareSiteNats } from '../services/site/nats-bootstrap.js';
-import { DEFAULT_PKI_DIR, readJsonFile } from '../shared/config/index.js';
+import { DEFAULT_PKI_DIR, parseDuration, readJsonFile } from '../shared/config/index.js';
 import { parseSiteConfig, type SiteConfig } from '../services/site/config.js';
 
 const bootstrap: Command = {
@@ -109,6 +109,7 @@ const serve: Command = {
           ...(config.region === undefined ? {} : { region: config.region }),
           ...(config.platform === undefined ? {} : { platform: config.platform }),
           ...(status === undefined ? {} : { status }),
+          ...certificateLifetimes(config),
         }),
       onHangup: () => log.info('SIGHUP received: nothing to reload; restart the control service to apply configuration changes'),
       started: (control) => {
@@ -123,3 +124,12 @@ const serve: Command = {
 
 /** `meridian site ...`: bootstrapping and running a site's control plane from its CA. */
 export const siteCommands: readonly Command[] = [bootstrap, serve];
+
+/** The config's certificate lifetimes as control-service options (absent: the 24 h defaults). */
+function certificateLifetimes(config: SiteConfig): { workloadTtlMs?: number; roleTtlMs?: number } {
+  const lifetimes = config.certificates;
+  return {
+    ...(lifetimes?.workloadTtl === undefined ? {} : { workloadTtlMs: parseDuration(lifetimes.workloadTtl, '/certificates/workloadTtl') }),
+    ...(lifetimes?.roleTtl === undefined ? {} : { roleTtlMs: parseDuration(lifetimes.roleTtl, '/certificates/roleTtl') }),
+  };
+}

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { DEFAULT_PKI_DIR, NameSchema, PlatformSchema, loadJsonConfig, parseConfig } from '../../shared/config/index.js';
+import { DEFAULT_PKI_DIR, DurationSchema, NameSchema, PlatformSchema, loadJsonConfig, parseConfig } from '../../shared/config/index.js';
 
 /** Where the status API's bearer token lives unless configured: created (0600) on first start. */
 export const DEFAULT_STATUS_TOKEN_FILE = 'meridian-data/status-token';
@@ -18,6 +18,18 @@ export const SiteConfigSchema = Type.Object(
     /** The PKI directory holding this site's CA (its key signs workload certificates). */
     pkiDir: Type.String({ minLength: 1, default: DEFAULT_PKI_DIR }),
     nats: Type.Object({ url: Type.String({ pattern: '^(nats|tls)://' }) }, { additionalProperties: false }),
+    /** Lifetimes of the certificates the control service issues (each renewed at half-life plus jitter); default 24h both. */
+    certificates: Type.Optional(
+      Type.Object(
+        {
+          /** Workload (svc) certificates it signs for the agents' services. */
+          workloadTtl: Type.Optional(DurationSchema),
+          /** Agent, gateway and its own control certificates, on each renewal. */
+          roleTtl: Type.Optional(DurationSchema),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** The federation status API; absent: the control service reports and follows, but serves nothing. */
     status: Type.Optional(
       Type.Object(
