@@ -55,7 +55,14 @@ export function startRoleRenewal(options: RoleRenewalOptions): RoleRenewal {
     const issued = await options.issue(options.live.current);
     const leaf = issued.chain[0];
     if (leaf === undefined) return;
-    if (options.files !== undefined) writeIdentityFiles(options.files, issued);
+    if (options.files !== undefined) {
+      try {
+        writeIdentityFiles(options.files, issued);
+      } catch (error) {
+        // The process keeps running on the new identity either way; only its next start is at risk.
+        options.log.error(`${options.role} identity renewed but not written: a restart would use the old files`, { ...options.files, error: (error as Error).message });
+      }
+    }
     const bundle = issued.bundle !== undefined && issued.bundle.toPem() !== options.live.current.bundle.toPem() ? { bundle: issued.bundle } : {};
     options.live.replace({ privateKey: issued.privateKey, chain: issued.chain, ...bundle });
     renewals += 1;
