@@ -56,7 +56,8 @@ export class NatsAttachment {
   #reaper: { stop(): void } | undefined;
   #status: StatusPublisher | undefined;
 
-  constructor(config: AgentConfig, identity: MtlsIdentity, parts: NatsAttachmentParts) {
+  /** `identity` is read at every (re)connect: a renewed certificate or a new bundle applies to the next one. */
+  constructor(config: AgentConfig, identity: () => MtlsIdentity, parts: NatsAttachmentParts) {
     this.#config = config;
     this.#parts = parts;
     const password = readText(config.nats.passwordFile, 'NATS password').trim();

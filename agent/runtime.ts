@@ -1,10 +1,11 @@
 import { createServer } from 'node:net';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { join } from 'node:path';
 import { FederatedView, loadSnapshotOrSetAside, startSnapshotWriter, type NodeContext } from '../shared/catalog/index.js';
 import type { ListenTarget } from '../shared/errors/index.js';
 import { startOrUndo, type UndoSteps } from '../shared/process/index.js';
 import { DEFAULT_DRAIN_MS, DEFAULT_MESH_SESSION_AGE, parseDuration } from '../shared/config/index.js';
-import { generatePrivateKey, loadMtlsIdentity, loadOrCreateTokenFile, type MtlsIdentity } from '../shared/identity/index.js';
+import { LiveIdentity, generatePrivateKey, loadOrCreateTokenFile, type TrustBundle } from '../shared/identity/index.js';
 import { AgentMetrics, createRegistry, exposition, type Logger } from '../shared/telemetry/index.js';
 import { startAgentApi, type AgentApi } from './api/index.js';
 import { accessLogTarget, agentTimings, apiTokenFile, type AgentConfig } from './config.js';
@@ -14,8 +15,7 @@ import { catalogStatus } from '../shared/status/index.js';
 import { NatsAttachment } from './nats-attachment.js';
 import { startDataPlane, type DataPlane } from './proxy/data-plane.js';
 import { Registrar, followDefinitions } from './registration/index.js';
-import { WorkloadIdentities, requestWorkloadCertificate } from './identity/index.js';
-import { assertNotExpired } from './join/index.js';
+import { WorkloadIdentities, loadAgentIdentity, requestWorkloadCertificate, startAgentCredentials, type AgentCredentials } from './identity/index.js';
 
 /** A running agent. */
 export interface RunningAgent {
@@ -26,14 +26,14 @@ export interface RunningAgent {
   readonly registrar: Registrar;
   /** The node's proxies, when the config has a `mesh` section. */
   readonly dataPlane: DataPlane | undefined;
+  /** The agent's own identity now: renewal and the trust document replace it. */
+  readonly identity: LiveIdentity;
+  /** Its renewal (count, expiry) and trust watch (applied version). */
+  readonly credentials: AgentCredentials;
+  /** The site NATS connection, once attached (one for the agent's life: nats.js reconnects it). */
+  nats(): NatsConnection | undefined;
   /** Graceful stop: deregisters this node's instances at once, drains the proxies, then closes everything. */
   stop(): Promise<void>;
-}
-
-function loadIdentity(config: AgentConfig): MtlsIdentity {
-  const identity = loadMtlsIdentity({ keyFile: config.nats.keyFile, certFile: config.nats.certFile, bundleFile: config.nats.bundleFile, trustDomain: config.nats.trustDomain });
-  assertNotExpired(identity, config.nats.certFile);
-  return identity;
 }
 
 /** Options of {@link startAgent}. */
@@ -75,7 +75,7 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
   if (created) log.info('agent API token created', { path: tokenFile, mode: '0600' });
   const timings = agentTimings(config);
   const node: NodeContext = { site: config.site, region: config.region, zone: config.zone, platform: config.platform, node: config.node };
-  const identity = loadIdentity(config);
+  const identity = new LiveIdentity(loadAgentIdentity(config), { onListenerError: (error) => log.error('identity change not applied everywhere', { error: error.message }) });
   const snapshotPath = join(config.dataDir, 'catalog-snapshot.json');
   const view = new FederatedView({ staleAfterMs: timings.staleAfterMs, sites: [config.site], onError: (site, error) => log.warn('catalog watch interrupted', { site, error: error.message }) });
   const seeds = loadSnapshotOrSetAside(snapshotPath, (movedTo, error) =>
@@ -103,7 +103,9 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
   launch.undo.push(() => registrar.stop({ deregister: false }));
   const accessLog = openAccessLog(accessLogTarget(config), (error) => log.error('access log failed; it is off until restart', { error: error.message }));
   launch.undo.push(() => accessLog?.close());
-  const certificates = { agentCertificate: identity.chain[0], dataPlane: () => dataPlane };
+  // Set once the NATS side exists; a status report before that has no trust section.
+  const late: { credentials?: AgentCredentials } = {};
+  const certificates = { agentCertificate: () => identity.current.chain[0], dataPlane: () => dataPlane };
   const metrics = new AgentMetrics(createRegistry({ role: 'agent', site: config.site, name: config.node }), {
     site: config.site,
     certificates: () => nodeCertificates(certificates),
@@ -120,13 +122,17 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
     connected,
     services: () => registrar.list().map((r) => r.instance.service),
     telemetry,
+    trust: () => late.credentials?.trust,
   });
-  const nats: NatsAttachment = new NatsAttachment(config, identity, { view, registrar, heartbeatMs: timings.heartbeatMs, statusIntervalMs: timings.statusIntervalMs, collectStatus, log });
+  const nats: NatsAttachment = new NatsAttachment(config, () => identity.current, { view, registrar, heartbeatMs: timings.heartbeatMs, statusIntervalMs: timings.statusIntervalMs, collectStatus, log });
   launch.undo.push(() => nats.close(false));
   if (config.mesh !== undefined) {
     dataPlane = await startNodeDataPlane({ config, node, view, registrar, identity, nats, log, meshPort: registrar.meshPort ?? 0, onRequest: telemetry.observe });
   }
   launch.undo.push(() => dataPlane?.close(0));
+  const credentials = startAgentCredentials({ config, live: identity, connection: () => nats.connection(), log });
+  late.credentials = credentials;
+  launch.undo.push(() => credentials.stop());
   const api = await startAgentApi({
     host: config.api.host,
     port: config.api.port,
@@ -151,7 +157,11 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
     view,
     registrar,
     dataPlane,
+    identity,
+    credentials,
+    nats: () => nats.nc,
     async stop() {
+      credentials.stop();
       await definitions?.close();
       // Deregister first so callers stop choosing this node, then let in-flight requests finish.
       await registrar.stop({ deregister: true });
@@ -184,7 +194,7 @@ async function startNodeDataPlane(options: {
   node: NodeContext;
   view: FederatedView;
   registrar: Registrar;
-  identity: MtlsIdentity;
+  identity: LiveIdentity;
   nats: NatsAttachment;
   log: Logger;
   meshPort: number;
@@ -192,18 +202,19 @@ async function startNodeDataPlane(options: {
 }): Promise<DataPlane> {
   // Renewals arrive through this once the data plane exists.
   const started: { plane?: DataPlane } = {};
+  const live = options.identity;
   const identities = new WorkloadIdentities({
     dir: join(options.config.dataDir, 'identities'),
-    bundle: options.identity.bundle,
+    bundle: () => live.current.bundle,
     issue: async (service) =>
-      requestWorkloadCertificate({ nc: await options.nats.connection(), agent: options.identity, site: options.node.site, service, workloadKey: generatePrivateKey() }),
+      requestWorkloadCertificate({ nc: await options.nats.connection(), agent: live.current, site: options.node.site, service, workloadKey: generatePrivateKey() }),
     onRenewed: (service, identity) => started.plane?.renewed(service, identity),
     log: options.log,
   });
   started.plane = await startDataPlane({
     node: options.node,
     view: options.view,
-    agentIdentity: options.identity,
+    agentIdentity: () => live.current,
     identities,
     registrations: () => options.registrar.list(),
     inbound: { host: options.config.mesh?.host ?? '127.0.0.1', port: options.meshPort },
@@ -211,5 +222,13 @@ async function startNodeDataPlane(options: {
     onRequest: options.onRequest,
     log: options.log,
   });
+  // A new trust bundle reaches every workload identity too: their listeners and pools verify peers with it.
+  live.onChange((next, previous) => {
+    if (next.bundle !== previous.bundle) rebundle(identities, next.bundle, started.plane);
+  });
   return started.plane;
+}
+
+function rebundle(identities: WorkloadIdentities, bundle: TrustBundle, plane: DataPlane | undefined): void {
+  for (const [service, identity] of identities.rebundle(bundle)) plane?.renewed(service, identity);
 }

@@ -131,6 +131,7 @@ const serve: Command = {
           ...(status === undefined ? {} : { status }),
           ...(config.natsServer === undefined ? {} : { natsServer: natsServerFiles(config.natsServer) }),
           ...(config.join === undefined ? {} : { join: joinOptions(config.join) }),
+          ...certificateLifetimes(config),
         }),
       onHangup: () => log.info('SIGHUP received: nothing to reload; restart the control service to apply configuration changes'),
       started: (control) => {
@@ -146,3 +147,12 @@ const serve: Command = {
 
 /** `meridian site ...`: bootstrapping and running a site's control plane from its CA. */
 export const siteCommands: readonly Command[] = [bootstrap, serve];
+
+/** The config's certificate lifetimes as control-service options (absent: the 24 h defaults). */
+function certificateLifetimes(config: SiteConfig): { workloadTtlMs?: number; roleTtlMs?: number } {
+  const lifetimes = config.certificates;
+  return {
+    ...(lifetimes?.workloadTtl === undefined ? {} : { workloadTtlMs: parseDuration(lifetimes.workloadTtl, '/certificates/workloadTtl') }),
+    ...(lifetimes?.roleTtl === undefined ? {} : { roleTtlMs: parseDuration(lifetimes.roleTtl, '/certificates/roleTtl') }),
+  };
+}

@@ -2,7 +2,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { FederatedView, LeaseRegistrar, SiteCatalogWriter, assertJetStream, ensureSiteBucket, explainKvWriteFailure, siteConnectOptions, statusBucketName, parseServiceDefinition, toInstance, usableGateway, type NodeContext, type ServiceInstance } from '../shared/catalog/index.js';
 import { DEFAULT_MESH_SESSION_AGE_MS, DEFAULT_STATUS_INTERVAL, parseDuration } from '../shared/config/index.js';
 import type { GatewayConfig } from './config.js';
-import { loadMtlsIdentity, readText } from '../shared/identity/index.js';
+import { LiveIdentity, loadMtlsIdentity, readText } from '../shared/identity/index.js';
+import { startGatewayCredentials, type GatewayCredentials } from './credentials.js';
 import { GatewayMetrics, createRegistry, serveMetrics, type Logger, type MetricsServer } from '../shared/telemetry/index.js';
 import { GATEWAY_SERVICE } from '../shared/mesh/index.js';
 import { startLinkProbes } from './probe.js';
@@ -33,13 +34,16 @@ function gatewayInstance(config: GatewayConfig, node: NodeContext, port: number,
 }
 
 /** Serves the gateway's tunnel metrics when the config asks for them. */
-async function serveGatewayMetrics(config: GatewayConfig, gateway: Gateway, certificate: X509Certificate | undefined): Promise<MetricsServer | undefined> {
+async function serveGatewayMetrics(config: GatewayConfig, gateway: Gateway, certificate: () => X509Certificate | undefined): Promise<MetricsServer | undefined> {
   if (config.metrics === undefined) return undefined;
   const registry = createRegistry({ role: 'gateway', site: config.site, name: config.name });
   new GatewayMetrics(registry, {
     links: () => gateway.links().map(linkRecord),
     stats: () => streamCounters(gateway),
-    certificates: () => (certificate === undefined ? [] : [certificateStatus('gateway', certificate)]),
+    certificates: () => {
+      const leaf = certificate();
+      return leaf === undefined ? [] : [certificateStatus('gateway', leaf)];
+    },
   });
   return serveMetrics(registry, { host: config.metrics.host, port: config.metrics.port });
 }
@@ -53,6 +57,12 @@ export interface RunningGateway {
   readonly view: FederatedView;
   /** Where the metrics are served, when configured. */
   readonly metricsUrl: string | undefined;
+  /** The gateway's own identity now: renewal and the trust document replace it. */
+  readonly identity: LiveIdentity;
+  /** Its renewal (count, expiry) and trust watch (applied version). */
+  readonly credentials: GatewayCredentials;
+  /** The site NATS connection (one for the gateway's life: nats.js reconnects it). */
+  readonly nc: NatsConnection;
   stop(drainMs?: number): Promise<void>;
 }
 
@@ -70,8 +80,12 @@ export async function startGatewayProcess(config: GatewayConfig, log: Logger): P
 
 async function launchGateway(config: GatewayConfig, log: Logger, undo: UndoSteps): Promise<RunningGateway> {
   const identity = loadMtlsIdentity({ keyFile: config.keyFile, certFile: config.certFile, bundleFile: config.nats.bundleFile, trustDomain: config.nats.trustDomain });
+  const live = new LiveIdentity(identity, { onListenerError: (error) => log.error('identity change not applied everywhere', { error: error.message }) });
   const password = readText(config.nats.passwordFile, 'NATS password').trim();
-  const nc: NatsConnection = await connect({ ...siteConnectOptions({ servers: config.nats.url, site: config.site, password, identity, name: `meridian-gateway-${config.name}` }), waitOnFirstConnect: true });
+  const nc: NatsConnection = await connect({
+    ...siteConnectOptions({ servers: config.nats.url, site: config.site, password, identity: () => live.current, name: `meridian-gateway-${config.name}` }),
+    waitOnFirstConnect: true,
+  });
   undo.push(() => nc.close());
   await assertJetStream(nc, config.nats.url);
   const view = new FederatedView({ sites: [config.site] });
@@ -79,6 +93,8 @@ async function launchGateway(config: GatewayConfig, log: Logger, undo: UndoSteps
   undo.push(() => view.close());
   const gateway = await startGateway({ identity, resolver: catalogGatewayResolver(view, config.site), host: config.listen.host, port: config.listen.port, logger: log });
   undo.push(() => gateway.close());
+  const credentials = startGatewayCredentials({ config, live, nc, gateway, log });
+  undo.push(() => credentials.stop());
   const node: NodeContext = { site: config.site, region: config.region, zone: config.zone, platform: config.platform, node: `gateway-${config.name}` };
   const registrar = new LeaseRegistrar({ node, heartbeatMs: parseDuration(config.heartbeat, '/heartbeat'), onError: (error) => log.warn('catalog write failed', { error: error.message }) });
   registrar.attach(new SiteCatalogWriter(await ensureSiteBucket(nc, config.site), config.site));
@@ -91,19 +107,23 @@ async function launchGateway(config: GatewayConfig, log: Logger, undo: UndoSteps
     nc,
     site: config.site,
     intervalMs: statusIntervalMs,
-    collect: gatewayStatusCollector({ gateway, name: config.name, region: config.region, platform: config.platform, intervalMs: statusIntervalMs, certificate: () => identity.chain[0] }),
+    collect: gatewayStatusCollector({ gateway, name: config.name, region: config.region, platform: config.platform, intervalMs: statusIntervalMs, certificate: () => live.current.chain[0], trust: () => credentials.trust }),
     onError: (error) => void explainKvWriteFailure(nc, statusBucketName(config.site), error).then((explained) => log.warn('status report failed', { error: explained.message })),
   });
   undo.push(() => status.stop());
-  const metrics = await serveGatewayMetrics(config, gateway, identity.chain[0]);
+  const metrics = await serveGatewayMetrics(config, gateway, () => live.current.chain[0]);
   log.info('gateway started', { site: config.site, address: `${gateway.address.address}:${gateway.address.port}` });
   return {
     gateway,
     view,
     metricsUrl: metrics?.url,
+    identity: live,
+    credentials,
+    nc,
     // The catalog entry stays: a restarted gateway re-registers the same instance, so peers keep
     // their address; one that does not come back leaves the catalog when its lease expires.
     async stop(drainMs = GATEWAY_DRAIN_MS) {
+      credentials.stop();
       probes.stop();
       // Like its catalog entry, the status record stays: a restarted gateway overwrites it.
       await status.stop();

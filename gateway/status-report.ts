@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
-import { certificateStatus, type GatewayStatus, type LinkStatusRecord } from '../shared/status/index.js';
+import { certificateStatus, trustField, type GatewayStatus, type LinkStatusRecord, type TrustWatchState } from '../shared/status/index.js';
 import type { Gateway, LinkStatus } from './types.js';
 
 /** A tunnel as the status report and the metrics carry it. */
@@ -31,6 +31,8 @@ export function gatewayStatusCollector(options: {
   platform: string;
   intervalMs: number;
   certificate: () => X509Certificate | undefined;
+  /** The trust document followed (absent before the watch starts). */
+  trust?: () => TrustWatchState | undefined;
 }): () => GatewayStatus {
   const startedAt = new Date().toISOString();
   return () => {
@@ -50,6 +52,7 @@ export function gatewayStatusCollector(options: {
       links: options.gateway.links().map(linkRecord),
       rejections: counters.rejections,
       streamsActive: counters.streamsActive,
+      ...trustField(options.trust?.()),
     };
   };
 }

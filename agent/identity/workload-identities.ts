@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../shared/telemetry/index.js';
 import {
+  RenewalTimer,
   readCertificates,
   readPrivateKey,
-  renewalDueAt,
   writeCertificates,
   writePrivateKey,
   type MtlsIdentity,
@@ -14,11 +14,6 @@ import {
 /** Obtains a certificate for a fresh key of `service` (the signer round trip). */
 export type IssueWorkload = (service: string) => Promise<MtlsIdentity>;
 
-const RETRY_MIN_MS = 1000;
-/** Never renew sooner than this after adopting a certificate: a clock or lifetime oddity must not become a signing storm. */
-const MIN_RENEWAL_DELAY_MS = 500;
-const RETRY_MAX_MS = 60_000;
-
 /**
  * The workload identities of the services on this node: issued by the site's signer, kept on
  * disk (keys 0600) so the data plane keeps its identities across an agent restart while the
@@ -27,13 +22,14 @@ const RETRY_MAX_MS = 60_000;
  */
 export class WorkloadIdentities {
   readonly #current = new Map<string, MtlsIdentity>();
-  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #timers = new Map<string, RenewalTimer>();
   readonly #pending = new Map<string, Promise<MtlsIdentity>>();
 
   constructor(
     private readonly options: {
       dir: string;
-      bundle: TrustBundle;
+      /** The node's current trust bundle (it follows the trust document). */
+      bundle: () => TrustBundle;
       issue: IssueWorkload;
       onRenewed: (service: string, identity: MtlsIdentity) => void;
       log: Logger;
@@ -55,14 +51,20 @@ export class WorkloadIdentities {
 
   /** Forgets a service that left the node (its files stay until overwritten). */
   drop(service: string): void {
-    clearTimeout(this.#timers.get(service));
+    this.#timers.get(service)?.stop();
     this.#timers.delete(service);
     this.#current.delete(service);
   }
 
   stop(): void {
-    for (const timer of this.#timers.values()) clearTimeout(timer);
+    for (const timer of this.#timers.values()) timer.stop();
     this.#timers.clear();
+  }
+
+  /** A new trust bundle: every identity held now carries it; returns them to hand to the proxies. */
+  rebundle(bundle: TrustBundle): Map<string, MtlsIdentity> {
+    for (const [service, identity] of this.#current) this.#current.set(service, { ...identity, bundle });
+    return new Map(this.#current);
   }
 
   #paths(service: string): { key: string; cert: string } {
@@ -73,7 +75,7 @@ export class WorkloadIdentities {
     const paths = this.#paths(service);
     if (!existsSync(paths.key) || !existsSync(paths.cert)) return undefined;
     try {
-      const identity = { privateKey: readPrivateKey(paths.key), chain: readCertificates(paths.cert), bundle: this.options.bundle };
+      const identity = { privateKey: readPrivateKey(paths.key), chain: readCertificates(paths.cert), bundle: this.options.bundle() };
       const leaf = identity.chain[0];
       if (leaf === undefined || new Date(leaf.validTo).getTime() <= this.#now()) return undefined;
       this.#adopt(service, identity);
@@ -96,25 +98,23 @@ export class WorkloadIdentities {
   #adopt(service: string, identity: MtlsIdentity): void {
     this.#current.set(service, identity);
     const leaf = identity.chain[0];
-    if (leaf !== undefined) this.#schedule(service, Math.max(MIN_RENEWAL_DELAY_MS, renewalDueAt(leaf).getTime() - this.#now()), RETRY_MIN_MS);
-  }
-
-  #schedule(service: string, delayMs: number, retryMs: number): void {
-    clearTimeout(this.#timers.get(service));
-    const timer = setTimeout(() => void this.#renew(service, retryMs), Math.max(0, Math.min(delayMs, 2 ** 31 - 1)));
-    timer.unref();
-    this.#timers.set(service, timer);
-  }
-
-  async #renew(service: string, retryMs: number): Promise<void> {
-    try {
-      const identity = await this.#issue(service);
-      this.options.log.info('workload identity renewed', { service, expires: identity.chain[0]?.validTo });
-      this.options.onRenewed(service, identity);
-    } catch (error) {
-      this.options.log.warn('workload identity renewal failed; retrying', { service, error: (error as Error).message, retryMs });
-      this.#schedule(service, retryMs, Math.min(retryMs * 2, RETRY_MAX_MS));
+    if (leaf === undefined) return;
+    let timer = this.#timers.get(service);
+    if (timer === undefined) {
+      timer = new RenewalTimer({
+        renew: () => this.#renew(service),
+        onFailed: (error, retryMs) => this.options.log.warn('workload identity renewal failed; retrying', { service, error: error.message, retryMs }),
+        ...(this.options.now === undefined ? {} : { now: this.options.now }),
+      });
+      this.#timers.set(service, timer);
     }
+    timer.schedule(leaf);
+  }
+
+  async #renew(service: string): Promise<void> {
+    const identity = await this.#issue(service);
+    this.options.log.info('workload identity renewed', { service, expires: identity.chain[0]?.validTo });
+    this.options.onRenewed(service, identity);
   }
 
   #now(): number {

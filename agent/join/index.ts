@@ -1,3 +1,2 @@
 export { joinSite, type JoinResult, type JoinSiteOptions } from './join.js';
 export { openControlSocket, parseControlAddress, verifyControlChain, type DiscoveryExpectation } from './discovery.js';
-export { assertNotExpired } from './expiry.js';

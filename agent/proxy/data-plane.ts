@@ -16,7 +16,8 @@ import { DEFAULT_DRAIN_MS } from '../../shared/config/index.js';
 export interface DataPlaneOptions {
   readonly node: NodeContext;
   readonly view: FederatedView;
-  readonly agentIdentity: MtlsIdentity;
+  /** The agent's own identity now (read at every new gateway session). */
+  readonly agentIdentity: () => MtlsIdentity;
   readonly identities: WorkloadIdentities;
   readonly registrations: () => readonly LocalRegistration[];
   readonly inbound: { readonly host: string; readonly port: number };
@@ -59,8 +60,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     logger: options.log,
     ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
   });
-  const agentIdentity = options.agentIdentity;
-  const dialer = nodeMeshDialer({ node: options.node, view: options.view, agentIdentity: () => agentIdentity });
+  const dialer = nodeMeshDialer({ node: options.node, view: options.view, agentIdentity: options.agentIdentity });
   const outbound = new Map<string, OutboundProxy>();
   const sync = async (): Promise<void> => {
     const services = new Map(options.registrations().map((r) => [r.instance.service, r]));

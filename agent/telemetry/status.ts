@@ -1,6 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import type { NodeContext } from '../../shared/catalog/index.js';
-import { busiestTraffic, certificateStatus, type AgentStatus, type CertificateStatus } from '../../shared/status/index.js';
+import { busiestTraffic, certificateStatus, trustField, type AgentStatus, type CertificateStatus, type TrustWatchState } from '../../shared/status/index.js';
 import type { DataPlane } from '../proxy/data-plane.js';
 import type { RequestTelemetry } from './hub.js';
 
@@ -8,11 +8,14 @@ import type { RequestTelemetry } from './hub.js';
 export interface AgentStatusSources {
   readonly node: NodeContext;
   readonly intervalMs: number;
-  readonly agentCertificate: X509Certificate | undefined;
+  /** The agent's own certificate now (it changes on renewal). */
+  readonly agentCertificate: () => X509Certificate | undefined;
   readonly connected: () => boolean;
   readonly services: () => readonly string[];
   readonly dataPlane: () => DataPlane | undefined;
   readonly telemetry: RequestTelemetry;
+  /** The trust document followed (absent before the watch starts). */
+  readonly trust?: () => TrustWatchState | undefined;
 }
 
 /** The node's certificates: its agent identity and every workload identity it holds. */
@@ -21,7 +24,8 @@ export function nodeCertificates(sources: Pick<AgentStatusSources, 'agentCertifi
     const leaf = identity.chain[0];
     return leaf === undefined ? [] : [certificateStatus('workload', leaf)];
   });
-  const agent = sources.agentCertificate === undefined ? [] : [certificateStatus('agent', sources.agentCertificate)];
+  const own = sources.agentCertificate();
+  const agent = own === undefined ? [] : [certificateStatus('agent', own)];
   return [...agent, ...workloads];
 }
 
@@ -48,6 +52,7 @@ export function agentStatusCollector(sources: AgentStatusSources): () => AgentSt
       failovers: sources.dataPlane()?.failovers() ?? [],
       rejections: sources.telemetry.rejections,
       ...(omitted > 0 ? { omitted: { traffic: omitted } } : {}),
+      ...trustField(sources.trust?.()),
     };
   };
 }

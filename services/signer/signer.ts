@@ -23,35 +23,42 @@ const SignRequestSchema = Type.Object({
   proof: Type.String({ minLength: 1 }),
 });
 
-/** What the signer needs: the site's CA, its catalog view (to check node ownership), and a leaf lifetime. */
+/** What the signer needs: the site's CA, its catalog view (to check node ownership), and leaf lifetimes. */
 export interface SignerOptions {
   readonly nc: NatsConnection;
   readonly authority: SiteAuthority;
   readonly catalog: CatalogReader;
+  /** Lifetime of workload certificates (default the authority's, 24 h). */
   readonly ttlMs?: number;
+  /** Lifetime of renewed agent and gateway certificates (default the authority's, 24 h). */
+  readonly roleTtlMs?: number;
   readonly now?: () => number;
-  readonly onIssued?: (agent: SpiffeId, identity: SpiffeId) => void;
+  /** `caller` asked for `identity`: a workload of its node, or its own identity renewed. */
+  readonly onIssued?: (caller: SpiffeId, identity: SpiffeId) => void;
   readonly onRefused?: (error: MeridianError) => void;
 }
 
 /**
- * Serves workload certificate requests of the site's node agents. An agent gets the identity of
- * a service only when that service is registered on the agent's own node, so a compromised node
- * cannot mint identities of services it does not run.
+ * Serves the certificate requests of the site's node agents and gateways. An agent gets the
+ * identity of a service only when that service is registered on the agent's own node, so a
+ * compromised node cannot mint identities of services it does not run. An agent or gateway
+ * renews its own identity, and only its own, while its current certificate is still valid; every
+ * proof is accepted once.
  */
 export function startSigner(options: SignerOptions): { stop(): void } {
+  const seen = new ProofLedger();
   const subscription: Subscription = options.nc.subscribe(signerSubject(options.authority.site), {
     callback: (error, message) => {
       if (error !== null) return;
-      void answer(options, () => message.json<unknown>()).then((reply) => message.respond(JSON.stringify(reply)));
+      void answer(options, seen, () => message.json<unknown>()).then((reply) => message.respond(JSON.stringify(reply)));
     },
   });
   return { stop: () => subscription.unsubscribe() };
 }
 
-async function answer(options: SignerOptions, body: () => unknown): Promise<SignReply> {
+async function answer(options: SignerOptions, seen: ProofLedger, body: () => unknown): Promise<SignReply> {
   try {
-    return { chain: await handle(options, parseConfig(SignRequestSchema, body(), 'signing request')) };
+    return { chain: await handle(options, seen, parseConfig(SignRequestSchema, body(), 'signing request')) };
   } catch (cause) {
     const refused = isMeridianError(cause) ? cause : new MeridianError('MERIDIAN_ERR_CSR_INVALID', 'malformed signing request', { cause });
     options.onRefused?.(refused);
@@ -72,33 +79,58 @@ async function runsOnNode(catalog: CatalogReader, identity: SpiffeId, node: stri
   }
 }
 
-async function handle(options: SignerOptions, request: SignRequest): Promise<string> {
+async function handle(options: SignerOptions, seen: ProofLedger, request: SignRequest): Promise<string> {
   const now = options.now?.() ?? Date.now();
-  const agent = authenticateAgent(options, request, now);
+  const caller = authenticateCaller(options, request, now);
   const requested = parseCsr(request.csr).requested.uris;
   const identity = requested.length === 1 ? parseSpiffeId(requested[0] ?? '', options.authority.trustDomain) : undefined;
-  if (identity?.kind !== 'svc') {
-    throw new MeridianError('MERIDIAN_ERR_CSR_INVALID', 'csr.subjectAltName: agents may request workload (svc) identities only');
+  if (identity === undefined || identity.kind === 'site') {
+    throw new MeridianError('MERIDIAN_ERR_CSR_INVALID', 'csr.subjectAltName: must request exactly one workload (svc) identity or the caller\'s own identity');
   }
-  if (!(await runsOnNode(options.catalog, identity, agent.name))) {
-    throw new MeridianError('MERIDIAN_ERR_SITE_SCOPE', `agent ${agent.uri} runs no instance of ${identity.name}; it cannot get ${identity.uri}`);
+  let ttlMs = options.ttlMs;
+  if (identity.kind === 'svc') {
+    if (caller.kind !== 'agent') throw new MeridianError('MERIDIAN_ERR_SITE_SCOPE', `agentChain: ${caller.uri} is not an agent; only agents get workload identities`);
+    if (!(await runsOnNode(options.catalog, identity, caller.name))) {
+      throw new MeridianError('MERIDIAN_ERR_SITE_SCOPE', `agent ${caller.uri} runs no instance of ${identity.name}; it cannot get ${identity.uri}`);
+    }
+  } else if (identity.uri === caller.uri) {
+    ttlMs = options.roleTtlMs;
+  } else {
+    throw new MeridianError('MERIDIAN_ERR_SITE_SCOPE', `csr.subjectAltName: ${caller.uri} may renew only its own identity; it cannot get ${identity.uri}`);
   }
-  const issued = options.authority.issue({ csr: request.csr, now: new Date(now), ...(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs }) });
-  options.onIssued?.(agent, issued.identity);
+  // Checked last, so a refused request does not use up its proof; recorded before issuing, so two concurrent copies cannot both pass.
+  seen.claim(request.proof, now);
+  const issued = options.authority.issue({ csr: request.csr, now: new Date(now), ...(ttlMs === undefined ? {} : { ttlMs }) });
+  options.onIssued?.(caller, issued.identity);
   return issued.chain.map((c) => c.toString()).join('');
 }
 
-function authenticateAgent(options: SignerOptions, request: SignRequest, now: number): SpiffeId {
+/** The caller: an agent or gateway of this site whose certificate is valid now and whose key signed the request. */
+function authenticateCaller(options: SignerOptions, request: SignRequest, now: number): SpiffeId {
   const [leaf, ...intermediates] = parseCertificates(request.agentChain, 'agentChain');
   if (leaf === undefined) throw new MeridianError('MERIDIAN_ERR_PEER_IDENTITY', 'agentChain: empty');
-  const agent = verifyPeer({ leaf, intermediates }, options.authority.bundle, 'client', new Date(now));
-  if (agent.kind !== 'agent' || agent.site !== options.authority.site) {
-    throw new MeridianError('MERIDIAN_ERR_SITE_SCOPE', `agentChain: ${agent.uri} is not an agent of site ${options.authority.site}`);
+  const caller = verifyPeer({ leaf, intermediates }, options.authority.bundle, 'client', new Date(now));
+  if ((caller.kind !== 'agent' && caller.kind !== 'gateway') || caller.site !== options.authority.site) {
+    throw new MeridianError('MERIDIAN_ERR_SITE_SCOPE', `agentChain: ${caller.uri} is not an agent or gateway of site ${options.authority.site}`);
   }
   const at = Date.parse(request.at);
   if (!Number.isFinite(at) || Math.abs(now - at) > REPLAY_WINDOW_MS) {
     throw new MeridianError('MERIDIAN_ERR_PEER_IDENTITY', `at: request time ${request.at} is outside the ${REPLAY_WINDOW_MS / 1000} s window`);
   }
-  if (!verifyProof(leaf, request)) throw new MeridianError('MERIDIAN_ERR_PEER_IDENTITY', `proof: does not verify with the key of ${agent.uri}`);
-  return agent;
+  if (!verifyProof(leaf, request)) throw new MeridianError('MERIDIAN_ERR_PEER_IDENTITY', `proof: does not verify with the key of ${caller.uri}`);
+  return caller;
+}
+
+/** Proofs accepted within the replay window: a captured request sent again is refused. */
+class ProofLedger {
+  readonly #seen = new Map<string, number>();
+
+  claim(proof: string, now: number): void {
+    for (const [known, at] of this.#seen) {
+      if (now - at <= 2 * REPLAY_WINDOW_MS) break;
+      this.#seen.delete(known);
+    }
+    if (this.#seen.has(proof)) throw new MeridianError('MERIDIAN_ERR_PEER_IDENTITY', 'proof: already used; every request needs a fresh proof');
+    this.#seen.set(proof, now);
+  }
 }

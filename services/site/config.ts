@@ -36,6 +36,18 @@ export const SiteConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** Lifetimes of the certificates the control service issues (each renewed at half-life plus jitter); default 24h both. */
+    certificates: Type.Optional(
+      Type.Object(
+        {
+          /** Workload (svc) certificates it signs for the agents' services. */
+          workloadTtl: Type.Optional(DurationSchema),
+          /** Agent, gateway and its own control certificates, on each renewal. */
+          roleTtl: Type.Optional(DurationSchema),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** The federation status API; absent: the control service reports and follows, but serves nothing. */
     status: Type.Optional(
       Type.Object(

@@ -2,7 +2,9 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { FederatedView, SiteCatalogWriter, assertJetStream, ensureSiteBucket, siteConnectOptions, startLeaseReaper } from '../../shared/catalog/index.js';
 import { MeridianError } from '../../shared/errors/index.js';
 import { startOrUndo, type UndoSteps } from '../../shared/process/index.js';
-import { readPrivateKey, type MtlsIdentity, type PkiDirectory, type SiteAuthority, type TrustBundle } from '../../shared/identity/index.js';
+import { LiveIdentity, readPrivateKey, type MtlsIdentity, type PkiDirectory, type SiteAuthority } from '../../shared/identity/index.js';
+import type { RoleRenewal } from '../../shared/renewal/index.js';
+import { startControlRenewal } from './role-renewal.js';
 import type { Logger } from '../../shared/telemetry/index.js';
 import { startSigner } from '../signer/index.js';
 import { DEFAULT_STATUS_INTERVAL_MS, MERIDIAN_VERSION } from '../../shared/config/index.js';
@@ -18,6 +20,11 @@ export interface ControlService {
   readonly view: FederatedView;
   readonly status: FederationStatusService;
   readonly join: JoinService;
+  /** The control service's own `svc/control` identity now, and its renewal. */
+  readonly identity: LiveIdentity;
+  readonly renewal: RoleRenewal;
+  /** The site NATS connection (one for the service's life: nats.js reconnects it). */
+  readonly nc: NatsConnection;
   stop(): Promise<void>;
 }
 
@@ -47,10 +54,10 @@ export interface ControlServiceOptions {
   readonly status?: ControlStatusOptions;
   /** Lifetime of the workload certificates it signs (default 24 h). */
   readonly workloadTtlMs?: number;
+  /** Lifetime of the agent, gateway and its own control certificates it issues on renewal (default 24 h). */
+  readonly roleTtlMs?: number;
   /** The site's nats-server certificate files and pid file: kept renewed, nats-server reloaded by SIGHUP. */
   readonly natsServer?: NatsServerFiles;
-  /** bundle.pem changed (validated, and published to the site): the control service's own TLS consumers should trust it. */
-  readonly onBundle?: (bundle: TrustBundle) => void;
   /** The join endpoint (nodes trade a join token for their credentials); absent: none. */
   readonly join?: JoinServiceConfig;
   readonly log: Logger;
@@ -72,7 +79,7 @@ export async function startControlService(options: ControlServiceOptions): Promi
   return startOrUndo((undo) => launchControl(options, undo), targets);
 }
 
-async function connectControl(options: ControlServiceOptions, identity: MtlsIdentity): Promise<NatsConnection> {
+async function connectControl(options: ControlServiceOptions, identity: () => MtlsIdentity): Promise<NatsConnection> {
   const { pki, site } = options;
   const password = pki.siteNatsPasswords(site).control;
   try {
@@ -84,9 +91,14 @@ async function connectControl(options: ControlServiceOptions, identity: MtlsIden
 
 async function launchControl(options: ControlServiceOptions, undo: UndoSteps): Promise<ControlService> {
   const { pki, site } = options;
-  const issued = pki.issueIdentity(site, 'svc', 'control');
-  const identity = { privateKey: readPrivateKey(issued.keyPath), chain: issued.chain, bundle: pki.loadBundle() };
-  const nc = await connectControl(options, identity);
+  const issued = pki.issueIdentity(site, 'svc', 'control', options.roleTtlMs);
+  const identity = new LiveIdentity(
+    { privateKey: readPrivateKey(issued.keyPath), chain: issued.chain, bundle: pki.loadBundle() },
+    { onListenerError: (error) => options.log.error('identity change not applied everywhere', { error: error.message }) },
+  );
+  const renewal = startControlRenewal({ pki, site, live: identity, log: options.log, ...(options.roleTtlMs === undefined ? {} : { ttlMs: options.roleTtlMs }) });
+  undo.push(() => renewal.stop());
+  const nc = await connectControl(options, () => identity.current);
   undo.push(() => nc.close());
   await assertJetStream(nc, options.natsUrl);
   const writer = new SiteCatalogWriter(await ensureSiteBucket(nc, site), site);
@@ -99,7 +111,8 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
       authority,
       catalog: view,
       ...(options.workloadTtlMs === undefined ? {} : { ttlMs: options.workloadTtlMs }),
-      onIssued: (agent, workload) => options.log.info('workload certificate issued', { agent: agent.uri, identity: workload.uri }),
+      ...(options.roleTtlMs === undefined ? {} : { roleTtlMs: options.roleTtlMs }),
+      onIssued: (caller, issuedId) => options.log.info(issuedId.uri === caller.uri ? 'role certificate renewed' : 'workload certificate issued', { agent: caller.uri, identity: issuedId.uri }),
       onRefused: (error) => options.log.warn('workload certificate refused', { code: error.code, error: error.message }),
     });
   let signer = signWith(pki.loadSite(site));
@@ -115,7 +128,8 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
       signer = signWith(authority);
       previous.stop();
     },
-    ...(options.onBundle === undefined ? {} : { onBundle: options.onBundle }),
+    // Its own TLS consumers (NATS, the status API, the join endpoint) trust what it publishes.
+    onBundle: (bundle) => identity.replace({ bundle }),
     ...(options.natsServer === undefined ? {} : { natsServer: options.natsServer }),
   });
   undo.push(() => trust.stop());
@@ -125,7 +139,6 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
   undo.push(() => keeper.stop());
   const join = await startJoinService({ nc, pki, site, identity, authority: () => trust.authority, join: options.join, log: options.log });
   undo.push(() => join.stop());
-  const leaf = issued.chain[0];
   const api = options.status?.api;
   const status = await startFederationStatus({
     nc,
@@ -133,21 +146,29 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
     region: options.region ?? 'unknown',
     platform: options.platform ?? 'unknown',
     view,
-    certificates: () => [certificateStatus('site-ca', trust.authority.certificate), ...(leaf === undefined ? [] : [certificateStatus('workload', leaf)])],
+    certificates: () => {
+      const leaf = identity.current.chain[0];
+      return [certificateStatus('site-ca', trust.authority.certificate), ...(leaf === undefined ? [] : [certificateStatus('workload', leaf)])];
+    },
     intervalMs: options.status?.intervalMs ?? DEFAULT_STATUS_INTERVAL_MS,
     version: MERIDIAN_VERSION,
     log: options.log,
     ...(api === undefined
       ? {}
-      : { api: { port: api.port, ...(api.host === undefined ? {} : { host: api.host }), access: { tokens: api.tokens, ...(api.tls === true ? { bundle: identity.bundle } : {}) }, ...(api.tls === true ? { tls: identity } : {}) } }),
+      : { api: { port: api.port, ...(api.host === undefined ? {} : { host: api.host }), access: { tokens: api.tokens, ...(api.tls === true ? { bundle: identity.current.bundle } : {}) }, ...(api.tls === true ? { tls: identity.current } : {}) } }),
   });
+  identity.onChange((next) => status.api?.setIdentity(next));
   await nc.flush();
   options.log.info('control service started', { site, status: status.api?.url });
   return {
     view,
     status,
     join,
+    identity,
+    renewal,
+    nc,
     async stop() {
+      renewal.stop();
       await join.stop();
       await status.stop();
       keeper.stop();

@@ -97,7 +97,7 @@ function certificateRows(inputs: StatusInputs): CertificateRow[] {
       const expiresInMs = Date.parse(cert.notAfter) - inputs.now;
       const known = soonest.get(key);
       if (known === undefined || expiresInMs < known.expiresInMs) {
-        soonest.set(key, { site: record.site, role: cert.role, identity: cert.identity, notAfter: cert.notAfter, expiresInMs });
+        soonest.set(key, { site: record.site, role: cert.role, identity: cert.identity, notAfter: cert.notAfter, expiresInMs, expired: expiresInMs <= 0 || cert.expired === true });
       }
     }
   }

@@ -1,3 +1,4 @@
+import type { Server } from 'node:https';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { errorResponse } from '../../shared/errors/index.js';
 import { mtlsContextOptions, type MtlsIdentity } from '../../shared/identity/index.js';
@@ -26,6 +27,8 @@ export interface StatusApiOptions {
 export interface StatusApi {
   readonly url: string;
   readonly port: number;
+  /** A renewed identity or new bundle (TLS only): new handshakes present it, client certificates are checked against its bundle; open connections run on. */
+  setIdentity(identity: MtlsIdentity): void;
   close(): Promise<void>;
 }
 
@@ -41,13 +44,13 @@ function createApp(options: StatusApiOptions): FastifyInstance {
 
 const noStore = (reply: FastifyReply): FastifyReply => reply.header('cache-control', 'no-store');
 
-function registerRoutes(app: FastifyInstance, options: StatusApiOptions): void {
+function registerRoutes(app: FastifyInstance, options: StatusApiOptions, access: () => StatusAccess): void {
   const document = openApiDocument(options.version);
   const dashboard = loadDashboardPage();
   app.addHook('onRequest', (request, _reply, done) => {
     const path = request.url.split('?')[0] ?? '';
     try {
-      if (path.startsWith('/v1/') || path === '/metrics') authorize(options.access, { headers: request.headers, socket: request.raw.socket });
+      if (path.startsWith('/v1/') || path === '/metrics') authorize(access(), { headers: request.headers, socket: request.raw.socket });
       done();
     } catch (error) {
       done(error as Error);
@@ -86,11 +89,17 @@ export async function startStatusApi(options: StatusApiOptions): Promise<StatusA
     const { status, body } = errorResponse(error);
     return reply.status(status).send(body);
   });
-  registerRoutes(app, options);
+  let access = options.access;
+  registerRoutes(app, options, () => access);
   const host = options.host ?? '127.0.0.1';
   await app.listen({ host, port: options.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
   const scheme = options.tls === undefined ? 'http' : 'https';
-  return { url: `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`, port, close: () => app.close() };
+  const setIdentity = (identity: MtlsIdentity): void => {
+    if (options.tls === undefined) return;
+    (app.server as Server).setSecureContext(mtlsContextOptions(identity));
+    if (access.bundle !== undefined) access = { ...access, bundle: identity.bundle };
+  };
+  return { url: `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`, port, setIdentity, close: () => app.close() };
 }

@@ -130,6 +130,15 @@ function certificateProblems(inputs: HealthInputs): Problem[] {
   });
 }
 
+/** A process that refused its site's trust document keeps its old roots: a rotation stalls there. */
+function trustProblems(inputs: HealthInputs): Problem[] {
+  return inputs.entries.flatMap(({ record }): Problem[] =>
+    record.trust?.refused === undefined
+      ? []
+      : [{ severity: 'warning', site: record.site, component: 'trust', message: `${record.kind} ${record.name} of site ${record.site} refused the trust document (applied version ${record.trust.version}): ${record.trust.refused}` }],
+  );
+}
+
 /** Served from elsewhere while nearer instances exist is working as designed, but an operator wants to know. */
 function failoverProblems(inputs: HealthInputs): Problem[] {
   return inputs.failovers.filter((f) => f.degraded).map((f) => ({
@@ -142,6 +151,6 @@ function failoverProblems(inputs: HealthInputs): Problem[] {
 
 /** Everything wrong with the federation, errors first. */
 export function findProblems(inputs: HealthInputs): Problem[] {
-  const all = [...siteProblems(inputs), ...linkProblems(inputs), ...catalogProblems(inputs), ...gatewayProblems(inputs), ...agentProblems(inputs), ...certificateProblems(inputs), ...failoverProblems(inputs)];
+  const all = [...siteProblems(inputs), ...linkProblems(inputs), ...catalogProblems(inputs), ...gatewayProblems(inputs), ...agentProblems(inputs), ...certificateProblems(inputs), ...trustProblems(inputs), ...failoverProblems(inputs)];
   return all.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
 }

@@ -13,7 +13,7 @@ export const ProblemSchema = Type.Object(
   {
     severity: Type.Union([Type.Literal('error'), Type.Literal('warning')], { description: 'errors make the federation unhealthy; warnings do not' }),
     site: Type.String(),
-    component: Type.String({ description: 'what is wrong: site, link, catalog, agent, gateway, certificate, failover' }),
+    component: Type.String({ description: 'what is wrong: site, link, catalog, agent, gateway, certificate, trust, failover' }),
     message: Type.String(),
   },
   { $id: 'Problem' },
@@ -82,6 +82,7 @@ export const CertificateRowSchema = Type.Object(
     identity: Type.String({ description: 'the soonest-expiring certificate of this role at the site' }),
     notAfter: Iso,
     expiresInMs: Type.Number(),
+    expired: Type.Boolean({ description: 'true: that certificate has expired; its process could not renew it (agents: rejoin with a token; gateways: re-issue; control: check the site CA)' }),
   },
   { $id: 'CertificateRow' },
 );

@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from '@nats-io/transport-node';
-import { mtlsClientOptions, type MtlsIdentity } from '../identity/index.js';
+import { liveClientOptions, mtlsClientOptions, type MtlsIdentity, type SpiffeId } from '../identity/index.js';
 import { trustBucketName } from '../identity/trust-document.js';
 import { bucketName, joinBucketName, kvStreamName, statusBucketName } from './layout.js';
 
@@ -92,13 +92,15 @@ export function siteConnectOptions(options: {
   password: string;
   /** Which site user to connect as (default the agents' user). */
   user?: 'agent' | 'control';
-  identity: MtlsIdentity;
+  /** The client identity; a function (e.g. `() => live.current`) makes every reconnect present the identity of that moment. */
+  identity: MtlsIdentity | (() => MtlsIdentity);
   name?: string;
   /** The site whose server is dialled; default `site`. */
   serverSite?: string;
 }): ConnectionOptions {
   const serverSite = options.serverSite ?? options.site;
-  const tls = mtlsClientOptions(options.identity, (peer) => peer.site === serverSite && peer.kind === 'svc' && peer.name === 'nats');
+  const expect = (peer: SpiffeId): boolean => peer.site === serverSite && peer.kind === 'svc' && peer.name === 'nats';
+  const tls = typeof options.identity === 'function' ? liveClientOptions(options.identity, expect) : mtlsClientOptions(options.identity, expect);
   return {
     servers: options.servers,
     user: options.user === 'control' ? controlNatsUser(options.site) : siteNatsUser(options.site),

@@ -33,10 +33,11 @@ export {
 } from './authority.js';
 export { createSiteAuthority, issueLocalIdentity } from './issue-local.js';
 export { verifyPeer, type PeerCertificates } from './verify.js';
-export { mtlsClientOptions, mtlsContextOptions, mtlsServerOptions, ownIdentity, peerIdentity, spiffeServerCheck, type MtlsIdentity } from './tls.js';
-export { renewalDueAt, type RenewalPolicy } from './renewal.js';
+export { liveClientOptions, mtlsClientOptions, mtlsContextOptions, mtlsServerOptions, ownIdentity, peerIdentity, spiffeServerCheck, type LiveClientOptions, type MtlsIdentity } from './tls.js';
+export { MIN_RENEWAL_DELAY_MS, RenewalTimer, renewalDueAt, type RenewalPolicy, type RenewalTimerOptions } from './renewal.js';
+export { LiveIdentity, type IdentityListener } from './live-identity.js';
 export { PkiDirectory } from './pki-directory.js';
-export { loadMtlsIdentity, writePrivateKey, writeCertificates, writeText, readCertificates, readPrivateKey, readText } from './files.js';
+export { loadMtlsIdentity, writeFileAtomic, writeIdentityFiles, writePrivateKey, writeCertificates, writeText, readCertificates, readPrivateKey, readText } from './files.js';
 export { REPLAY_WINDOW_MS, signProof, verifyProof, type SignReply, type SignRequest } from './sign-request.js';
 export { MIN_BEARER_TOKEN_LENGTH, assertBearerToken, bearerTokenMatches } from './bearer.js';
 export { loadOrCreateTokenFile, readTokenFile, type TokenFile } from './token-file.js';
@@ -53,3 +54,12 @@ export {
   type JoinToken,
 } from './join-token.js';
 export { writeSecretFile } from './secret-file.js';
+export {
+  MAX_TRUST_DOCUMENT_BYTES,
+  TRUST_DOCUMENT_KEY,
+  encodeTrustDocument,
+  trustBucketName,
+  verifyTrustDocument,
+  type TrustDocument,
+  type TrustDocumentExpectation,
+} from './trust-document.js';

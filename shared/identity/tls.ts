@@ -115,3 +115,42 @@ export function ownIdentity(identity: MtlsIdentity, where: string, kind?: Spiffe
   if (kind !== undefined && id.kind !== kind) throw fail(`must be a ${kind} identity (got ${id.uri})`);
   return id;
 }
+
+/** What {@link liveClientOptions} hands out: the client options whose key, chain and roots follow the identity. */
+export type LiveClientOptions = ReturnType<typeof mtlsClientOptions>;
+
+/**
+ * Client options that follow a changing identity: `key`, `cert`, `ca` and the server check are
+ * getters that read `identity()` whenever a client copies them, i.e. at each new handshake.
+ * nats.js keeps the `tls` object it was given and copies its fields at every (re)connect, so
+ * a NATS connection made with these reconnects with the renewed certificate and the new bundle.
+ */
+export function liveClientOptions(identity: () => MtlsIdentity, expect: (peer: SpiffeId) => boolean = () => true): LiveClientOptions {
+  let source: MtlsIdentity | undefined;
+  let options: LiveClientOptions | undefined;
+  const now = (): LiveClientOptions => {
+    const current = identity();
+    if (options === undefined || source !== current) {
+      options = mtlsClientOptions(current, expect);
+      source = current;
+    }
+    return options;
+  };
+  return {
+    get key() {
+      return now().key;
+    },
+    get cert() {
+      return now().cert;
+    },
+    get ca() {
+      return now().ca;
+    },
+    get checkServerIdentity() {
+      return now().checkServerIdentity;
+    },
+    minVersion: 'TLSv1.3',
+    maxVersion: 'TLSv1.3',
+    rejectUnauthorized: true,
+  };
+}

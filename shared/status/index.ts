@@ -8,6 +8,7 @@ export type {
   GatewayStatus,
   LinkStatusRecord,
   ReporterBase,
+  TrustStatus,
   ReporterKind,
   StatusRecord,
   TrafficEdge,
@@ -18,4 +19,4 @@ export { StatusBoard, reportAgeMs, reporterUp, type BoardEntry, type StatusBoard
 export { TrafficMeter, MAX_TRACKED_TRAFFIC_PAIRS, OTHER_PAIR } from './traffic.js';
 export { busiestTraffic, fitReport, DEFAULT_MAX_PAYLOAD, MAX_REPORT_TRAFFIC_PAIRS, REPORT_HEADROOM_BYTES, type FittedReport } from './bound.js';
 export { catalogStatus } from './catalog.js';
-export { certificateStatus } from './certificates.js';
+export { certificateStatus, trustField, type TrustWatchState } from './certificates.js';

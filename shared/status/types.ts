@@ -15,6 +15,8 @@ export interface CertificateStatus {
   readonly identity: string;
   /** ISO time. */
   readonly notAfter: string;
+  /** True once the process presents a certificate past its notAfter (its renewal kept failing): see the process log for what to do. */
+  readonly expired?: boolean;
 }
 
 /** Requests from one local service to one destination, as the calling agent saw them. */
@@ -96,6 +98,14 @@ export interface ReporterBase {
    * when nothing was left out.
    */
   readonly omitted?: Readonly<Record<string, number>>;
+  /** The site trust document this process follows (agents and gateways): the version applied (0: none yet) and why the last one was refused, if it was. */
+  readonly trust?: TrustStatus;
+}
+
+/** What a process reports about the trust document it follows. */
+export interface TrustStatus {
+  readonly version: number;
+  readonly refused?: string;
 }
 
 export interface AgentStatus extends ReporterBase {

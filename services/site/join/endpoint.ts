@@ -3,7 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import type { KV } from '@nats-io/kv';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { MeridianError, isMeridianError } from '../../../shared/errors/index.js';
-import { mtlsContextOptions, type MtlsIdentity, type SiteAuthority } from '../../../shared/identity/index.js';
+import { mtlsContextOptions, type LiveIdentity, type SiteAuthority } from '../../../shared/identity/index.js';
 import type { Logger } from '../../../shared/telemetry/index.js';
 import { FailureLimiter, type FailureLimits } from './rate-limit.js';
 import { checkJoinRequest } from './request.js';
@@ -32,8 +32,8 @@ const MAX_IN_FLIGHT = 32;
 export interface JoinEndpointOptions {
   readonly host: string;
   readonly port: number;
-  /** The control service's identity (`svc/control`, chain with the site CA): the server certificate. */
-  readonly identity: MtlsIdentity;
+  /** The control service's identity (`svc/control`, chain with the site CA): the server certificate; a renewal reaches new handshakes. */
+  readonly identity: LiveIdentity;
   /** The site CA as it is now: a renewed one issues from the next join on. */
   readonly authority: () => SiteAuthority;
   readonly kv: KV;
@@ -62,7 +62,7 @@ interface RequestState {
 const states = new WeakMap<FastifyRequest, RequestState>();
 
 function createApp(options: JoinEndpointOptions, timeouts: JoinTimeouts): FastifyInstance<Server> {
-  const tls = { ...mtlsContextOptions(options.identity), handshakeTimeout: timeouts.handshakeMs };
+  const tls = { ...mtlsContextOptions(options.identity.current), handshakeTimeout: timeouts.handshakeMs };
   // No client certificate: the node has none yet; the token is its credential.
   const serverFactory = (handler: Parameters<typeof createServer>[1]): Server => {
     const server = createServer(
@@ -148,9 +148,13 @@ export async function startJoinEndpoint(options: JoinEndpointOptions): Promise<{
   });
   app.post('/v1/join', (request, reply) => handleJoin(options, request, reply));
   await app.listen({ host: options.host, port: options.port });
+  const unfollow = options.identity.onChange((next) => app.server.setSecureContext(mtlsContextOptions(next)));
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
-  return { url: `https://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`, port, close: () => app.close() };
+  return { url: `https://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`, port, close: () => {
+    unfollow();
+    return app.close();
+  } };
 }
 
 async function handleJoin(options: JoinEndpointOptions, request: FastifyRequest, reply: FastifyReply): Promise<JoinResponse> {

@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { MtlsIdentity, PkiDirectory, SiteAuthority } from '../../../shared/identity/index.js';
+import type { LiveIdentity, PkiDirectory, SiteAuthority } from '../../../shared/identity/index.js';
 import type { Logger } from '../../../shared/telemetry/index.js';
 import { startJoinEndpoint, type JoinTimeouts } from './endpoint.js';
 import type { FailureLimits } from './rate-limit.js';
@@ -22,7 +22,7 @@ export interface JoinServiceOptions {
   readonly nc: NatsConnection;
   readonly pki: PkiDirectory;
   readonly site: string;
-  readonly identity: MtlsIdentity;
+  readonly identity: LiveIdentity;
   /** The site CA it issues with, as it is now (a renewed site CA takes over at once). */
   readonly authority: () => SiteAuthority;
   /** Absent: the control service serves no join endpoint. */

@@ -13,6 +13,7 @@ let fed: SecureFederation;
 let agentNc: NatsConnection;
 let agent: MtlsIdentity;
 const issued: string[] = [];
+const ROLE_TTL_MS = 60_000;
 
 before(async () => {
   fed = await startSecureFederation(['solo', 'other']);
@@ -27,7 +28,7 @@ before(async () => {
   await writer.put(toInstance(parseServiceDefinition({ service: 'payments', ports: { http: 8080 } }, 'test'), fed.node('solo', 'node-1'), { leaseTtlMs: 600_000 }));
   await view.ready(20_000);
   await waitForService(view, 'payments');
-  const signer = startSigner({ nc: control, authority: fed.pki.loadSite('solo'), catalog: view, onIssued: (_agent, identity) => issued.push(identity.uri) });
+  const signer = startSigner({ nc: control, authority: fed.pki.loadSite('solo'), catalog: view, roleTtlMs: ROLE_TTL_MS, onIssued: (_agent, identity) => issued.push(identity.uri) });
   fileScope.after(() => Promise.resolve(signer.stop()));
   await control.flush();
 });
@@ -89,7 +90,7 @@ describe('the site certificate signer', () => {
     const at = new Date().toISOString();
     const foreignAgent = fed.identity('other', 'node-9');
     assert.deepEqual(await rawRequest({ csr, at, agentChain: chainOf(foreignAgent), proof: signProof(foreignAgent.privateKey, at, csr) }), {
-      error: { code: 'MERIDIAN_ERR_SITE_SCOPE', message: 'agentChain: spiffe://acme.internal/site/other/agent/node-9 is not an agent of site solo' },
+      error: { code: 'MERIDIAN_ERR_SITE_SCOPE', message: 'agentChain: spiffe://acme.internal/site/other/agent/node-9 is not an agent or gateway of site solo' },
     });
     assert.deepEqual(await rawRequest({ csr, at, agentChain: chainOf(agent), proof: signProof(generatePrivateKey(), at, csr) }), {
       error: { code: 'MERIDIAN_ERR_PEER_IDENTITY', message: 'proof: does not verify with the key of spiffe://acme.internal/site/solo/agent/node-1' },
@@ -99,7 +100,10 @@ describe('the site certificate signer', () => {
     assert.match(stale.error?.message ?? '', /^at: request time .* is outside the 120 s window$/);
     const gatewayCsr = createCsr({ privateKey: generatePrivateKey(), commonName: 'gw', uris: [formatSpiffeId('acme.internal', 'solo', 'gateway', 'gw-1')] });
     assert.deepEqual(await rawRequest({ csr: gatewayCsr, at, agentChain: chainOf(agent), proof: signProof(agent.privateKey, at, gatewayCsr) }), {
-      error: { code: 'MERIDIAN_ERR_CSR_INVALID', message: 'csr.subjectAltName: agents may request workload (svc) identities only' },
+      error: {
+        code: 'MERIDIAN_ERR_SITE_SCOPE',
+        message: 'csr.subjectAltName: spiffe://acme.internal/site/solo/agent/node-1 may renew only its own identity; it cannot get spiffe://acme.internal/site/solo/gateway/gw-1',
+      },
     });
     const malformed = await rawRequest({ hello: 'world' });
     assert.equal(malformed.error?.code, 'MERIDIAN_ERR_CONFIG_INVALID');

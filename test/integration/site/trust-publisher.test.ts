@@ -12,7 +12,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { KvWatchInclude, Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { siteConnectOptions } from '../../../shared/catalog/index.js';
-import { PkiDirectory, TrustBundle, readPrivateKey, renewSiteCa, startRootRotation } from '../../../shared/identity/index.js';
+import { PkiDirectory, readPrivateKey, renewSiteCa, startRootRotation } from '../../../shared/identity/index.js';
 import { TRUST_DOCUMENT_KEY, trustBucketName, verifyTrustDocument, type TrustDocument } from '../../../shared/identity/trust-document.js';
 import { startControlService, type ControlService } from '../../../services/site/control.js';
 import { startTrustPublisher, type TrustPublisher } from '../../../services/site/trust-publisher.js';
@@ -37,14 +37,13 @@ async function controlConnection(pki: PkiDirectory): Promise<NatsConnection> {
 
 describe('trust document publisher', () => {
   let control: ControlService;
-  const bundles: TrustBundle[] = [];
   const logs = captureLogger();
 
   before(async () => {
     site = await useSecureSite({ site: 'tp' });
     admin = await site.admin();
     kv = await new Kvm(jetstream(admin)).open(trustBucketName(site.site));
-    control = await startControlService({ pki: site.pki, site: site.site, natsUrl: site.nats.url, log: logs.log, onBundle: (bundle) => bundles.push(bundle) });
+    control = await startControlService({ pki: site.pki, site: site.site, natsUrl: site.nats.url, log: logs.log });
   });
   after(async () => control.stop());
 
@@ -67,7 +66,7 @@ describe('trust document publisher', () => {
     assert.equal(document.version, previous + 1);
     const applied = verifyTrustDocument(text, { site: site.site, bundle: oldBundle, lastVersion: previous });
     assert.deepEqual(applied.bundle.roots.map((r) => r.fingerprint256), [...oldBundle.roots, next.certificate].map((r) => r.fingerprint256));
-    assert.equal(bundles.at(-1)?.toPem(), applied.bundle.toPem(), 'the control service was handed the new bundle');
+    assert.equal(control.identity.current.bundle.toPem(), applied.bundle.toPem(), "the control service's own identity trusts the new bundle");
     // A receiver never goes back: the same document again is refused.
     assert.throws(() => verifyTrustDocument(text, { site: site.site, bundle: applied.bundle, lastVersion: document.version }), {
       code: 'MERIDIAN_ERR_TRUST_DOCUMENT',

@@ -88,7 +88,7 @@ describe('status reports stay under the server max_payload', () => {
         telemetry.observe({ direction: 'outbound', service: 'frontend', peerService: `svc-${i}`, peerSite: 'west', protocol: 'http', method: 'GET', path: '/', status: 200, durationMs: 1, traceparent: '', startedAt: 0 });
       }
     }
-    const collect = agentStatusCollector({ node: node('busy-1'), intervalMs: 150, agentCertificate: undefined, connected: () => true, services: () => ['frontend'], dataPlane: () => undefined, telemetry });
+    const collect = agentStatusCollector({ node: node('busy-1'), intervalMs: 150, agentCertificate: () => undefined, connected: () => true, services: () => ['frontend'], dataPlane: () => undefined, telemetry });
     const errors: Error[] = [];
     const warnings: Warning[] = [];
     publish(collect, errors, warnings);
@@ -109,7 +109,7 @@ describe('status reports stay under the server max_payload', () => {
     // A node with thousands of registered services: no section bound applies, the size bound does.
     const services = Array.from({ length: 3000 }, (_, i) => `service-with-a-long-descriptive-name-${String(i).padStart(5, '0')}`);
     const telemetry = new RequestTelemetry(SITE);
-    const collect = agentStatusCollector({ node: node('crowded-1'), intervalMs: 150, agentCertificate: undefined, connected: () => true, services: () => services, dataPlane: () => undefined, telemetry });
+    const collect = agentStatusCollector({ node: node('crowded-1'), intervalMs: 150, agentCertificate: () => undefined, connected: () => true, services: () => services, dataPlane: () => undefined, telemetry });
     const errors: Error[] = [];
     const warnings: Warning[] = [];
     publish(collect, errors, warnings);
@@ -163,7 +163,7 @@ describe('status reports stay under the server max_payload', () => {
 
   it('a report that cannot fit even with every list emptied is an error naming the limit, not a silent drop', () => {
     const services = Array.from({ length: 50 }, (_, i) => `service-${i}`);
-    const collect = agentStatusCollector({ node: node('tiny-1'), intervalMs: 150, agentCertificate: undefined, connected: () => true, services: () => services, dataPlane: () => undefined, telemetry: new RequestTelemetry(SITE) });
+    const collect = agentStatusCollector({ node: node('tiny-1'), intervalMs: 150, agentCertificate: () => undefined, connected: () => true, services: () => services, dataPlane: () => undefined, telemetry: new RequestTelemetry(SITE) });
     const record = collect();
     const bytes = Buffer.byteLength(JSON.stringify(record));
     assert.throws(() => fitReport(record, 100), {

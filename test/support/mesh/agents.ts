@@ -60,6 +60,8 @@ export interface MeshAgentOptions {
   readonly statusInterval: string;
   readonly definitionsDir?: string;
   readonly accessLog?: string;
+  /** Lifetime of the agent's own certificate (default 24 h). */
+  readonly ttlMs?: number;
 }
 
 /** Starts an agent in this process with its data plane (inbound and outbound listeners); stopped at the end of the file. */
@@ -71,6 +73,8 @@ export async function startMeshAgent(fed: SecureFederation, options: MeshAgentOp
     telemetry: { statusInterval: options.statusInterval, ...(options.accessLog === undefined ? {} : { accessLog: options.accessLog }) },
     ...(options.definitionsDir === undefined ? {} : { definitionsDir: options.definitionsDir }),
   };
+  // Re-issued in place: a short-lived agent certificate, renewed by the agent itself from then on.
+  if (options.ttlMs !== undefined) fed.pki.issueIdentity(site, 'agent', node, options.ttlMs);
   const running = await startAgent(config, quietLogger(`agent:${node}`));
   fileScope.after(() => running.stop());
   return running;

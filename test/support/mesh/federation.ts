@@ -12,6 +12,8 @@ import { locality } from './sites.js';
 /** Options of {@link startFederationMesh}. */
 export interface FederationMeshOptions {
   readonly workloadTtlMs?: number;
+  /** Lifetime of the agents', gateways' and control services' own certificates, first issue and renewals (default 24 h). */
+  readonly roleTtlMs?: number;
   /** Status reports of every process (default every 2 s) and the control services' status API (default none). */
   readonly status?: { readonly interval: string; readonly api?: { readonly tokens: readonly string[]; readonly tls?: boolean } };
 }
@@ -37,7 +39,7 @@ export async function startFederationMesh(sites: readonly string[], options: Fed
   for (const site of sites) controls.set(site, await startControl(fed, site, options));
   const gateways = new Map<string, RunningGateway>();
   const startGateway = async (site: string, port = 0): Promise<RunningGateway> => {
-    const gateway = await startMeshGateway(fed, { site, port, dir, statusInterval });
+    const gateway = await startMeshGateway(fed, { site, port, dir, statusInterval, ...(options.roleTtlMs === undefined ? {} : { ttlMs: options.roleTtlMs }) });
     gateways.set(site, gateway);
     return gateway;
   };
@@ -48,7 +50,7 @@ export async function startFederationMesh(sites: readonly string[], options: Fed
     gateways,
     controls,
     startGateway,
-    agent: (site, node, agentOptions = {}) => startMeshAgent(fed, { site, node, dir, statusInterval, ...agentOptions }),
+    agent: (site, node, agentOptions = {}) => startMeshAgent(fed, { site, node, dir, statusInterval, ...(options.roleTtlMs === undefined ? {} : { ttlMs: options.roleTtlMs }), ...agentOptions }),
   };
 }
 
@@ -64,6 +66,7 @@ export async function startControl(fed: SecureFederation, site: string, options:
     heartbeatMs: 500,
     status: { intervalMs: parseDuration(options.status?.interval ?? '2s', 'status interval'), ...(api === undefined ? {} : { api: { port: 0, ...api } }) },
     ...(options.workloadTtlMs === undefined ? {} : { workloadTtlMs: options.workloadTtlMs }),
+    ...(options.roleTtlMs === undefined ? {} : { roleTtlMs: options.roleTtlMs }),
     log: quietLogger(`control:${site}`),
   });
   fileScope.after(() => control.stop());
@@ -78,12 +81,14 @@ export interface MeshGatewayOptions {
   /** Where the site's password file goes. */
   readonly dir: string;
   readonly statusInterval: string;
+  /** Lifetime of the gateway's certificate (default 24 h). */
+  readonly ttlMs?: number;
 }
 
 /** A site's gateway (`gw-1`) with its identity from the federation's PKI, its NATS login and metrics; stopped (1 s drain) at the end of the file. */
 export async function startMeshGateway(fed: SecureFederation, options: MeshGatewayOptions): Promise<RunningGateway> {
   const { site } = options;
-  const files = fed.pki.issueIdentity(site, 'gateway', 'gw-1');
+  const files = fed.pki.issueIdentity(site, 'gateway', 'gw-1', options.ttlMs);
   const gateway = await startGatewayProcess(
     {
       site,

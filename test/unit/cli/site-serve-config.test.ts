@@ -41,6 +41,15 @@ describe('site serve configuration', () => {
     );
   });
 
+  it('takes certificate lifetimes as durations and names a bad one by its path', () => {
+    const config = parseSiteConfig({ site: 'eu', nats: { url: 'nats://127.0.0.1:4222' }, certificates: { workloadTtl: '12h', roleTtl: '24h' } }, 'test');
+    assert.deepEqual(config.certificates, { workloadTtl: '12h', roleTtl: '24h' });
+    assert.throws(
+      () => parseSiteConfig({ site: 'eu', nats: { url: 'nats://127.0.0.1:4222' }, certificates: { roleTtl: 'a day', other: 1 } }, 'site.json'),
+      (error: Error & { code?: string }) => error.code === 'MERIDIAN_ERR_CONFIG_INVALID' && /\/certificates\/roleTtl: /.test(error.message) && /\/certificates\/other: /.test(error.message),
+    );
+  });
+
   it('reports every bad flag with its config path before starting anything', async () => {
     const result = await site(['serve', 'EU!', '--nats', 'http://x', '--platform', 'mars', '--status-port', '99999', '--dir', join(dir, 'missing')]);
     assert.equal(result.code, 1);
