@@ -54,5 +54,37 @@ ensure_system_packages() {
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
+# Terraform is not in Debian: it comes from HashiCorp's apt repository, added the way HashiCorp's
+# install guide does. Where that repository cannot be reached, the setup says so and goes on: the
+# Terraform tests then fail naming what did not run.
+ensure_terraform() {
+  has_binary terraform && return 0
+  local sudo=() codename
+  if [[ $(id -u) -ne 0 ]]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo=(sudo -n); else
+      echo "setup: the Terraform tests need terraform: https://developer.hashicorp.com/terraform/install" >&2
+      return 0
+    fi
+  fi
+  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+  echo "setup: installing terraform from HashiCorp's apt repository (apt.releases.hashicorp.com)" >&2
+  if ! {
+    ensure_system_packages curl gpg &&
+      curl -fsSL --max-time 30 https://apt.releases.hashicorp.com/gpg | "${sudo[@]}" gpg --dearmor --yes -o /usr/share/keyrings/hashicorp-archive-keyring.gpg &&
+      echo "deb [signed-by=/usr/share/keyrings/hashicorp-archive-keyring.gpg] https://apt.releases.hashicorp.com $codename main" | "${sudo[@]}" tee /etc/apt/sources.list.d/hashicorp.list >/dev/null &&
+      "${sudo[@]}" apt-get update -qq >&2 &&
+      DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq terraform >&2
+  }; then
+    "${sudo[@]}" rm -f /etc/apt/sources.list.d/hashicorp.list
+    echo "setup: could not install terraform (HashiCorp's repository unreachable?); the Terraform tests will fail naming what did not run. Install it: https://developer.hashicorp.com/terraform/install" >&2
+  fi
+}
+
+packages=()
+want_terraform=0
+for pkg in "$@"; do
+  if [[ $pkg == terraform ]]; then want_terraform=1; else packages+=("$pkg"); fi
+done
 ensure_npm_dependencies
-ensure_system_packages "$@"
+ensure_system_packages "${packages[@]}"
+if [[ $want_terraform -eq 1 ]]; then ensure_terraform; fi
