@@ -48,7 +48,7 @@ describe('README configuration snippets', () => {
       const trimmed = text.trim();
       if (trimmed.startsWith('{')) {
         const value = JSON.parse(trimmed) as Record<string, unknown>;
-        if ('natsServer' in value) {
+        if ('natsServer' in value || 'pkiDir' in value) {
           parseSiteConfig(value, 'README site.json');
           seen.site++;
         } else if ('listen' in value || 'advertise' in value) {

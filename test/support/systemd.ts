@@ -63,17 +63,33 @@ export interface UnitServiceOptions {
  * /var/lib/meridian) without touching the host's. ExecStart's binary stays the host's.
  */
 export function startUnitService(options: UnitServiceOptions): MeridianChild {
-  const { root, start } = options;
-  const mounts = options.paths.map((path) => {
-    const parent = dirname(path);
-    return `mount -t overlay overlay -o lowerdir=${quote(`${join(root, parent)}:${parent}`)} ${quote(parent)} && mount --bind ${quote(join(root, path))} ${quote(path)}`;
-  });
+  const { start } = options;
+  const mounts = targetPathMounts(options.root, options.paths);
   // Node may live outside systemd's PATH on a developer's machine (nvm); on a VM it is in /usr/bin.
   const path = `${SYSTEMD_PATH}:${dirname(process.execPath)}`;
   const environment = Object.entries({ PATH: path, HOME: start.workingDirectory, ...start.environment }).map(([key, value]) => quote(`${key}=${value}`));
   const script = [...mounts, `cd ${quote(start.workingDirectory)}`, `exec env -i ${environment.join(' ')} "$@"`].join(' && ');
   // unshare and sh exec in place: the child's PID is the agent's, so signals reach it as systemd's would.
   return spawnWatched(findBinary('unshare'), [...privateMounts(), '--', 'sh', '-c', script, 'sh', ...start.execStart], { label: start.execStart.join(' ') });
+}
+
+/** Shell commands showing `root`'s `paths` at their target paths: an overlay on each parent, then a bind mount (writes land in `root`). */
+function targetPathMounts(root: string, paths: readonly string[]): string[] {
+  return paths.map((path) => {
+    const parent = dirname(path);
+    return `mount -t overlay overlay -o lowerdir=${quote(`${join(root, parent)}:${parent}`)} ${quote(parent)} && mount --bind ${quote(join(root, path))} ${quote(path)}`;
+  });
+}
+
+/**
+ * Runs `argv` as an operator of the installed host would with sudo (e.g. `meridian agent join`):
+ * as root (of a user namespace when the test is not root), with this process's environment, in
+ * the same kind of private mount namespace as {@link startUnitService}, so it reads and writes
+ * `root`'s files at their target paths, where the service will find them.
+ */
+export function runAtTargetPaths(options: { root: string; paths: readonly string[]; argv: readonly string[] }): MeridianChild {
+  const script = [...targetPathMounts(options.root, options.paths), 'exec "$@"'].join(' && ');
+  return spawnWatched(findBinary('unshare'), [...privateMounts(), '--', 'sh', '-c', script, 'sh', ...options.argv], { label: options.argv.join(' ') });
 }
 
 /** unshare's flags for a private mount namespace (in a user namespace when not root). */

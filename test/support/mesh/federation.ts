@@ -3,6 +3,7 @@ import type { RunningAgent } from '../../../agent/index.js';
 import { startGatewayProcess, type RunningGateway } from '../../../gateway/runtime.js';
 import { parseDuration } from '../../../shared/config/index.js';
 import { startControlService, type ControlService } from '../../../services/site/index.js';
+import type { JoinServiceConfig } from '../../../services/site/join/index.js';
 import { startSecureFederation, type SecureFederation } from '../catalog.js';
 import { fileScope, useTempDir } from '../harness.js';
 import { natsAccess, startMeshAgent, writePasswordFile } from './agents.js';
@@ -16,6 +17,8 @@ export interface FederationMeshOptions {
   readonly roleTtlMs?: number;
   /** Status reports of every process (default every 2 s) and the control services' status API (default none). */
   readonly status?: { readonly interval: string; readonly api?: { readonly tokens: readonly string[]; readonly tls?: boolean } };
+  /** Every control service's join endpoint (default none). */
+  readonly join?: JoinServiceConfig;
 }
 
 /** A whole mesh in this process: NATS supercluster, a control service and a gateway per site, agents on demand. */
@@ -67,6 +70,7 @@ export async function startControl(fed: SecureFederation, site: string, options:
     status: { intervalMs: parseDuration(options.status?.interval ?? '2s', 'status interval'), ...(api === undefined ? {} : { api: { port: 0, ...api } }) },
     ...(options.workloadTtlMs === undefined ? {} : { workloadTtlMs: options.workloadTtlMs }),
     ...(options.roleTtlMs === undefined ? {} : { roleTtlMs: options.roleTtlMs }),
+    ...(options.join === undefined ? {} : { join: options.join }),
     log: quietLogger(`control:${site}`),
   });
   fileScope.after(() => control.stop());
