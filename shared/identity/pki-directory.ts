@@ -3,7 +3,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MeridianError } from '../errors/index.js';
 import { SiteAuthority, createRootAuthority, issueSiteCa, type IssuedCertificate, type RootAuthority } from './authority.js';
-import { TrustBundle } from './bundle.js';
+import { TrustBundle, chainToPem } from './bundle.js';
 import { assertAbsent, readCertificates, readPrivateKey, readText, writeCertificates, writePrivateKey, writeText, writeFileAtomic } from './files.js';
 import { createSiteAuthority, issueLocalIdentity } from './issue-local.js';
 import { deriveSiteNatsPassword, type SiteNatsPasswords } from './nats-password.js';
@@ -109,8 +109,8 @@ export class PkiDirectory {
 
   /** Replaces bundle.pem in one step (control services poll it) and counts the change in bundle-version. */
   writeBundle(roots: readonly X509Certificate[]): void {
-    writeFileAtomic(this.bundlePath, roots.map((r) => r.toString()).join(''), 0o644);
-    writeFileAtomic(this.bundleVersionPath, `${this.bundleVersion() + 1}\n`, 0o644);
+    writeFileAtomic(this.bundlePath, chainToPem(roots), { mode: 0o644 });
+    writeFileAtomic(this.bundleVersionPath, `${this.bundleVersion() + 1}\n`, { mode: 0o644 });
   }
 
   /** How many times `meridian ca` wrote bundle.pem (0 when unknown): a floor for the published document's version. */
@@ -183,7 +183,7 @@ export class PkiDirectory {
   /** Writes the passwords the current site CA key yields (0600) unless already pinned: run before re-keying. */
   pinSiteNatsPasswords(site: string): void {
     if (existsSync(this.siteNatsPasswordsPath(site)) || !existsSync(this.sitePaths(site).key)) return;
-    writeFileAtomic(this.siteNatsPasswordsPath(site), `${JSON.stringify(this.siteNatsPasswords(site), null, 2)}\n`, 0o600);
+    writeFileAtomic(this.siteNatsPasswordsPath(site), `${JSON.stringify(this.siteNatsPasswords(site), null, 2)}\n`);
   }
 
   /** Issues a leaf from a CSR with the site's CA; returns the chain to hand back. */
