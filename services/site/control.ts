@@ -1,10 +1,10 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { FederatedView, SiteCatalogWriter, assertJetStream, ensureSiteBucket, siteConnectOptions, startLeaseReaper } from '../../shared/catalog/index.js';
-import { MeridianError } from '../../shared/errors/index.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { FederatedView, SiteCatalogWriter, assertJetStream, ensureSiteBucket, startLeaseReaper } from '../../shared/catalog/index.js';
 import { startOrUndo, type UndoSteps } from '../../shared/process/index.js';
-import { LiveIdentity, readPrivateKey, type MtlsIdentity, type PkiDirectory, type SiteAuthority } from '../../shared/identity/index.js';
+import { LiveIdentity, type PkiDirectory, type SiteAuthority } from '../../shared/identity/index.js';
 import type { RoleRenewal } from '../../shared/renewal/index.js';
 import { startControlRenewal } from './role-renewal.js';
+import { connectAsControl, issueControlIdentity } from './control-nats.js';
 import type { Logger } from '../../shared/telemetry/index.js';
 import { startSigner } from '../signer/index.js';
 import { DEFAULT_STATUS_INTERVAL_MS, MERIDIAN_VERSION } from '../../shared/config/index.js';
@@ -79,26 +79,14 @@ export async function startControlService(options: ControlServiceOptions): Promi
   return startOrUndo((undo) => launchControl(options, undo), targets);
 }
 
-async function connectControl(options: ControlServiceOptions, identity: () => MtlsIdentity): Promise<NatsConnection> {
-  const { pki, site } = options;
-  const password = pki.siteNatsPasswords(site).control;
-  try {
-    return await connect({ ...siteConnectOptions({ servers: options.natsUrl, site, user: 'control', password, identity, name: `meridian-control-${site}` }) });
-  } catch (cause) {
-    throw new MeridianError('MERIDIAN_ERR_CATALOG_UNAVAILABLE', `cannot reach the site's NATS at ${options.natsUrl}: ${(cause as Error).message}`, { cause });
-  }
-}
-
 async function launchControl(options: ControlServiceOptions, undo: UndoSteps): Promise<ControlService> {
   const { pki, site } = options;
-  const issued = pki.issueIdentity(site, 'svc', 'control', options.roleTtlMs);
-  const identity = new LiveIdentity(
-    { privateKey: readPrivateKey(issued.keyPath), chain: issued.chain, bundle: pki.loadBundle() },
-    { onListenerError: (error) => options.log.error('identity change not applied everywhere', { error: error.message }) },
-  );
+  const identity = new LiveIdentity(issueControlIdentity(pki, site, options.roleTtlMs), {
+    onListenerError: (error) => options.log.error('identity change not applied everywhere', { error: error.message }),
+  });
   const renewal = startControlRenewal({ pki, site, live: identity, log: options.log, ...(options.roleTtlMs === undefined ? {} : { ttlMs: options.roleTtlMs }) });
   undo.push(() => renewal.stop());
-  const nc = await connectControl(options, () => identity.current);
+  const nc = await connectAsControl({ pki, site, natsUrl: options.natsUrl, identity: () => identity.current, name: `meridian-control-${site}` });
   undo.push(() => nc.close());
   await assertJetStream(nc, options.natsUrl);
   const writer = new SiteCatalogWriter(await ensureSiteBucket(nc, site), site);
