@@ -2,13 +2,7 @@ import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/t
 import { existsSync } from 'node:fs';
 import { siteConnectOptions } from '../../shared/catalog/index.js';
 import { MeridianError } from '../../shared/errors/index.js';
-import { loadMtlsIdentity, ownIdentity, readPrivateKey, type MtlsIdentity, type PkiDirectory } from '../../shared/identity/index.js';
-
-/** Issues the control service's `svc/control` identity with the site CA held here; key and chain are written to the PKI dir. */
-export function issueControlIdentity(pki: PkiDirectory, site: string, ttlMs?: number): MtlsIdentity {
-  const issued = pki.issueIdentity(site, 'svc', 'control', ttlMs);
-  return { privateKey: readPrivateKey(issued.keyPath), chain: issued.chain, bundle: pki.loadBundle() };
-}
+import { loadMtlsIdentity, ownIdentity, type MtlsIdentity, type PkiDirectory } from '../../shared/identity/index.js';
 
 /** The control identity on disk when it is still valid, else a fresh one (as the control service does at start). */
 export function currentControlIdentity(pki: PkiDirectory, site: string): MtlsIdentity {
@@ -22,7 +16,7 @@ export function currentControlIdentity(pki: PkiDirectory, site: string): MtlsIde
       // Expired or unreadable: issued anew below, as the control service would.
     }
   }
-  return issueControlIdentity(pki, site);
+  return pki.issueMtlsIdentity(site, 'svc', 'control');
 }
 
 /** Options of {@link connectAsControl}. */

@@ -4,7 +4,7 @@ import { startOrUndo, type UndoSteps } from '../../shared/process/index.js';
 import { LiveIdentity, type PkiDirectory, type SiteAuthority } from '../../shared/identity/index.js';
 import type { RoleRenewal } from '../../shared/renewal/index.js';
 import { startControlRenewal } from './role-renewal.js';
-import { connectAsControl, issueControlIdentity } from './control-nats.js';
+import { connectAsControl } from './control-nats.js';
 import type { Logger } from '../../shared/telemetry/index.js';
 import { startSigner } from '../signer/index.js';
 import { DEFAULT_STATUS_INTERVAL_MS, MERIDIAN_VERSION } from '../../shared/config/index.js';
@@ -81,7 +81,7 @@ export async function startControlService(options: ControlServiceOptions): Promi
 
 async function launchControl(options: ControlServiceOptions, undo: UndoSteps): Promise<ControlService> {
   const { pki, site } = options;
-  const identity = new LiveIdentity(issueControlIdentity(pki, site, options.roleTtlMs), {
+  const identity = new LiveIdentity(pki.issueMtlsIdentity(site, 'svc', 'control', options.roleTtlMs), {
     onListenerError: (error) => options.log.error('identity change not applied everywhere', { error: error.message }),
   });
   const renewal = startControlRenewal({ pki, site, live: identity, log: options.log, ...(options.roleTtlMs === undefined ? {} : { ttlMs: options.roleTtlMs }) });

@@ -4,7 +4,7 @@ import type { PkiDirectory } from '../../shared/identity/index.js';
 import { ensureTrustBucket } from '../../shared/identity/trust-bucket.js';
 import type { NatsTlsOptions } from './nats-conf.js';
 import { ensureJoinBucket } from './join/token-store.js';
-import { connectAsControl, issueControlIdentity } from './control-nats.js';
+import { connectAsControl } from './control-nats.js';
 
 /** What a site's nats-server needs: TLS with the site's `nats` identity, and the site's user. */
 export interface SiteNatsSetup {
@@ -40,7 +40,7 @@ export function prepareSiteNats(pki: PkiDirectory, site: string): SiteNatsSetup 
  */
 export async function bootstrapSiteCatalog(options: { pki: PkiDirectory; site: string; setup: SiteNatsSetup; url: string }): Promise<void> {
   const { pki, site } = options;
-  const nc = await connectAsControl({ pki, site, natsUrl: options.url, identity: issueControlIdentity(pki, site), password: options.setup.controlPassword });
+  const nc = await connectAsControl({ pki, site, natsUrl: options.url, identity: pki.issueMtlsIdentity(site, 'svc', 'control'), password: options.setup.controlPassword });
   try {
     await ensureSiteBucket(nc, site);
     await ensureStatusBucket(nc, site);

@@ -8,7 +8,8 @@ import { assertAbsent, readCertificates, readPrivateKey, readText, writeCertific
 import { createSiteAuthority, issueLocalIdentity } from './issue-local.js';
 import { deriveSiteNatsPassword, type SiteNatsPasswords } from './nats-password.js';
 import { assertName, assertTrustDomain } from './spiffe.js';
-import type { IdentityKind, KeyAlgorithm } from './types.js';
+import type { MtlsIdentity } from './tls.js';
+import type { IdentityKind, KeyAlgorithm, KeyedCertificate } from './types.js';
 
 /** Key and certificate files of a CA. */
 export interface CaPaths {
@@ -192,12 +193,18 @@ export class PkiDirectory {
   }
 
   /** Generates a key here and issues its certificate: for identities of the CA host itself. */
-  issueIdentity(site: string, kind: IdentityKind, name: string, ttlMs?: number): IssuedCertificate & { keyPath: string; certPath: string } {
+  issueIdentity(site: string, kind: IdentityKind, name: string, ttlMs?: number): IssuedCertificate & KeyedCertificate & { keyPath: string; certPath: string } {
     const paths = this.identityPaths(site, kind, name);
     const issued = issueLocalIdentity(this.loadSite(site), kind, name, ttlMs === undefined ? {} : { ttlMs });
     writePrivateKey(paths.key, issued.privateKey);
     writeCertificates(paths.cert, issued.chain);
     return { ...issued, keyPath: paths.key, certPath: paths.cert };
+  }
+
+  /** {@link issueIdentity}, as the mTLS identity a process of this host presents (with the current bundle). */
+  issueMtlsIdentity(site: string, kind: IdentityKind, name: string, ttlMs?: number): MtlsIdentity {
+    const issued = this.issueIdentity(site, kind, name, ttlMs);
+    return { privateKey: issued.privateKey, chain: issued.chain, bundle: this.loadBundle() };
   }
 }
 

@@ -16,7 +16,7 @@ import type { GatewayConfig } from '../../gateway/config.js';
 import { siteConnectOptions } from '../../shared/catalog/index.js';
 import { PkiDirectory } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/telemetry/index.js';
-import { bootstrapSiteCatalog, issueControlIdentity, prepareSiteNats, type SiteNatsSetup } from '../../services/site/index.js';
+import { bootstrapSiteCatalog, prepareSiteNats, type SiteNatsSetup } from '../../services/site/index.js';
 import { fileScope, useNatsServer } from './harness.js';
 import type { NatsServerHandle } from './servers/index.js';
 
@@ -72,7 +72,7 @@ export async function useSecureSite(options: SecureSiteOptions = {}): Promise<Se
     setup,
     nats,
     async admin() {
-      const identity = issueControlIdentity(pki, site);
+      const identity = pki.issueMtlsIdentity(site, 'svc', 'control');
       const nc = await connect({ ...siteConnectOptions({ servers: nats.url, site, password: '', identity, name: 'test-admin' }), user: 'admin', pass: adminPassword });
       fileScope.after(() => nc.close());
       return nc;

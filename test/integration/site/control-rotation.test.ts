@@ -15,7 +15,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { PkiDirectory, finishRootRotation, renewSiteCa, startRootRotation, type MtlsIdentity } from '../../../shared/identity/index.js';
 import { TRUST_DOCUMENT_KEY, trustBucketName, verifyTrustDocument, type TrustDocument } from '../../../shared/identity/trust-document.js';
-import { bootstrapSiteCatalog, issueControlIdentity, prepareSiteNats, startControlService, type ControlService, type SiteNatsSetup } from '../../../services/site/index.js';
+import { bootstrapSiteCatalog, prepareSiteNats, startControlService, type ControlService, type SiteNatsSetup } from '../../../services/site/index.js';
 import { eventually, useNatsServer, useTempDir } from '../../support/harness.js';
 import type { NatsServerHandle } from '../../support/servers/index.js';
 import { captureLogger } from '../../support/secure-site.js';
@@ -61,7 +61,7 @@ describe('control service through a root rotation', () => {
     await Promise.all(opened.map((nc) => nc.close()));
   });
 
-  const identity = (): MtlsIdentity => issueControlIdentity(pki, SITE);
+  const identity = (): MtlsIdentity => pki.issueMtlsIdentity(SITE, 'svc', 'control');
 
   /** A control-user connection, closed after the file. */
   async function dial(who: MtlsIdentity): Promise<ControlClient> {

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { PkiDirectory, renewSiteCa, startRootRotation, type MtlsIdentity } from '../../../shared/identity/index.js';
 import { keepNatsServerCertificate } from '../../../services/site/nats-server-cert.js';
-import { issueControlIdentity, prepareSiteNats } from '../../../services/site/index.js';
+import { prepareSiteNats } from '../../../services/site/index.js';
 import { eventually, useNatsServer, useTempDir } from '../../support/harness.js';
 import { captureLogger } from '../../support/secure-site.js';
 import { dialControl, type ControlClient } from '../../support/control-client.js';
@@ -46,7 +46,7 @@ describe('nats-server certificate kept by the control service', () => {
       // A rotation: the next root joins the bundle and the site CA is re-issued under it.
       startRootRotation(pki);
       renewSiteCa(pki, SITE);
-      const newChain = issueControlIdentity(pki, SITE);
+      const newChain = pki.issueMtlsIdentity(SITE, 'svc', 'control');
       await assert.rejects(client(pki, nats.url, setup.controlPassword, newChain), 'the server does not trust the new root before its reload');
 
       keeper.renew('test: site CA renewed');
@@ -95,7 +95,7 @@ describe('nats-server certificate kept by the control service', () => {
 
 /** A control-user connection with `identity` (default: a freshly issued control identity). */
 function client(pki: PkiDirectory, url: string, password: string, identity?: MtlsIdentity): Promise<ControlClient> {
-  return dialControl({ url, site: SITE, password, identity: identity ?? issueControlIdentity(pki, SITE), name: 'reload-test' });
+  return dialControl({ url, site: SITE, password, identity: identity ?? pki.issueMtlsIdentity(SITE, 'svc', 'control'), name: 'reload-test' });
 }
 
 function countDisconnects(nc: NatsConnection): () => number {
