@@ -1,3 +1,4 @@
+import type { X509Certificate } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { FederatedView, SiteCatalogWriter, assertJetStream, ensureSiteBucket, startLeaseReaper } from '../../shared/catalog/index.js';
 import { startOrUndo, type UndoSteps } from '../../shared/process/index.js';
@@ -11,7 +12,7 @@ import { DEFAULT_STATUS_INTERVAL_MS, MERIDIAN_VERSION } from '../../shared/confi
 import { certificateStatus } from '../../shared/status/index.js';
 import { startFederationStatus, type FederationStatusService } from '../status/index.js';
 import { keepSiteBuckets } from './bucket-keeper.js';
-import { startTrustPublisher } from './trust-publisher.js';
+import { startTrustPublisher, type TrustPublisher } from './trust-publisher.js';
 import type { NatsServerFiles } from './nats-server-cert.js';
 import { startJoinService, type JoinService, type JoinServiceConfig } from './join/index.js';
 
@@ -79,6 +80,72 @@ export async function startControlService(options: ControlServiceOptions): Promi
   return startOrUndo((undo) => launchControl(options, undo), targets);
 }
 
+/**
+ * The control service's status reporting and, when configured, its status API (HTTPS with the
+ * live identity when `tls`): site CA and own certificate expiry are part of what it reports.
+ */
+async function startControlStatus(parts: { options: ControlServiceOptions; nc: NatsConnection; view: FederatedView; identity: LiveIdentity; siteCa: () => X509Certificate }): Promise<FederationStatusService> {
+  const { options, identity } = parts;
+  const api = options.status?.api;
+  return startFederationStatus({
+    nc: parts.nc,
+    site: options.site,
+    region: options.region ?? 'unknown',
+    platform: options.platform ?? 'unknown',
+    view: parts.view,
+    certificates: () => {
+      const leaf = identity.current.chain[0];
+      return [certificateStatus('site-ca', parts.siteCa()), ...(leaf === undefined ? [] : [certificateStatus('workload', leaf)])];
+    },
+    intervalMs: options.status?.intervalMs ?? DEFAULT_STATUS_INTERVAL_MS,
+    version: MERIDIAN_VERSION,
+    log: options.log,
+    ...(api === undefined
+      ? {}
+      : { api: { port: api.port, ...(api.host === undefined ? {} : { host: api.host }), access: { tokens: api.tokens, ...(api.tls === true ? { bundle: identity.current.bundle } : {}) }, ...(api.tls === true ? { tls: identity.current } : {}) } }),
+  });
+}
+
+/**
+ * The site's certificate signer and the trust publisher that follows the PKI dir: a renewed site
+ * CA or a new bundle starts a new signer, which subscribes before the old one leaves, so no
+ * request goes unanswered.
+ */
+function startSigning(parts: { options: ControlServiceOptions; nc: NatsConnection; view: FederatedView; identity: LiveIdentity }): { trust: TrustPublisher; signer: { stop(): void } } {
+  const { options, nc } = parts;
+  const signWith = (authority: SiteAuthority): { stop(): void } =>
+    startSigner({
+      nc,
+      authority,
+      catalog: parts.view,
+      ...(options.workloadTtlMs === undefined ? {} : { ttlMs: options.workloadTtlMs }),
+      ...(options.roleTtlMs === undefined ? {} : { roleTtlMs: options.roleTtlMs }),
+      onIssued: (caller, issuedId) => options.log.info(issuedId.uri === caller.uri ? 'role certificate renewed' : 'workload certificate issued', { agent: caller.uri, identity: issuedId.uri }),
+      onRefused: (error) => options.log.warn('workload certificate refused', { code: error.code, error: error.message }),
+    });
+  let current = signWith(options.pki.loadSite(options.site));
+  const publish = (): TrustPublisher => startTrustPublisher({
+    nc,
+    pki: options.pki,
+    site: options.site,
+    log: options.log,
+    onAuthority: (authority) => {
+      const previous = current;
+      current = signWith(authority);
+      previous.stop();
+    },
+    // Its own TLS consumers (NATS, the status API, the join endpoint) trust what it publishes.
+    onBundle: (bundle) => parts.identity.replace({ bundle }),
+    ...(options.natsServer === undefined ? {} : { natsServer: options.natsServer }),
+  });
+  try {
+    return { trust: publish(), signer: { stop: () => current.stop() } };
+  } catch (error) {
+    current.stop();
+    throw error;
+  }
+}
+
 async function launchControl(options: ControlServiceOptions, undo: UndoSteps): Promise<ControlService> {
   const { pki, site } = options;
   const identity = new LiveIdentity(pki.issueMtlsIdentity(site, 'svc', 'control', options.roleTtlMs), {
@@ -93,33 +160,8 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
   const view = new FederatedView({ sites: [site], onError: (s, error) => options.log.warn('catalog watch interrupted', { site: s, error: error.message }) });
   view.connect(nc);
   undo.push(() => view.close());
-  const signWith = (authority: SiteAuthority): { stop(): void } =>
-    startSigner({
-      nc,
-      authority,
-      catalog: view,
-      ...(options.workloadTtlMs === undefined ? {} : { ttlMs: options.workloadTtlMs }),
-      ...(options.roleTtlMs === undefined ? {} : { roleTtlMs: options.roleTtlMs }),
-      onIssued: (caller, issuedId) => options.log.info(issuedId.uri === caller.uri ? 'role certificate renewed' : 'workload certificate issued', { agent: caller.uri, identity: issuedId.uri }),
-      onRefused: (error) => options.log.warn('workload certificate refused', { code: error.code, error: error.message }),
-    });
-  let signer = signWith(pki.loadSite(site));
+  const { trust, signer } = startSigning({ options, nc, view, identity });
   undo.push(() => signer.stop());
-  // A renewed site CA or a new bundle: the new signer subscribes before the old one leaves, so no request goes unanswered.
-  const trust = startTrustPublisher({
-    nc,
-    pki,
-    site,
-    log: options.log,
-    onAuthority: (authority) => {
-      const previous = signer;
-      signer = signWith(authority);
-      previous.stop();
-    },
-    // Its own TLS consumers (NATS, the status API, the join endpoint) trust what it publishes.
-    onBundle: (bundle) => identity.replace({ bundle }),
-    ...(options.natsServer === undefined ? {} : { natsServer: options.natsServer }),
-  });
   undo.push(() => trust.stop());
   const reaper = startLeaseReaper({ view, writer, intervalMs: options.heartbeatMs ?? 2000 });
   undo.push(() => reaper.stop());
@@ -127,24 +169,7 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
   undo.push(() => keeper.stop());
   const join = await startJoinService({ nc, pki, site, identity, authority: () => trust.authority, join: options.join, log: options.log });
   undo.push(() => join.stop());
-  const api = options.status?.api;
-  const status = await startFederationStatus({
-    nc,
-    site,
-    region: options.region ?? 'unknown',
-    platform: options.platform ?? 'unknown',
-    view,
-    certificates: () => {
-      const leaf = identity.current.chain[0];
-      return [certificateStatus('site-ca', trust.authority.certificate), ...(leaf === undefined ? [] : [certificateStatus('workload', leaf)])];
-    },
-    intervalMs: options.status?.intervalMs ?? DEFAULT_STATUS_INTERVAL_MS,
-    version: MERIDIAN_VERSION,
-    log: options.log,
-    ...(api === undefined
-      ? {}
-      : { api: { port: api.port, ...(api.host === undefined ? {} : { host: api.host }), access: { tokens: api.tokens, ...(api.tls === true ? { bundle: identity.current.bundle } : {}) }, ...(api.tls === true ? { tls: identity.current } : {}) } }),
-  });
+  const status = await startControlStatus({ options, nc, view, identity, siteCa: () => trust.authority.certificate });
   identity.onChange((next) => status.api?.setIdentity(next));
   await nc.flush();
   options.log.info('control service started', { site, status: status.api?.url });
