@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { generatePrivateKey, type LiveIdentity } from '../shared/identity/index.js';
-import { requestCertificate, startRoleRenewal, startTrustWatch, type RoleRenewal, type TrustWatch } from '../shared/renewal/index.js';
+import { requestCertificate, startRoleCredentials, type RoleCredentials } from '../shared/renewal/index.js';
 import type { Logger } from '../shared/telemetry/index.js';
 import type { GatewayConfig } from './config.js';
 import type { Gateway } from './types.js';
@@ -9,11 +9,7 @@ import type { Gateway } from './types.js';
 export const GATEWAY_REISSUE_ADVICE = 'issue it a new certificate (`meridian ca issue --site <site> --kind gateway --name <name>` on the CA host) into its keyFile/certFile and restart it';
 
 /** The gateway's own renewal and trust watch. */
-export interface GatewayCredentials {
-  readonly renewal: RoleRenewal;
-  readonly trust: TrustWatch;
-  stop(): void;
-}
+export type GatewayCredentials = RoleCredentials;
 
 /**
  * Renews the gateway's identity through its site's signer and follows the site's trust
@@ -21,23 +17,23 @@ export interface GatewayCredentials {
  * the links to other sites (their next dial). NATS reads the live identity at each reconnect.
  */
 export function startGatewayCredentials(options: { config: GatewayConfig; live: LiveIdentity; nc: NatsConnection; gateway: Gateway; log: Logger }): GatewayCredentials {
-  const { config, live, gateway, log } = options;
+  const { config, live, gateway } = options;
   const unsubscribe = live.onChange((next) => gateway.setIdentity(next));
-  const renewal = startRoleRenewal({
+  const credentials = startRoleCredentials({
     role: 'gateway',
     live,
     issue: (current) => requestCertificate({ nc: options.nc, caller: current, site: config.site, uri: gateway.id.uri, key: generatePrivateKey(), commonName: config.name }),
     files: { keyFile: config.keyFile, certFile: config.certFile },
     whenExpired: GATEWAY_REISSUE_ADVICE,
-    log,
+    connection: () => Promise.resolve(options.nc),
+    site: config.site,
+    bundleFile: config.nats.bundleFile,
+    log: options.log,
   });
-  const trust = startTrustWatch({ connection: () => Promise.resolve(options.nc), site: config.site, live, bundleFile: config.nats.bundleFile, log });
   return {
-    renewal,
-    trust,
+    ...credentials,
     stop() {
-      renewal.stop();
-      trust.stop();
+      credentials.stop();
       unsubscribe();
     },
   };

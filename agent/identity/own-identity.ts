@@ -1,7 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { MeridianError } from '../../shared/errors/index.js';
 import { generatePrivateKey, loadMtlsIdentity, ownIdentity, type LiveIdentity, type MtlsIdentity } from '../../shared/identity/index.js';
-import { requestCertificate, startRoleRenewal, startTrustWatch, type RoleRenewal, type TrustWatch } from '../../shared/renewal/index.js';
+import { requestCertificate, startRoleCredentials, type RoleCredentials } from '../../shared/renewal/index.js';
 import type { Logger } from '../../shared/telemetry/index.js';
 import type { AgentConfig } from '../config.js';
 
@@ -25,31 +25,21 @@ export function loadAgentIdentity(config: AgentConfig, now = Date.now()): MtlsId
 }
 
 /** The agent's own renewal and trust watch. */
-export interface AgentCredentials {
-  readonly renewal: RoleRenewal;
-  readonly trust: TrustWatch;
-  stop(): void;
-}
+export type AgentCredentials = RoleCredentials;
 
 /** Renews the agent's identity through the site's signer (rewriting its key and cert files) and follows the site's trust document (rewriting its bundle file). */
 export function startAgentCredentials(options: { config: AgentConfig; live: LiveIdentity; connection: () => Promise<NatsConnection>; log: Logger }): AgentCredentials {
-  const { config, live, log } = options;
+  const { config, live } = options;
   const uri = ownIdentity(live.current, 'agent identity', 'agent').uri;
-  const renewal = startRoleRenewal({
+  return startRoleCredentials({
     role: 'agent',
     live,
     issue: async (current) => requestCertificate({ nc: await options.connection(), caller: current, site: config.site, uri, key: generatePrivateKey(), commonName: config.node }),
     files: { keyFile: config.nats.keyFile, certFile: config.nats.certFile },
     whenExpired: REJOIN_ADVICE,
-    log,
+    connection: options.connection,
+    site: config.site,
+    bundleFile: config.nats.bundleFile,
+    log: options.log,
   });
-  const trust = startTrustWatch({ connection: options.connection, site: config.site, live, bundleFile: config.nats.bundleFile, log });
-  return {
-    renewal,
-    trust,
-    stop() {
-      renewal.stop();
-      trust.stop();
-    },
-  };
 }

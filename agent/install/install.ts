@@ -1,7 +1,8 @@
-import { accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { readJsonFile } from '../../shared/config/index.js';
 import { MeridianError } from '../../shared/errors/index.js';
+import { readText, writeFileAtomic } from '../../shared/identity/index.js';
 import { ensureServiceUser, findInstalledBin, lookupUser, systemctl, systemdIsRunning } from './host.js';
 import { INSTALLED_AGENT, SYSUSERS_LINE, installedConfig, type InstalledConfig } from './layout.js';
 import { renderAgentUnit } from './unit.js';
@@ -151,17 +152,10 @@ function ensureDir(path: string, mode: number): void {
 
 /** Writes `text` (0644) by an atomic rename unless the file already holds it; says which. */
 function writeFile(path: string, text: string): string {
-  try {
-    if (existsSync(path) && readFileSync(path, 'utf8') === text) return `unchanged ${path}`;
-    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-    const temporary = `${path}.meridian-new`;
-    writeFileSync(temporary, text, { mode: 0o644 });
-    chmodSync(temporary, 0o644);
-    renameSync(temporary, path);
-    return `wrote ${path}`;
-  } catch (cause) {
-    throw new MeridianError('MERIDIAN_ERR_FILE_IO', `${path}: cannot write: ${(cause as Error).message}`, { cause });
-  }
+  if (existsSync(path) && readText(path, 'installed file') === text) return `unchanged ${path}`;
+  // Missing parents get 0755, as /etc and /usr/lib are.
+  writeFileAtomic(path, text, { mode: 0o644, dirMode: 0o755 });
+  return `wrote ${path}`;
 }
 
 function remove(path: string): string {

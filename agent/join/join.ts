@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import { ERROR_STATUS, MeridianError, type ErrorCode } from '../../shared/errors/index.js';
 import {
   TrustBundle,
+  chainToPem,
   createCsr,
   formatSpiffeId,
   generatePrivateKey,
@@ -10,7 +11,7 @@ import {
   parseCertificates,
   parseJoinToken,
   privateKeyToPem,
-  writeSecretFile,
+  writeFileAtomic,
   type MtlsIdentity,
 } from '../../shared/identity/index.js';
 import type { AgentConfig } from '../config.js';
@@ -59,10 +60,12 @@ export async function joinSite(options: JoinSiteOptions): Promise<JoinResult> {
   const answer = await postJoin(socket, { host: address.host, body: JSON.stringify({ token: options.token.trim(), csr, node: config.node }), timeoutMs });
   const identity = readAnswer(answer, privateKey, trustDomain, uri);
   const { nats } = config;
-  writeSecretFile(nats.bundleFile, identity.bundle.toPem());
-  writeSecretFile(nats.passwordFile, `${identity.natsPassword}\n`);
-  writeSecretFile(nats.keyFile, privateKeyToPem(privateKey));
-  writeSecretFile(nats.certFile, identity.chain.map((c) => c.toString()).join(''));
+  // Run as root, join leaves each file to the owner of its directory: the agent's service user.
+  const secret = { ownerFromDirectory: true };
+  writeFileAtomic(nats.bundleFile, identity.bundle.toPem(), secret);
+  writeFileAtomic(nats.passwordFile, `${identity.natsPassword}\n`, secret);
+  writeFileAtomic(nats.keyFile, privateKeyToPem(privateKey), secret);
+  writeFileAtomic(nats.certFile, chainToPem(identity.chain), secret);
   return { identity: uri, notAfter: identity.chain[0]?.validTo ?? '', files: [nats.keyFile, nats.certFile, nats.bundleFile, nats.passwordFile] };
 }
 

@@ -5,6 +5,7 @@ import { type CatalogReader, signerSubject } from '../../shared/catalog/index.js
 import { MeridianError, isMeridianError } from '../../shared/errors/index.js';
 import {
   REPLAY_WINDOW_MS,
+  chainToPem,
   parseCertificates,
   parseCsr,
   parseSpiffeId,
@@ -102,7 +103,7 @@ async function handle(options: SignerOptions, seen: ProofLedger, request: SignRe
   seen.claim(request.proof, now);
   const issued = options.authority.issue({ csr: request.csr, now: new Date(now), ...(ttlMs === undefined ? {} : { ttlMs }) });
   options.onIssued?.(caller, issued.identity);
-  return issued.chain.map((c) => c.toString()).join('');
+  return chainToPem(issued.chain);
 }
 
 /** The caller: an agent or gateway of this site whose certificate is valid now and whose key signed the request. */

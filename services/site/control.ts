@@ -1,17 +1,18 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { FederatedView, SiteCatalogWriter, assertJetStream, ensureSiteBucket, siteConnectOptions, startLeaseReaper } from '../../shared/catalog/index.js';
-import { MeridianError } from '../../shared/errors/index.js';
+import type { X509Certificate } from 'node:crypto';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { FederatedView, SiteCatalogWriter, assertJetStream, ensureSiteBucket, startLeaseReaper } from '../../shared/catalog/index.js';
 import { startOrUndo, type UndoSteps } from '../../shared/process/index.js';
-import { LiveIdentity, readPrivateKey, type MtlsIdentity, type PkiDirectory, type SiteAuthority } from '../../shared/identity/index.js';
+import { LiveIdentity, type PkiDirectory, type SiteAuthority } from '../../shared/identity/index.js';
 import type { RoleRenewal } from '../../shared/renewal/index.js';
 import { startControlRenewal } from './role-renewal.js';
+import { connectAsControl } from './control-nats.js';
 import type { Logger } from '../../shared/telemetry/index.js';
 import { startSigner } from '../signer/index.js';
 import { DEFAULT_STATUS_INTERVAL_MS, MERIDIAN_VERSION } from '../../shared/config/index.js';
 import { certificateStatus } from '../../shared/status/index.js';
 import { startFederationStatus, type FederationStatusService } from '../status/index.js';
 import { keepSiteBuckets } from './bucket-keeper.js';
-import { startTrustPublisher } from './trust-publisher.js';
+import { startTrustPublisher, type TrustPublisher } from './trust-publisher.js';
 import type { NatsServerFiles } from './nats-server-cert.js';
 import { startJoinService, type JoinService, type JoinServiceConfig } from './join/index.js';
 
@@ -79,76 +80,22 @@ export async function startControlService(options: ControlServiceOptions): Promi
   return startOrUndo((undo) => launchControl(options, undo), targets);
 }
 
-async function connectControl(options: ControlServiceOptions, identity: () => MtlsIdentity): Promise<NatsConnection> {
-  const { pki, site } = options;
-  const password = pki.siteNatsPasswords(site).control;
-  try {
-    return await connect({ ...siteConnectOptions({ servers: options.natsUrl, site, user: 'control', password, identity, name: `meridian-control-${site}` }) });
-  } catch (cause) {
-    throw new MeridianError('MERIDIAN_ERR_CATALOG_UNAVAILABLE', `cannot reach the site's NATS at ${options.natsUrl}: ${(cause as Error).message}`, { cause });
-  }
-}
-
-async function launchControl(options: ControlServiceOptions, undo: UndoSteps): Promise<ControlService> {
-  const { pki, site } = options;
-  const issued = pki.issueIdentity(site, 'svc', 'control', options.roleTtlMs);
-  const identity = new LiveIdentity(
-    { privateKey: readPrivateKey(issued.keyPath), chain: issued.chain, bundle: pki.loadBundle() },
-    { onListenerError: (error) => options.log.error('identity change not applied everywhere', { error: error.message }) },
-  );
-  const renewal = startControlRenewal({ pki, site, live: identity, log: options.log, ...(options.roleTtlMs === undefined ? {} : { ttlMs: options.roleTtlMs }) });
-  undo.push(() => renewal.stop());
-  const nc = await connectControl(options, () => identity.current);
-  undo.push(() => nc.close());
-  await assertJetStream(nc, options.natsUrl);
-  const writer = new SiteCatalogWriter(await ensureSiteBucket(nc, site), site);
-  const view = new FederatedView({ sites: [site], onError: (s, error) => options.log.warn('catalog watch interrupted', { site: s, error: error.message }) });
-  view.connect(nc);
-  undo.push(() => view.close());
-  const signWith = (authority: SiteAuthority): { stop(): void } =>
-    startSigner({
-      nc,
-      authority,
-      catalog: view,
-      ...(options.workloadTtlMs === undefined ? {} : { ttlMs: options.workloadTtlMs }),
-      ...(options.roleTtlMs === undefined ? {} : { roleTtlMs: options.roleTtlMs }),
-      onIssued: (caller, issuedId) => options.log.info(issuedId.uri === caller.uri ? 'role certificate renewed' : 'workload certificate issued', { agent: caller.uri, identity: issuedId.uri }),
-      onRefused: (error) => options.log.warn('workload certificate refused', { code: error.code, error: error.message }),
-    });
-  let signer = signWith(pki.loadSite(site));
-  undo.push(() => signer.stop());
-  // A renewed site CA or a new bundle: the new signer subscribes before the old one leaves, so no request goes unanswered.
-  const trust = startTrustPublisher({
-    nc,
-    pki,
-    site,
-    log: options.log,
-    onAuthority: (authority) => {
-      const previous = signer;
-      signer = signWith(authority);
-      previous.stop();
-    },
-    // Its own TLS consumers (NATS, the status API, the join endpoint) trust what it publishes.
-    onBundle: (bundle) => identity.replace({ bundle }),
-    ...(options.natsServer === undefined ? {} : { natsServer: options.natsServer }),
-  });
-  undo.push(() => trust.stop());
-  const reaper = startLeaseReaper({ view, writer, intervalMs: options.heartbeatMs ?? 2000 });
-  undo.push(() => reaper.stop());
-  const keeper = keepSiteBuckets({ nc, site, intervalMs: options.heartbeatMs ?? 2000, log: options.log });
-  undo.push(() => keeper.stop());
-  const join = await startJoinService({ nc, pki, site, identity, authority: () => trust.authority, join: options.join, log: options.log });
-  undo.push(() => join.stop());
+/**
+ * The control service's status reporting and, when configured, its status API (HTTPS with the
+ * live identity when `tls`): site CA and own certificate expiry are part of what it reports.
+ */
+async function startControlStatus(parts: { options: ControlServiceOptions; nc: NatsConnection; view: FederatedView; identity: LiveIdentity; siteCa: () => X509Certificate }): Promise<FederationStatusService> {
+  const { options, identity } = parts;
   const api = options.status?.api;
-  const status = await startFederationStatus({
-    nc,
-    site,
+  return startFederationStatus({
+    nc: parts.nc,
+    site: options.site,
     region: options.region ?? 'unknown',
     platform: options.platform ?? 'unknown',
-    view,
+    view: parts.view,
     certificates: () => {
       const leaf = identity.current.chain[0];
-      return [certificateStatus('site-ca', trust.authority.certificate), ...(leaf === undefined ? [] : [certificateStatus('workload', leaf)])];
+      return [certificateStatus('site-ca', parts.siteCa()), ...(leaf === undefined ? [] : [certificateStatus('workload', leaf)])];
     },
     intervalMs: options.status?.intervalMs ?? DEFAULT_STATUS_INTERVAL_MS,
     version: MERIDIAN_VERSION,
@@ -157,6 +104,72 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
       ? {}
       : { api: { port: api.port, ...(api.host === undefined ? {} : { host: api.host }), access: { tokens: api.tokens, ...(api.tls === true ? { bundle: identity.current.bundle } : {}) }, ...(api.tls === true ? { tls: identity.current } : {}) } }),
   });
+}
+
+/**
+ * The site's certificate signer and the trust publisher that follows the PKI dir: a renewed site
+ * CA or a new bundle starts a new signer, which subscribes before the old one leaves, so no
+ * request goes unanswered.
+ */
+function startSigning(parts: { options: ControlServiceOptions; nc: NatsConnection; view: FederatedView; identity: LiveIdentity }): { trust: TrustPublisher; signer: { stop(): void } } {
+  const { options, nc } = parts;
+  const signWith = (authority: SiteAuthority): { stop(): void } =>
+    startSigner({
+      nc,
+      authority,
+      catalog: parts.view,
+      ...(options.workloadTtlMs === undefined ? {} : { ttlMs: options.workloadTtlMs }),
+      ...(options.roleTtlMs === undefined ? {} : { roleTtlMs: options.roleTtlMs }),
+      onIssued: (caller, issuedId) => options.log.info(issuedId.uri === caller.uri ? 'role certificate renewed' : 'workload certificate issued', { agent: caller.uri, identity: issuedId.uri }),
+      onRefused: (error) => options.log.warn('workload certificate refused', { code: error.code, error: error.message }),
+    });
+  let current = signWith(options.pki.loadSite(options.site));
+  const publish = (): TrustPublisher => startTrustPublisher({
+    nc,
+    pki: options.pki,
+    site: options.site,
+    log: options.log,
+    onAuthority: (authority) => {
+      const previous = current;
+      current = signWith(authority);
+      previous.stop();
+    },
+    // Its own TLS consumers (NATS, the status API, the join endpoint) trust what it publishes.
+    onBundle: (bundle) => parts.identity.replace({ bundle }),
+    ...(options.natsServer === undefined ? {} : { natsServer: options.natsServer }),
+  });
+  try {
+    return { trust: publish(), signer: { stop: () => current.stop() } };
+  } catch (error) {
+    current.stop();
+    throw error;
+  }
+}
+
+async function launchControl(options: ControlServiceOptions, undo: UndoSteps): Promise<ControlService> {
+  const { pki, site } = options;
+  const identity = new LiveIdentity(pki.issueMtlsIdentity(site, 'svc', 'control', options.roleTtlMs), {
+    onListenerError: (error) => options.log.error('identity change not applied everywhere', { error: error.message }),
+  });
+  const renewal = startControlRenewal({ pki, site, live: identity, log: options.log, ...(options.roleTtlMs === undefined ? {} : { ttlMs: options.roleTtlMs }) });
+  undo.push(() => renewal.stop());
+  const nc = await connectAsControl({ pki, site, natsUrl: options.natsUrl, identity: () => identity.current, name: `meridian-control-${site}` });
+  undo.push(() => nc.close());
+  await assertJetStream(nc, options.natsUrl);
+  const writer = new SiteCatalogWriter(await ensureSiteBucket(nc, site), site);
+  const view = new FederatedView({ sites: [site], onError: (s, error) => options.log.warn('catalog watch interrupted', { site: s, error: error.message }) });
+  view.connect(nc);
+  undo.push(() => view.close());
+  const { trust, signer } = startSigning({ options, nc, view, identity });
+  undo.push(() => signer.stop());
+  undo.push(() => trust.stop());
+  const reaper = startLeaseReaper({ view, writer, intervalMs: options.heartbeatMs ?? 2000 });
+  undo.push(() => reaper.stop());
+  const keeper = keepSiteBuckets({ nc, site, intervalMs: options.heartbeatMs ?? 2000, log: options.log });
+  undo.push(() => keeper.stop());
+  const join = await startJoinService({ nc, pki, site, identity, authority: () => trust.authority, join: options.join, log: options.log });
+  undo.push(() => join.stop());
+  const status = await startControlStatus({ options, nc, view, identity, siteCa: () => trust.authority.certificate });
   identity.onChange((next) => status.api?.setIdentity(next));
   await nc.flush();
   options.log.info('control service started', { site, status: status.api?.url });

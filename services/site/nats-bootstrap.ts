@@ -1,11 +1,10 @@
-
-import { connect } from '@nats-io/transport-node';
 import { ensureStatusBucket } from '../../shared/status/index.js';
-import { ensureSiteBucket, siteAuthorizationConfig, siteConnectOptions } from '../../shared/catalog/index.js';
-import { readPrivateKey, type PkiDirectory } from '../../shared/identity/index.js';
+import { ensureSiteBucket, siteAuthorizationConfig } from '../../shared/catalog/index.js';
+import type { PkiDirectory } from '../../shared/identity/index.js';
 import { ensureTrustBucket } from '../../shared/identity/trust-bucket.js';
 import type { NatsTlsOptions } from './nats-conf.js';
 import { ensureJoinBucket } from './join/token-store.js';
+import { connectAsControl } from './control-nats.js';
 
 /** What a site's nats-server needs: TLS with the site's `nats` identity, and the site's user. */
 export interface SiteNatsSetup {
@@ -40,14 +39,13 @@ export function prepareSiteNats(pki: PkiDirectory, site: string): SiteNatsSetup 
  * from the others cannot create buckets later (JetStream's meta group spans all sites).
  */
 export async function bootstrapSiteCatalog(options: { pki: PkiDirectory; site: string; setup: SiteNatsSetup; url: string }): Promise<void> {
-  const issued = options.pki.issueIdentity(options.site, 'svc', 'control');
-  const identity = { privateKey: readPrivateKey(issued.keyPath), chain: issued.chain, bundle: options.pki.loadBundle() };
-  const nc = await connect(siteConnectOptions({ servers: options.url, site: options.site, user: 'control', password: options.setup.controlPassword, identity }));
+  const { pki, site } = options;
+  const nc = await connectAsControl({ pki, site, natsUrl: options.url, identity: pki.issueMtlsIdentity(site, 'svc', 'control'), password: options.setup.controlPassword });
   try {
-    await ensureSiteBucket(nc, options.site);
-    await ensureStatusBucket(nc, options.site);
-    await ensureTrustBucket(nc, options.site);
-    await ensureJoinBucket(nc, options.site);
+    await ensureSiteBucket(nc, site);
+    await ensureStatusBucket(nc, site);
+    await ensureTrustBucket(nc, site);
+    await ensureJoinBucket(nc, site);
   } finally {
     await nc.close();
   }

@@ -3,14 +3,15 @@ import type { X509Certificate } from 'node:crypto';
 import { MeridianError } from '../../shared/errors/index.js';
 import {
   DEFAULT_LEAF_TTL_MS,
+  chainToPem,
   issueLocalIdentity,
   parseCertificates,
   privateKeyToPem,
   renewalDueAt,
   type RenewalPolicy,
+  writeFileAtomic,
   type SiteAuthority,
 } from '../../shared/identity/index.js';
-import { writeFileAtomic } from '../../shared/identity/files.js';
 import type { Logger } from '../../shared/telemetry/index.js';
 
 /** The files of the site's nats-server config the control service manages (config `natsServer`). */
@@ -96,9 +97,9 @@ export function keepNatsServerCertificate(options: NatsServerCertificateOptions)
 function issueAndReload(options: NatsServerCertificateOptions): X509Certificate {
   const authority = options.authority();
   const issued = issueLocalIdentity(authority, 'svc', 'nats', { ttlMs: options.ttlMs ?? DEFAULT_LEAF_TTL_MS });
-  writeFileAtomic(options.keyFile, privateKeyToPem(issued.privateKey), 0o600);
-  writeFileAtomic(options.certFile, issued.chain.map((c) => c.toString()).join(''), 0o644);
-  if (options.caFile !== undefined && !caFileCurrent(options)) writeFileAtomic(options.caFile, authority.bundle.toPem(), 0o644);
+  writeFileAtomic(options.keyFile, privateKeyToPem(issued.privateKey));
+  writeFileAtomic(options.certFile, chainToPem(issued.chain), { mode: 0o644 });
+  if (options.caFile !== undefined && !caFileCurrent(options)) writeFileAtomic(options.caFile, authority.bundle.toPem(), { mode: 0o644 });
   process.kill(readPid(options.pidFile), 'SIGHUP');
   return issued.certificate;
 }

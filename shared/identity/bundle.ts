@@ -45,8 +45,13 @@ export class TrustBundle {
   }
 
   toPem(): string {
-    return this.roots.map((r) => r.toString()).join('');
+    return chainToPem(this.roots);
   }
+}
+
+/** Certificates as one PEM text, in order (a chain leaf first, or a bundle's roots). */
+export function chainToPem(certificates: readonly X509Certificate[]): string {
+  return certificates.map((c) => c.toString()).join('');
 }
 
 /** Every certificate of a PEM text, in order. */

@@ -1,10 +1,10 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { MeridianError } from '../errors/index.js';
 import { privateKeyFromPem, privateKeyToPem } from './keys.js';
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import { TrustBundle, parseCertificates } from './bundle.js';
+import { TrustBundle, chainToPem, parseCertificates } from './bundle.js';
 import type { MtlsIdentity } from './tls.js';
 
 /** Writes a private key readable by its owner only (0600, directory 0700). */
@@ -17,7 +17,7 @@ export function writePrivateKey(path: string, key: KeyObject): void {
 
 export function writeCertificates(path: string, certificates: readonly X509Certificate[]): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  writeFileSync(path, certificates.map((c) => c.toString()).join(''), { mode: 0o644 });
+  writeFileSync(path, chainToPem(certificates), { mode: 0o644 });
 }
 
 export function writeText(path: string, text: string, mode = 0o644): void {
@@ -25,27 +25,54 @@ export function writeText(path: string, text: string, mode = 0o644): void {
   writeFileSync(path, text, { mode });
 }
 
+/** Options of {@link writeFileAtomic}. */
+export interface AtomicWriteOptions {
+  /** The file's mode, whatever the umask. Default 0600. */
+  readonly mode?: number;
+  /** Mode of the directories it creates. Default 0700. */
+  readonly dirMode?: number;
+  /**
+   * When run as root, give the file the owner of its directory: `meridian agent join` runs as
+   * root and the agent's service user must read what it wrote.
+   */
+  readonly ownerFromDirectory?: boolean;
+}
+
 /**
- * Replaces `path` in one step (a temp file beside it, then rename): a process restarting or
- * crashing mid-write finds either the old content or the new one, never half of each.
+ * Replaces `path` in one step (a temp file beside it, fsynced, then renamed over it): a process
+ * restarting or crashing mid-write, or a reader racing the writer, finds either the old content
+ * or the new one, never half of each. Errors are MERIDIAN_ERR_FILE_IO naming the path.
  */
-export function writeFileAtomic(path: string, text: string, mode = 0o600): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+export function writeFileAtomic(path: string, text: string, options: AtomicWriteOptions = {}): void {
+  const mode = options.mode ?? 0o600;
+  const dir = dirname(path);
+  const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    writeFileSync(temp, text, { mode, flag: 'wx' });
-    chmodSync(temp, mode);
+    mkdirSync(dir, { recursive: true, mode: options.dirMode ?? 0o700 });
+    const fd = openSync(temp, 'wx', mode);
+    try {
+      // open's mode passes through the umask; the file must end up with exactly `mode`.
+      fchmodSync(fd, mode);
+      writeFileSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (options.ownerFromDirectory === true && process.getuid?.() === 0) {
+      const owner = statSync(dir);
+      chownSync(temp, owner.uid, owner.gid);
+    }
     renameSync(temp, path);
   } catch (cause) {
     rmSync(temp, { force: true });
-    throw new MeridianError('MERIDIAN_ERR_FILE_IO', `${path}: cannot write`, { cause });
+    throw new MeridianError('MERIDIAN_ERR_FILE_IO', `${path}: cannot write: ${(cause as Error).message}`, { cause });
   }
 }
 
 /** Writes a renewed identity's key and chain atomically (0600 both), key first: a chain never names a key that is not on disk. */
 export function writeIdentityFiles(files: { keyFile: string; certFile: string }, identity: { privateKey: KeyObject; chain: readonly X509Certificate[] }): void {
   writeFileAtomic(files.keyFile, privateKeyToPem(identity.privateKey));
-  writeFileAtomic(files.certFile, identity.chain.map((c) => c.toString()).join(''));
+  writeFileAtomic(files.certFile, chainToPem(identity.chain));
 }
 
 export function readText(path: string, what: string): string {

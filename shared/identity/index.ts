@@ -20,7 +20,7 @@ export {
   type SiteRenewed,
 } from './rotation.js';
 export { deriveSiteNatsPassword, type SiteNatsPasswords } from './nats-password.js';
-export { TrustBundle, parseCertificates } from './bundle.js';
+export { TrustBundle, chainToPem, parseCertificates } from './bundle.js';
 export {
   DEFAULT_LEAF_TTL_MS,
   MAX_LEAF_TTL_MS,
@@ -37,7 +37,7 @@ export { liveClientOptions, mtlsClientOptions, mtlsContextOptions, mtlsServerOpt
 export { MIN_RENEWAL_DELAY_MS, RenewalTimer, renewalDueAt, type RenewalPolicy, type RenewalTimerOptions } from './renewal.js';
 export { LiveIdentity, type IdentityListener } from './live-identity.js';
 export { PkiDirectory } from './pki-directory.js';
-export { loadMtlsIdentity, writeFileAtomic, writeIdentityFiles, writePrivateKey, writeCertificates, writeText, readCertificates, readPrivateKey, readText } from './files.js';
+export { loadMtlsIdentity, writeFileAtomic, type AtomicWriteOptions, writeIdentityFiles, writePrivateKey, writeCertificates, writeText, readCertificates, readPrivateKey, readText } from './files.js';
 export { REPLAY_WINDOW_MS, signProof, verifyProof, type SignReply, type SignRequest } from './sign-request.js';
 export { MIN_BEARER_TOKEN_LENGTH, assertBearerToken, bearerTokenMatches } from './bearer.js';
 export { loadOrCreateTokenFile, readTokenFile, type TokenFile } from './token-file.js';
@@ -53,7 +53,6 @@ export {
   tokenSecretMatches,
   type JoinToken,
 } from './join-token.js';
-export { writeSecretFile } from './secret-file.js';
 export {
   MAX_TRUST_DOCUMENT_BYTES,
   TRUST_DOCUMENT_KEY,

@@ -3,12 +3,13 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MeridianError } from '../errors/index.js';
 import { SiteAuthority, createRootAuthority, issueSiteCa, type IssuedCertificate, type RootAuthority } from './authority.js';
-import { TrustBundle } from './bundle.js';
+import { TrustBundle, chainToPem } from './bundle.js';
 import { assertAbsent, readCertificates, readPrivateKey, readText, writeCertificates, writePrivateKey, writeText, writeFileAtomic } from './files.js';
 import { createSiteAuthority, issueLocalIdentity } from './issue-local.js';
 import { deriveSiteNatsPassword, type SiteNatsPasswords } from './nats-password.js';
 import { assertName, assertTrustDomain } from './spiffe.js';
-import type { IdentityKind, KeyAlgorithm } from './types.js';
+import type { MtlsIdentity } from './tls.js';
+import type { IdentityKind, KeyAlgorithm, KeyedCertificate } from './types.js';
 
 /** Key and certificate files of a CA. */
 export interface CaPaths {
@@ -109,8 +110,8 @@ export class PkiDirectory {
 
   /** Replaces bundle.pem in one step (control services poll it) and counts the change in bundle-version. */
   writeBundle(roots: readonly X509Certificate[]): void {
-    writeFileAtomic(this.bundlePath, roots.map((r) => r.toString()).join(''), 0o644);
-    writeFileAtomic(this.bundleVersionPath, `${this.bundleVersion() + 1}\n`, 0o644);
+    writeFileAtomic(this.bundlePath, chainToPem(roots), { mode: 0o644 });
+    writeFileAtomic(this.bundleVersionPath, `${this.bundleVersion() + 1}\n`, { mode: 0o644 });
   }
 
   /** How many times `meridian ca` wrote bundle.pem (0 when unknown): a floor for the published document's version. */
@@ -183,7 +184,7 @@ export class PkiDirectory {
   /** Writes the passwords the current site CA key yields (0600) unless already pinned: run before re-keying. */
   pinSiteNatsPasswords(site: string): void {
     if (existsSync(this.siteNatsPasswordsPath(site)) || !existsSync(this.sitePaths(site).key)) return;
-    writeFileAtomic(this.siteNatsPasswordsPath(site), `${JSON.stringify(this.siteNatsPasswords(site), null, 2)}\n`, 0o600);
+    writeFileAtomic(this.siteNatsPasswordsPath(site), `${JSON.stringify(this.siteNatsPasswords(site), null, 2)}\n`);
   }
 
   /** Issues a leaf from a CSR with the site's CA; returns the chain to hand back. */
@@ -192,12 +193,18 @@ export class PkiDirectory {
   }
 
   /** Generates a key here and issues its certificate: for identities of the CA host itself. */
-  issueIdentity(site: string, kind: IdentityKind, name: string, ttlMs?: number): IssuedCertificate & { keyPath: string; certPath: string } {
+  issueIdentity(site: string, kind: IdentityKind, name: string, ttlMs?: number): IssuedCertificate & KeyedCertificate & { keyPath: string; certPath: string } {
     const paths = this.identityPaths(site, kind, name);
     const issued = issueLocalIdentity(this.loadSite(site), kind, name, ttlMs === undefined ? {} : { ttlMs });
     writePrivateKey(paths.key, issued.privateKey);
     writeCertificates(paths.cert, issued.chain);
     return { ...issued, keyPath: paths.key, certPath: paths.cert };
+  }
+
+  /** {@link issueIdentity}, as the mTLS identity a process of this host presents (with the current bundle). */
+  issueMtlsIdentity(site: string, kind: IdentityKind, name: string, ttlMs?: number): MtlsIdentity {
+    const issued = this.issueIdentity(site, kind, name, ttlMs);
+    return { privateKey: issued.privateKey, chain: issued.chain, bundle: this.loadBundle() };
   }
 }
 

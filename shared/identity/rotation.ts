@@ -97,9 +97,9 @@ export function renewSiteCa(pki: PkiDirectory, site: string, options: SiteRenewa
   if (newKey !== undefined) {
     pki.pinSiteNatsPasswords(site);
     writePrivateKey(join(retiredDir, 'ca.key'), readPrivateKey(paths.key));
-    writeFileAtomic(paths.key, privateKeyToPem(newKey), 0o600);
+    writeFileAtomic(paths.key, privateKeyToPem(newKey));
   }
-  writeFileAtomic(paths.cert, certificate.toString(), 0o644);
+  writeFileAtomic(paths.cert, certificate.toString(), { mode: 0o644 });
   if (hasKey) pki.loadSite(site);
   return { certificate, previous, retiredDir, signedBy: root.certificate };
 }

@@ -1,7 +1,7 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import type { DetailedPeerCertificate, PeerCertificate, SecureContextOptions, TLSSocket } from 'node:tls';
 import { MeridianError } from '../errors/index.js';
-import type { TrustBundle } from './bundle.js';
+import { chainToPem, type TrustBundle } from './bundle.js';
 import type { SpiffeId, TlsUsage } from './types.js';
 import { verifyPeer, type PeerCertificates } from './verify.js';
 
@@ -22,7 +22,7 @@ export function mtlsContextOptions(identity: MtlsIdentity): SecureContextOptions
 } {
   return {
     key: identity.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    cert: identity.chain.map((c) => c.toString()).join(''),
+    cert: chainToPem(identity.chain),
     ca: identity.bundle.toPem(),
     minVersion: 'TLSv1.3',
     maxVersion: 'TLSv1.3',

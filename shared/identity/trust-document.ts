@@ -1,6 +1,6 @@
 import { sign, verify, type KeyObject, type X509Certificate } from 'node:crypto';
 import { MeridianError } from '../errors/index.js';
-import { TrustBundle, parseCertificates } from './bundle.js';
+import { TrustBundle, chainToPem, parseCertificates } from './bundle.js';
 import { certificateFacts } from './certificate-facts.js';
 import { parseSpiffeId } from './spiffe.js';
 
@@ -44,7 +44,7 @@ function digestFor(key: KeyObject): 'sha256' | null {
 export function encodeTrustDocument(options: { trustDomain: string; version: number; bundle: string; signer: { privateKey: KeyObject; chain: readonly X509Certificate[] } }): string {
   const body = { trustDomain: options.trustDomain, version: options.version, bundle: options.bundle };
   const signature = sign(digestFor(options.signer.privateKey), signedBytes(body), options.signer.privateKey).toString('base64');
-  const document: TrustDocument = { ...body, signer: options.signer.chain.map((c) => c.toString()).join(''), signature };
+  const document: TrustDocument = { ...body, signer: chainToPem(options.signer.chain), signature };
   return JSON.stringify(document);
 }
 

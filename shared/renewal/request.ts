@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { signerSubject } from '../catalog/index.js';
 import { MeridianError, type ErrorCode } from '../errors/index.js';
-import { createCsr, parseCertificates, signProof, type MtlsIdentity, type SignReply, type SignRequest } from '../identity/index.js';
+import { chainToPem, createCsr, parseCertificates, signProof, type MtlsIdentity, type SignReply, type SignRequest } from '../identity/index.js';
 
 const REQUEST_TIMEOUT_MS = 5000;
 
@@ -14,7 +14,7 @@ const REQUEST_TIMEOUT_MS = 5000;
 export async function requestCertificate(options: { nc: NatsConnection; caller: MtlsIdentity; site: string; uri: string; key: KeyObject; commonName: string }): Promise<MtlsIdentity> {
   const csr = createCsr({ privateKey: options.key, commonName: options.commonName, uris: [options.uri] });
   const at = new Date().toISOString();
-  const request: SignRequest = { csr, at, agentChain: options.caller.chain.map((c) => c.toString()).join(''), proof: signProof(options.caller.privateKey, at, csr) };
+  const request: SignRequest = { csr, at, agentChain: chainToPem(options.caller.chain), proof: signProof(options.caller.privateKey, at, csr) };
   let reply: SignReply;
   try {
     const message = await options.nc.request(signerSubject(options.site), JSON.stringify(request), { timeout: REQUEST_TIMEOUT_MS });

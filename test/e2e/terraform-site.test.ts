@@ -18,6 +18,7 @@ import { findBinary, freePort } from '../support/servers/index.js';
 import { runCloudInit } from '../support/cloud-init.js';
 import { serviceStart, startUnitService } from '../support/systemd.js';
 import { terraformAvailable, terraformMissingMessage, terraformWorkspace } from '../support/terraform.js';
+import { packArtifact, siteModule, waitForFederation, type SiteKey } from '../support/terraform-sites.js';
 
 const work = useTempDir('meridian-terraform-site-');
 const SERVICE_PATHS = ['/etc/meridian', '/var/lib/meridian', '/usr/local/bin', '/usr/local/lib/node_modules'];
@@ -26,47 +27,21 @@ let tarball: string;
 interface Site {
   user_data: string;
   units: Record<string, string>;
-  status_port: number;
-}
-
-function siteModule(key: 'eu' | 'us', site: string, other: string, p: number[]): string {
-  const [client, cluster, gateway, status, tunnel] = p;
-  return `
-module "${key}" {
-  source          = "../terraform/modules/site"
-  trust_domain    = "acme.internal"
-  site            = "${site}"
-  region          = "${key}-region"
-  zone            = "${key}-zone-a"
-  address         = "127.0.0.1"
-  ca_role         = "${key === 'eu' ? 'root' : 'site'}"
-  artifact        = "${tarball}"
-  node_install    = "preinstalled"
-  nats_server_bin = "${findBinary('nats-server')}"
-  nats            = { listen_host = "127.0.0.1", client_port = ${client}, cluster_port = ${cluster}, gateway_port = ${gateway} }
-  remote_gateways = { ${other} = module.${key === 'eu' ? 'us' : 'eu'}.nats_gateway_urls }
-  control         = { status_port = ${status} }
-  gateway         = { listen_host = "127.0.0.1", listen_port = ${tunnel} }
-}
-output "${key}" {
-  value = { user_data = module.${key}.user_data, units = module.${key}.units, status_port = ${status} }
-}
-`;
 }
 
 before(() => {
   const available = terraformAvailable();
   if (!available.ok) assert.fail(terraformMissingMessage(available.reason));
-  const pack = spawnSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 180_000 });
-  assert.equal(pack.status, 0, pack.stderr);
-  tarball = join(work, (JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as [{ filename: string }])[0].filename);
+  tarball = packArtifact(work);
 });
 
 it('two control hosts from the site user data bootstrap their CA and NATS, and federate', { timeout: 600_000 }, async () => {
   const ports = await Promise.all(Array.from({ length: 10 }, () => freePort()));
   const tf = terraformWorkspace(work);
   mkdirSync(join(work, 'render'));
-  writeFileSync(join(work, 'render/main.tf'), siteModule('eu', 'eu-k8s', 'us-vm', ports.slice(0, 5)) + siteModule('us', 'us-vm', 'eu-k8s', ports.slice(5)));
+  const site = (key: SiteKey, sitePorts: number[]): string =>
+    siteModule({ key, artifact: tarball, ports: sitePorts, inputs: ['node_install    = "preinstalled"', `nats_server_bin = "${findBinary('nats-server')}"`], outputs: ['user_data', 'units'] });
+  writeFileSync(join(work, 'render/main.tf'), site('eu', ports.slice(0, 5)) + site('us', ports.slice(5)));
   for (const args of [['init', '-backend=false'], ['apply', '-auto-approve']]) assert.equal(tf.run('../render', args).code, 0, `terraform ${args[0]}`);
   const out = JSON.parse(tf.run('../render', ['output', '-json']).stdout) as Record<'eu' | 'us', { value: Site }>;
   const enable = 'enable --now meridian-nats.service meridian-site.service meridian-gateway.service';
@@ -99,16 +74,7 @@ it('two control hosts from the site user data bootstrap their CA and NATS, and f
   }
   // The control service writes its status token on first start, into the host's /var/lib/meridian.
   const token = await eventually(() => readFileSync(eu.upper('/var/lib/meridian/status-token'), 'utf8').trim(), { timeoutMs: 60_000, intervalMs: 200 });
-  const get = async (section: string): Promise<unknown> => {
-    const response = await fetch(`http://127.0.0.1:${out.eu.value.status_port}/v1/status/${section}`, { headers: { authorization: `Bearer ${token}` } });
-    return response.json();
-  };
-  await eventually(async () => {
-    const sites = (await get('sites')) as { site: string; reachable: boolean }[];
-    assert.deepEqual(sites.filter((s) => s.reachable).map((s) => s.site).sort(), ['eu-k8s', 'us-vm']);
-    const links = (await get('links')) as { fromSite: string; toSite: string; state: string }[];
-    assert.deepEqual(links.filter((l) => l.state === 'up').map((l) => `${l.fromSite}>${l.toSite}`).sort(), ['eu-k8s>us-vm', 'us-vm>eu-k8s'], services.map((s) => s.output()).join('\n---\n'));
-  }, { timeoutMs: 90_000, intervalMs: 500 });
+  await waitForFederation({ port: ports[3] ?? 0, token, timeoutMs: 90_000, diagnostics: () => services.map((s) => s.output()).join('\n---\n') });
   for (const service of services.reverse()) {
     service.child.kill('SIGTERM');
     await service.exited;

@@ -7,17 +7,17 @@
  * ExecStart is then started as systemd would start it). The agent comes up on the joined credentials.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { CLI_PATH, REPO_ROOT, runCliSync } from '../support/cli.js';
+import { CLI_PATH, runCliSync } from '../support/cli.js';
 import { eventually, useTempDir } from '../support/harness.js';
 import { Child } from '../support/servers/child.js';
 import { findBinary, freePort } from '../support/servers/index.js';
 import { runCloudInit } from '../support/cloud-init.js';
 import { serviceStart, startUnitService } from '../support/systemd.js';
 import { terraformAvailable, terraformMissingMessage, terraformWorkspace, type TerraformWorkspace } from '../support/terraform.js';
+import { packArtifact, siteModule, startUntilReady, type SiteKey } from '../support/terraform-sites.js';
 import { bootstrapSiteHost, type HostDirs } from '../integration/terraform/host-steps.js';
 
 const work = useTempDir('meridian-terraform-vm-');
@@ -26,30 +26,6 @@ const dirs = (key: string): HostDirs => ({ stateDir: join(work, key, 'state'), c
 let tf: TerraformWorkspace;
 let tarball: string;
 let ports: number[];
-
-function siteModule(key: 'eu' | 'us', site: string, other: string, p: number[]): string {
-  const [client, cluster, gateway, status, tunnel, join_] = p;
-  return `
-module "${key}" {
-  source          = "../terraform/modules/site"
-  trust_domain    = "acme.internal"
-  site            = "${site}"
-  region          = "${key}-region"
-  zone            = "${key}-zone-a"
-  address         = "127.0.0.1"
-  ca_role         = "${key === 'eu' ? 'root' : 'site'}"
-  artifact        = "${tarball}"
-  paths           = { state_dir = "${dirs(key).stateDir}", config_dir = "${dirs(key).configDir}" }
-  nats            = { listen_host = "127.0.0.1", client_port = ${client}, cluster_port = ${cluster}, gateway_port = ${gateway} }
-  remote_gateways = { ${other} = module.${key === 'eu' ? 'us' : 'eu'}.nats_gateway_urls }
-  control         = { status_port = ${status}, join_port = ${join_}, join_host = "127.0.0.1" }
-  gateway         = { listen_host = "127.0.0.1", listen_port = ${tunnel} }
-}
-output "${key}" {
-  value = { site_json = module.${key}.site_json, nats_server_conf = module.${key}.nats_server_conf }
-}
-`;
-}
 
 function vmModule(apiPort: number): string {
   return `
@@ -88,19 +64,12 @@ function apply(extra: string[] = []): Record<string, { value: unknown }> {
   return JSON.parse(tf.run('../render', ['output', '-json']).stdout) as Record<string, { value: unknown }>;
 }
 
-async function start(binary: string, args: string[], cwd: string, ready: RegExp): Promise<Child> {
-  const child = await Child.spawn(binary, args, cwd);
-  started.push(child);
-  await eventually(() => (ready.test(child.output()) ? true : assert.fail(`${args.join(' ')} not ready:\n${child.output()}`)), { timeoutMs: 60_000, intervalMs: 200 });
-  return child;
-}
+const start = (binary: string, args: string[], cwd: string, ready: RegExp): Promise<Child> => startUntilReady(started, { binary, args, cwd, ready });
 
 before(() => {
   const available = terraformAvailable();
   if (!available.ok) assert.fail(terraformMissingMessage(available.reason));
-  const pack = spawnSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 180_000 });
-  assert.equal(pack.status, 0, pack.stderr);
-  tarball = join(work, (JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as [{ filename: string }])[0].filename);
+  tarball = packArtifact(work);
   tf = terraformWorkspace(work);
 });
 
@@ -111,7 +80,8 @@ after(async () => {
 it('a VM from the vm-agent user data installs the artifact, joins with its token and runs the agent', { timeout: 600_000 }, async () => {
   ports = await Promise.all(Array.from({ length: 13 }, () => freePort()));
   mkdirSync(join(work, 'render'));
-  writeFileSync(join(work, 'render/main.tf'), siteModule('eu', 'eu-k8s', 'us-vm', ports.slice(0, 6)) + siteModule('us', 'us-vm', 'eu-k8s', ports.slice(6, 12)) + vmModule(ports[12] ?? 0));
+  const site = (key: SiteKey, sitePorts: number[]): string => siteModule({ key, artifact: tarball, ports: sitePorts, paths: dirs(key), outputs: ['site_json', 'nats_server_conf'] });
+  writeFileSync(join(work, 'render/main.tf'), site('eu', ports.slice(0, 6)) + site('us', ports.slice(6, 12)) + vmModule(ports[12] ?? 0));
   const sites = apply();
   bootstrapSiteHost({ site: 'eu-k8s', trustDomain: 'acme.internal', gatewayName: 'gw-1', ...dirs('eu') });
   bootstrapSiteHost({ site: 'us-vm', trustDomain: 'acme.internal', gatewayName: 'gw-1', ...dirs('us'), rootPki: join(dirs('eu').stateDir, 'pki') });

@@ -1,8 +1,9 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { NodeContext } from '../../shared/catalog/index.js';
+import { FederatedView, type NodeContext } from '../../shared/catalog/index.js';
 import type { MtlsIdentity, PkiDirectory } from '../../shared/identity/index.js';
 import type { SuperclusterHandle } from './servers/index.js';
 import type { SiteNatsSetup } from '../../services/site/index.js';
+import { startSigner } from '../../services/signer/index.js';
 import { startBenchFederation } from '../../dev/bench/catalog/federation.js';
 import { fileScope } from './harness.js';
 import { locality } from './mesh/sites.js';
@@ -32,4 +33,20 @@ export async function startSecureFederation(sites: readonly string[]): Promise<S
     connectControl: (site) => fed.connectControl(site),
     node: (site, node) => ({ site, node, ...locality(site) }),
   };
+}
+
+/**
+ * A site's signer as its control service runs it: on a control connection, checking callers
+ * against a catalog view of the site. Stopped at the end of the file; `issued` collects the
+ * SPIFFE IDs it signed.
+ */
+export async function useSiteSigner(fed: SecureFederation, site: string, options: { roleTtlMs: number; issued: string[] }): Promise<{ control: NatsConnection; view: FederatedView }> {
+  const control = await fed.connectControl(site);
+  const view = new FederatedView({ sites: [site] });
+  view.connect(control);
+  fileScope.after(() => Promise.resolve(view.close()));
+  const signer = startSigner({ nc: control, authority: fed.pki.loadSite(site), catalog: view, roleTtlMs: options.roleTtlMs, onIssued: (_caller, identity) => options.issued.push(identity.uri) });
+  fileScope.after(() => Promise.resolve(signer.stop()));
+  await control.flush();
+  return { control, view };
 }

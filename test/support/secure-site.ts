@@ -14,9 +14,9 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { AgentConfig } from '../../agent/index.js';
 import type { GatewayConfig } from '../../gateway/config.js';
 import { siteConnectOptions } from '../../shared/catalog/index.js';
-import { PkiDirectory, readPrivateKey, type MtlsIdentity } from '../../shared/identity/index.js';
+import { PkiDirectory } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/telemetry/index.js';
-import { bootstrapSiteCatalog, prepareSiteNats, type SiteNatsSetup } from '../../services/site/nats-bootstrap.js';
+import { bootstrapSiteCatalog, prepareSiteNats, type SiteNatsSetup } from '../../services/site/index.js';
 import { fileScope, useNatsServer } from './harness.js';
 import type { NatsServerHandle } from './servers/index.js';
 
@@ -72,8 +72,7 @@ export async function useSecureSite(options: SecureSiteOptions = {}): Promise<Se
     setup,
     nats,
     async admin() {
-      const issued = pki.issueIdentity(site, 'svc', 'control');
-      const identity: MtlsIdentity = { privateKey: readPrivateKey(issued.keyPath), chain: issued.chain, bundle: pki.loadBundle() };
+      const identity = pki.issueMtlsIdentity(site, 'svc', 'control');
       const nc = await connect({ ...siteConnectOptions({ servers: nats.url, site, password: '', identity, name: 'test-admin' }), user: 'admin', pass: adminPassword });
       fileScope.after(() => nc.close());
       return nc;

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { siteConnectOptions } from '../../../shared/catalog/index.js';
-import { PkiDirectory, readPrivateKey, type MtlsIdentity } from '../../../shared/identity/index.js';
+import { PkiDirectory, type MtlsIdentity } from '../../../shared/identity/index.js';
 import type { SuperclusterHandle } from '../../../test/support/servers/index.js';
-import type { SiteNatsSetup } from '../../../services/site/index.js';
+import { connectAsControl, type SiteNatsSetup } from '../../../services/site/index.js';
 import { startLocalSites } from '../../local-sites.js';
 
 /**
@@ -54,8 +54,7 @@ function federation(parts: { dir: string; pki: PkiDirectory; setups: ReadonlyMap
     const key = `${site}/${node}`;
     let found = identities.get(key);
     if (found === undefined) {
-      const issued = pki.issueIdentity(site, 'agent', node);
-      found = { privateKey: readPrivateKey(issued.keyPath), chain: issued.chain, bundle: pki.loadBundle() };
+      found = pki.issueMtlsIdentity(site, 'agent', node);
       identities.set(key, found);
     }
     return found;
@@ -75,9 +74,7 @@ function federation(parts: { dir: string; pki: PkiDirectory; setups: ReadonlyMap
     },
     async connectControl(site) {
       const password = setups.get(site)?.controlPassword ?? missing(site);
-      const issued = pki.issueIdentity(site, 'svc', 'control');
-      const control: MtlsIdentity = { privateKey: readPrivateKey(issued.keyPath), chain: issued.chain, bundle: pki.loadBundle() };
-      const nc = await connect(siteConnectOptions({ servers: nats.site(site).url, site, user: 'control', password, identity: control }));
+      const nc = await connectAsControl({ pki, site, natsUrl: nats.site(site).url, identity: pki.issueMtlsIdentity(site, 'svc', 'control'), password });
       connections.push(nc);
       return nc;
     },

@@ -3,7 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import type { KV } from '@nats-io/kv';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { MeridianError, isMeridianError } from '../../../shared/errors/index.js';
-import { mtlsContextOptions, type LiveIdentity, type SiteAuthority } from '../../../shared/identity/index.js';
+import { chainToPem, mtlsContextOptions, type LiveIdentity, type SiteAuthority } from '../../../shared/identity/index.js';
 import type { Logger } from '../../../shared/telemetry/index.js';
 import { FailureLimiter, type FailureLimits } from './rate-limit.js';
 import { checkJoinRequest } from './request.js';
@@ -169,5 +169,5 @@ async function handleJoin(options: JoinEndpointOptions, request: FastifyRequest,
   const issued = authority.issue({ csr: checked.csr, ...(options.agentTtlMs === undefined ? {} : { ttlMs: options.agentTtlMs }) });
   options.log.info('node joined', { node: checked.node, identity: issued.identity.uri, tokenId: checked.token.id, remote: request.socket.remoteAddress, notAfter: issued.certificate.validTo });
   void reply.header('cache-control', 'no-store');
-  return { chain: issued.chain.map((c) => c.toString()).join(''), bundle: authority.bundle.toPem(), natsPassword: options.natsPassword };
+  return { chain: chainToPem(issued.chain), bundle: authority.bundle.toPem(), natsPassword: options.natsPassword };
 }

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { FederatedView, signerSubject } from '../../../shared/catalog/index.js';
+import { signerSubject } from '../../../shared/catalog/index.js';
 import { isMeridianError } from '../../../shared/errors/index.js';
-import { certificateFacts, createCsr, formatSpiffeId, generatePrivateKey, readPrivateKey, signProof, verifyPeer, type MtlsIdentity } from '../../../shared/identity/index.js';
+import { certificateFacts, chainToPem, createCsr, formatSpiffeId, generatePrivateKey, signProof, verifyPeer, type MtlsIdentity } from '../../../shared/identity/index.js';
 import { requestCertificate } from '../../../shared/renewal/index.js';
-import { startSigner } from '../../../services/signer/index.js';
-import { fileScope } from '../../support/harness.js';
-import { startSecureFederation, type SecureFederation } from '../../support/catalog.js';
+import { startSecureFederation, useSiteSigner, type SecureFederation } from '../../support/catalog.js';
 
 const ROLE_TTL_MS = 60_000;
 const TD = 'acme.internal';
@@ -16,18 +14,11 @@ let nc: NatsConnection;
 let agent: MtlsIdentity;
 const issued: string[] = [];
 
-function localIdentity(site: string, kind: 'agent' | 'gateway', name: string, ttlMs?: number): MtlsIdentity {
-  const files = fed.pki.issueIdentity(site, kind, name, ttlMs);
-  return { privateKey: readPrivateKey(files.keyPath), chain: files.chain, bundle: fed.pki.loadBundle() };
-}
-
-const chainOf = (identity: MtlsIdentity): string => identity.chain.map((c) => c.toString()).join('');
-
 /** A signed request of `caller` for `uri`, as the renewal code sends it. */
 function renewalRequest(caller: MtlsIdentity, uri: string): Record<string, string> {
   const csr = createCsr({ privateKey: generatePrivateKey(), commonName: 'x', uris: [uri] });
   const at = new Date().toISOString();
-  return { csr, at, agentChain: chainOf(caller), proof: signProof(caller.privateKey, at, csr) };
+  return { csr, at, agentChain: chainToPem(caller.chain), proof: signProof(caller.privateKey, at, csr) };
 }
 
 async function send(body: Record<string, string>): Promise<{ error?: { code: string; message: string }; chain?: string }> {
@@ -36,15 +27,9 @@ async function send(body: Record<string, string>): Promise<{ error?: { code: str
 
 before(async () => {
   fed = await startSecureFederation(['solo', 'other']);
-  const control = await fed.connectControl('solo');
-  const view = new FederatedView({ sites: ['solo'] });
-  view.connect(control);
-  fileScope.after(() => Promise.resolve(view.close()));
+  await useSiteSigner(fed, 'solo', { roleTtlMs: ROLE_TTL_MS, issued });
   nc = await fed.connectAgent('solo', 'node-1');
-  agent = localIdentity('solo', 'agent', 'node-1');
-  const signer = startSigner({ nc: control, authority: fed.pki.loadSite('solo'), catalog: view, roleTtlMs: ROLE_TTL_MS, onIssued: (_caller, identity) => issued.push(identity.uri) });
-  fileScope.after(() => Promise.resolve(signer.stop()));
-  await control.flush();
+  agent = fed.pki.issueMtlsIdentity('solo', 'agent', 'node-1');
 });
 
 describe('the signer renews an agent or gateway identity for its holder only', () => {
@@ -64,7 +49,7 @@ describe('the signer renews an agent or gateway identity for its holder only', (
   });
 
   it("renews a gateway's own identity", async () => {
-    const gateway = localIdentity('solo', 'gateway', 'gw-1');
+    const gateway = fed.pki.issueMtlsIdentity('solo', 'gateway', 'gw-1');
     const uri = formatSpiffeId(TD, 'solo', 'gateway', 'gw-1');
     const renewed = await requestCertificate({ nc, caller: gateway, site: 'solo', uri, key: generatePrivateKey(), commonName: 'gw-1' });
     assert.deepEqual(certificateFacts(renewed.chain[0] ?? assert.fail('no leaf')).uris, [uri]);
@@ -80,7 +65,7 @@ describe('the signer renews an agent or gateway identity for its holder only', (
     assert.deepEqual(await send(renewalRequest(agent, gatewayId)), {
       error: { code: 'MERIDIAN_ERR_SITE_SCOPE', message: `csr.subjectAltName: spiffe://acme.internal/site/solo/agent/node-1 may renew only its own identity; it cannot get ${gatewayId}` },
     });
-    const gateway = localIdentity('solo', 'gateway', 'gw-2');
+    const gateway = fed.pki.issueMtlsIdentity('solo', 'gateway', 'gw-2');
     assert.deepEqual(await send(renewalRequest(gateway, formatSpiffeId(TD, 'solo', 'svc', 'payments'))), {
       error: { code: 'MERIDIAN_ERR_SITE_SCOPE', message: 'agentChain: spiffe://acme.internal/site/solo/gateway/gw-2 is not an agent; only agents get workload identities' },
     });
@@ -88,12 +73,12 @@ describe('the signer renews an agent or gateway identity for its holder only', (
   });
 
   it('refuses a caller whose certificate has expired, and one of another site', async () => {
-    const expiring = localIdentity('solo', 'agent', 'node-3', 1000);
+    const expiring = fed.pki.issueMtlsIdentity('solo', 'agent', 'node-3', 1000);
     await new Promise((resolve) => setTimeout(resolve, Date.parse(expiring.chain[0]?.validTo ?? '') - Date.now() + 1100));
     const expired = await send(renewalRequest(expiring, formatSpiffeId(TD, 'solo', 'agent', 'node-3')));
     assert.equal(expired.error?.code, 'MERIDIAN_ERR_CERT_EXPIRED');
     assert.match(expired.error?.message ?? '', /^spiffe:\/\/acme\.internal\/site\/solo\/agent\/node-3: certificate not valid at .* \(valid .* to .*\)$/);
-    const foreign = localIdentity('other', 'agent', 'node-9');
+    const foreign = fed.pki.issueMtlsIdentity('other', 'agent', 'node-9');
     assert.deepEqual(await send(renewalRequest(foreign, formatSpiffeId(TD, 'other', 'agent', 'node-9'))), {
       error: { code: 'MERIDIAN_ERR_SITE_SCOPE', message: 'agentChain: spiffe://acme.internal/site/other/agent/node-9 is not an agent or gateway of site solo' },
     });

@@ -3,10 +3,8 @@ import { before, describe, it } from 'node:test';
 import { requestWorkloadCertificate } from '../../../agent/identity/request.js';
 import { FederatedView, SiteCatalogWriter, ensureSiteBucket, parseServiceDefinition, signerSubject, toInstance } from '../../../shared/catalog/index.js';
 import { isMeridianError } from '../../../shared/errors/index.js';
-import { certificateFacts, createCsr, formatSpiffeId, generatePrivateKey, signProof, verifyPeer, type MtlsIdentity } from '../../../shared/identity/index.js';
-import { startSigner } from '../../../services/signer/index.js';
-import { fileScope } from '../../support/harness.js';
-import { startSecureFederation, type SecureFederation } from '../../support/catalog.js';
+import { certificateFacts, chainToPem, createCsr, formatSpiffeId, generatePrivateKey, signProof, verifyPeer, type MtlsIdentity } from '../../../shared/identity/index.js';
+import { startSecureFederation, useSiteSigner, type SecureFederation } from '../../support/catalog.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 
 let fed: SecureFederation;
@@ -17,10 +15,7 @@ const ROLE_TTL_MS = 60_000;
 
 before(async () => {
   fed = await startSecureFederation(['solo', 'other']);
-  const control = await fed.connectControl('solo');
-  const view = new FederatedView({ sites: ['solo'] });
-  view.connect(control);
-  fileScope.after(() => Promise.resolve(view.close()));
+  const { view } = await useSiteSigner(fed, 'solo', { roleTtlMs: ROLE_TTL_MS, issued });
   agentNc = await fed.connectAgent('solo', 'node-1');
   agent = fed.identity('solo', 'node-1');
   const writer = new SiteCatalogWriter(await ensureSiteBucket(agentNc, 'solo'), 'solo');
@@ -28,9 +23,6 @@ before(async () => {
   await writer.put(toInstance(parseServiceDefinition({ service: 'payments', ports: { http: 8080 } }, 'test'), fed.node('solo', 'node-1'), { leaseTtlMs: 600_000 }));
   await view.ready(20_000);
   await waitForService(view, 'payments');
-  const signer = startSigner({ nc: control, authority: fed.pki.loadSite('solo'), catalog: view, roleTtlMs: ROLE_TTL_MS, onIssued: (_agent, identity) => issued.push(identity.uri) });
-  fileScope.after(() => Promise.resolve(signer.stop()));
-  await control.flush();
 });
 
 async function waitForService(view: FederatedView, service: string): Promise<void> {
@@ -86,20 +78,19 @@ describe('the site certificate signer', () => {
 
   it("refuses an agent of another site, a proof by another key, a stale request and a non-workload identity", async () => {
     const csr = createCsr({ privateKey: generatePrivateKey(), commonName: 'payments', uris: [formatSpiffeId('acme.internal', 'solo', 'svc', 'payments')] });
-    const chainOf = (identity: MtlsIdentity): string => identity.chain.map((c) => c.toString()).join('');
     const at = new Date().toISOString();
     const foreignAgent = fed.identity('other', 'node-9');
-    assert.deepEqual(await rawRequest({ csr, at, agentChain: chainOf(foreignAgent), proof: signProof(foreignAgent.privateKey, at, csr) }), {
+    assert.deepEqual(await rawRequest({ csr, at, agentChain: chainToPem(foreignAgent.chain), proof: signProof(foreignAgent.privateKey, at, csr) }), {
       error: { code: 'MERIDIAN_ERR_SITE_SCOPE', message: 'agentChain: spiffe://acme.internal/site/other/agent/node-9 is not an agent or gateway of site solo' },
     });
-    assert.deepEqual(await rawRequest({ csr, at, agentChain: chainOf(agent), proof: signProof(generatePrivateKey(), at, csr) }), {
+    assert.deepEqual(await rawRequest({ csr, at, agentChain: chainToPem(agent.chain), proof: signProof(generatePrivateKey(), at, csr) }), {
       error: { code: 'MERIDIAN_ERR_PEER_IDENTITY', message: 'proof: does not verify with the key of spiffe://acme.internal/site/solo/agent/node-1' },
     });
     const old = new Date(Date.now() - 10 * 60_000).toISOString();
-    const stale = await rawRequest({ csr, at: old, agentChain: chainOf(agent), proof: signProof(agent.privateKey, old, csr) });
+    const stale = await rawRequest({ csr, at: old, agentChain: chainToPem(agent.chain), proof: signProof(agent.privateKey, old, csr) });
     assert.match(stale.error?.message ?? '', /^at: request time .* is outside the 120 s window$/);
     const gatewayCsr = createCsr({ privateKey: generatePrivateKey(), commonName: 'gw', uris: [formatSpiffeId('acme.internal', 'solo', 'gateway', 'gw-1')] });
-    assert.deepEqual(await rawRequest({ csr: gatewayCsr, at, agentChain: chainOf(agent), proof: signProof(agent.privateKey, at, gatewayCsr) }), {
+    assert.deepEqual(await rawRequest({ csr: gatewayCsr, at, agentChain: chainToPem(agent.chain), proof: signProof(agent.privateKey, at, gatewayCsr) }), {
       error: {
         code: 'MERIDIAN_ERR_SITE_SCOPE',
         message: 'csr.subjectAltName: spiffe://acme.internal/site/solo/agent/node-1 may renew only its own identity; it cannot get spiffe://acme.internal/site/solo/gateway/gw-1',

@@ -9,19 +9,17 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PeerCertificate } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
-import { siteConnectOptions } from '../../../shared/catalog/index.js';
-import { PkiDirectory, finishRootRotation, readPrivateKey, renewSiteCa, startRootRotation, type MtlsIdentity } from '../../../shared/identity/index.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { PkiDirectory, finishRootRotation, renewSiteCa, startRootRotation, type MtlsIdentity } from '../../../shared/identity/index.js';
 import { TRUST_DOCUMENT_KEY, trustBucketName, verifyTrustDocument, type TrustDocument } from '../../../shared/identity/trust-document.js';
-import { startControlService, type ControlService } from '../../../services/site/control.js';
-import { bootstrapSiteCatalog, prepareSiteNats, type SiteNatsSetup } from '../../../services/site/nats-bootstrap.js';
+import { bootstrapSiteCatalog, prepareSiteNats, startControlService, type ControlService, type SiteNatsSetup } from '../../../services/site/index.js';
 import { eventually, useNatsServer, useTempDir } from '../../support/harness.js';
 import type { NatsServerHandle } from '../../support/servers/index.js';
 import { captureLogger } from '../../support/secure-site.js';
+import { dialControl, type ControlClient } from '../../support/control-client.js';
 
 const SITE = 'rot';
 
@@ -63,24 +61,13 @@ describe('control service through a root rotation', () => {
     await Promise.all(opened.map((nc) => nc.close()));
   });
 
-  function identity(): MtlsIdentity {
-    const issued = pki.issueIdentity(SITE, 'svc', 'control');
-    return { privateKey: readPrivateKey(issued.keyPath), chain: issued.chain, bundle: pki.loadBundle() };
-  }
+  const identity = (): MtlsIdentity => pki.issueMtlsIdentity(SITE, 'svc', 'control');
 
-  /** A control-user connection; `served` is the fingerprint of the certificate the server presented. */
-  async function dial(who: MtlsIdentity): Promise<{ nc: NatsConnection; served: string }> {
-    const options = siteConnectOptions({ servers: nats.url, site: SITE, user: 'control', password: setup.controlPassword, identity: who, name: 'rotation-test' });
-    const tls = options.tls as { checkServerIdentity: (host: string, cert: PeerCertificate) => Error | undefined };
-    let served = '';
-    const nc = await connect({
-      ...options,
-      maxReconnectAttempts: 0,
-      timeout: 3000,
-      tls: { ...tls, checkServerIdentity: (host: string, cert: PeerCertificate) => ((served = cert.fingerprint256), tls.checkServerIdentity(host, cert)) } as NonNullable<ConnectionOptions['tls']>,
-    });
-    opened.push(nc);
-    return { nc, served };
+  /** A control-user connection, closed after the file. */
+  async function dial(who: MtlsIdentity): Promise<ControlClient> {
+    const client = await dialControl({ url: nats.url, site: SITE, password: setup.controlPassword, identity: who, name: 'rotation-test' });
+    opened.push(client.nc);
+    return client;
   }
 
   async function published(): Promise<{ text: string; version: number }> {

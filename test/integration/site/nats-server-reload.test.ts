@@ -7,15 +7,14 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PeerCertificate } from 'node:tls';
 import { describe, it } from 'node:test';
-import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
-import { siteConnectOptions } from '../../../shared/catalog/index.js';
-import { PkiDirectory, readPrivateKey, renewSiteCa, startRootRotation, type MtlsIdentity } from '../../../shared/identity/index.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { PkiDirectory, renewSiteCa, startRootRotation, type MtlsIdentity } from '../../../shared/identity/index.js';
 import { keepNatsServerCertificate } from '../../../services/site/nats-server-cert.js';
-import { prepareSiteNats } from '../../../services/site/nats-bootstrap.js';
+import { prepareSiteNats } from '../../../services/site/index.js';
 import { eventually, useNatsServer, useTempDir } from '../../support/harness.js';
 import { captureLogger } from '../../support/secure-site.js';
+import { dialControl, type ControlClient } from '../../support/control-client.js';
 
 const SITE = 'eu';
 
@@ -47,7 +46,7 @@ describe('nats-server certificate kept by the control service', () => {
       // A rotation: the next root joins the bundle and the site CA is re-issued under it.
       startRootRotation(pki);
       renewSiteCa(pki, SITE);
-      const newChain = identityFiles(pki);
+      const newChain = pki.issueMtlsIdentity(SITE, 'svc', 'control');
       await assert.rejects(client(pki, nats.url, setup.controlPassword, newChain), 'the server does not trust the new root before its reload');
 
       keeper.renew('test: site CA renewed');
@@ -94,29 +93,9 @@ describe('nats-server certificate kept by the control service', () => {
   });
 });
 
-interface Client {
-  nc: NatsConnection;
-  /** SHA-256 fingerprint of the certificate the server presented. */
-  served: string;
-}
-
-function identityFiles(pki: PkiDirectory): MtlsIdentity {
-  const issued = pki.issueIdentity(SITE, 'svc', 'control');
-  return { privateKey: readPrivateKey(issued.keyPath), chain: issued.chain, bundle: pki.loadBundle() };
-}
-
-async function client(pki: PkiDirectory, url: string, password: string, identity?: MtlsIdentity): Promise<Client> {
-  const options = siteConnectOptions({ servers: url, site: SITE, user: 'control', password, identity: identity ?? identityFiles(pki), name: 'reload-test' });
-  const tls = options.tls as { checkServerIdentity: (host: string, cert: PeerCertificate) => Error | undefined };
-  let served = '';
-  const check = tls.checkServerIdentity;
-  const nc = await connect({
-    ...options,
-    maxReconnectAttempts: 0,
-    timeout: 3000,
-    tls: { ...tls, checkServerIdentity: (host: string, cert: PeerCertificate) => ((served = cert.fingerprint256), check(host, cert)) } as NonNullable<ConnectionOptions['tls']>,
-  });
-  return { nc, served };
+/** A control-user connection with `identity` (default: a freshly issued control identity). */
+function client(pki: PkiDirectory, url: string, password: string, identity?: MtlsIdentity): Promise<ControlClient> {
+  return dialControl({ url, site: SITE, password, identity: identity ?? pki.issueMtlsIdentity(SITE, 'svc', 'control'), name: 'reload-test' });
 }
 
 function countDisconnects(nc: NatsConnection): () => number {

@@ -12,9 +12,9 @@ import { jetstream } from '@nats-io/jetstream';
 import { KvWatchInclude, Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { siteConnectOptions } from '../../../shared/catalog/index.js';
-import { PkiDirectory, readPrivateKey, renewSiteCa, startRootRotation } from '../../../shared/identity/index.js';
+import { PkiDirectory, renewSiteCa, startRootRotation } from '../../../shared/identity/index.js';
 import { TRUST_DOCUMENT_KEY, trustBucketName, verifyTrustDocument, type TrustDocument } from '../../../shared/identity/trust-document.js';
-import { startControlService, type ControlService } from '../../../services/site/control.js';
+import { connectAsControl, startControlService, type ControlService } from '../../../services/site/index.js';
 import { startTrustPublisher, type TrustPublisher } from '../../../services/site/trust-publisher.js';
 import { eventually } from '../../support/harness.js';
 import { captureLogger, useSecureSite, type SecureSite } from '../../support/secure-site.js';
@@ -29,10 +29,8 @@ async function stored(): Promise<{ text: string; document: TrustDocument }> {
   return { text: entry.string(), document: JSON.parse(entry.string()) as TrustDocument };
 }
 
-async function controlConnection(pki: PkiDirectory): Promise<NatsConnection> {
-  const issued = pki.issueIdentity(site.site, 'svc', 'control');
-  const identity = { privateKey: readPrivateKey(issued.keyPath), chain: issued.chain, bundle: pki.loadBundle() };
-  return connect(siteConnectOptions({ servers: site.nats.url, site: site.site, user: 'control', password: site.setup.controlPassword, identity }));
+function controlConnection(pki: PkiDirectory): Promise<NatsConnection> {
+  return connectAsControl({ pki, site: site.site, natsUrl: site.nats.url, identity: pki.issueMtlsIdentity(site.site, 'svc', 'control'), password: site.setup.controlPassword });
 }
 
 describe('trust document publisher', () => {
@@ -102,10 +100,8 @@ describe('trust document publisher', () => {
   });
 
   it('the site agents\' user may read the trust bucket but not write it', async () => {
-    const issued = site.pki.issueIdentity(site.site, 'agent', 'reader');
-    const nc = await connect(
-      siteConnectOptions({ servers: site.nats.url, site: site.site, password: site.setup.password, identity: { privateKey: readPrivateKey(issued.keyPath), chain: issued.chain, bundle: site.pki.loadBundle() } }),
-    );
+    const identity = site.pki.issueMtlsIdentity(site.site, 'agent', 'reader');
+    const nc = await connect(siteConnectOptions({ servers: site.nats.url, site: site.site, password: site.setup.password, identity }));
     try {
       const agentKv = await new Kvm(jetstream(nc)).open(trustBucketName(site.site));
       const entry = await agentKv.get(TRUST_DOCUMENT_KEY);
