@@ -87,7 +87,8 @@ export class WorkloadIdentities {
   }
 
   async #issue(service: string): Promise<MtlsIdentity> {
-    const identity = await this.options.issue(service);
+    // The node's bundle as of now: one applied while the signer answered replaces what the request was made with.
+    const identity = { ...(await this.options.issue(service)), bundle: this.options.bundle() };
     const paths = this.#paths(service);
     writePrivateKey(paths.key, identity.privateKey);
     writeCertificates(paths.cert, identity.chain);

@@ -44,7 +44,7 @@ export interface SignerOptions {
  * identity of a service only when that service is registered on the agent's own node, so a
  * compromised node cannot mint identities of services it does not run. An agent or gateway
  * renews its own identity, and only its own, while its current certificate is still valid; every
- * proof is accepted once.
+ * proof is accepted once. `stop` answers the requests already on their way, then leaves.
  */
 export function startSigner(options: SignerOptions): { stop(): void } {
   const seen = new ProofLedger();
@@ -54,7 +54,9 @@ export function startSigner(options: SignerOptions): { stop(): void } {
       void answer(options, seen, () => message.json<unknown>()).then((reply) => message.respond(JSON.stringify(reply)));
     },
   });
-  return { stop: () => subscription.unsubscribe() };
+  // Drained, not dropped: a request the server routed here before it saw the UNSUB (a site CA
+  // swap starts the next signer first) is still answered.
+  return { stop: () => void subscription.drain().catch(() => undefined) };
 }
 
 async function answer(options: SignerOptions, seen: ProofLedger, body: () => unknown): Promise<SignReply> {

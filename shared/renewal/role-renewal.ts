@@ -52,7 +52,8 @@ export function startRoleRenewal(options: RoleRenewalOptions): RoleRenewal {
   let renewals = 0;
   let expiryReported = false;
   const renew = async (): Promise<void> => {
-    const issued = await options.issue(options.live.current);
+    const asked = options.live.current;
+    const issued = await options.issue(asked);
     const leaf = issued.chain[0];
     if (leaf === undefined) return;
     if (options.files !== undefined) {
@@ -63,7 +64,10 @@ export function startRoleRenewal(options: RoleRenewalOptions): RoleRenewal {
         options.log.error(`${options.role} identity renewed but not written: a restart would use the old files`, { ...options.files, error: (error as Error).message });
       }
     }
-    const bundle = issued.bundle !== undefined && issued.bundle.toPem() !== options.live.current.bundle.toPem() ? { bundle: issued.bundle } : {};
+    // Only a bundle the issuer brings (not the one asked with) replaces the live one: a trust
+    // document applied while the request was in flight must not be reverted by its reply.
+    const offered = issued.bundle?.toPem();
+    const bundle = issued.bundle !== undefined && offered !== asked.bundle.toPem() && offered !== options.live.current.bundle.toPem() ? { bundle: issued.bundle } : {};
     options.live.replace({ privateKey: issued.privateKey, chain: issued.chain, ...bundle });
     renewals += 1;
     expiryReported = false;

@@ -5,6 +5,7 @@ import type { SuperclusterHandle } from './servers/index.js';
 import type { SiteNatsSetup } from '../../services/site/index.js';
 import { startSigner } from '../../services/signer/index.js';
 import { startBenchFederation } from '../../dev/bench/catalog/federation.js';
+import type { SiteServerFiles } from '../../dev/local-sites.js';
 import { fileScope } from './harness.js';
 import { locality } from './mesh/sites.js';
 
@@ -21,8 +22,9 @@ export interface SecureFederation {
   connectControl(site: string): Promise<NatsConnection>;
 }
 
-export async function startSecureFederation(sites: readonly string[]): Promise<SecureFederation> {
-  const fed = await startBenchFederation({ sites });
+/** Starts `sites`; with `serverFiles`, each nats-server gets a pid file and its own CA file (for a control service's `natsServer`). */
+export async function startSecureFederation(sites: readonly string[], options: { serverFiles?: (site: string) => SiteServerFiles } = {}): Promise<SecureFederation> {
+  const fed = await startBenchFederation({ sites, ...options });
   fileScope.after(() => fed.stop());
   return {
     nats: fed.nats,

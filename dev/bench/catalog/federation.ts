@@ -6,7 +6,7 @@ import { siteConnectOptions } from '../../../shared/catalog/index.js';
 import { PkiDirectory, type MtlsIdentity } from '../../../shared/identity/index.js';
 import type { SuperclusterHandle } from '../../../test/support/servers/index.js';
 import { connectAsControl, type SiteNatsSetup } from '../../../services/site/index.js';
-import { startLocalSites } from '../../local-sites.js';
+import { startLocalSites, type SiteServerFiles } from '../../local-sites.js';
 
 /**
  * A secured federation for benchmarks: trust-domain TLS and per-site NATS users, like the catalog
@@ -32,13 +32,15 @@ export interface BenchFederationOptions {
   readonly sites: readonly string[];
   /** Bound on supercluster readiness. Default 60 000 ms. */
   readonly startTimeoutMs?: number;
+  /** Each nats-server's pid file and CA file (see startLocalSites). */
+  readonly serverFiles?: (site: string) => SiteServerFiles;
 }
 
 export async function startBenchFederation(options: BenchFederationOptions): Promise<BenchFederation> {
   const dir = mkdtempSync(join(tmpdir(), 'meridian-bench-pki-'));
   try {
     const started = Date.now();
-    const sites = await startLocalSites({ dir, trustDomain: 'acme.internal', sites: options.sites, startTimeoutMs: options.startTimeoutMs ?? 60_000 });
+    const sites = await startLocalSites({ dir, trustDomain: 'acme.internal', sites: options.sites, startTimeoutMs: options.startTimeoutMs ?? 60_000, ...(options.serverFiles === undefined ? {} : { serverFiles: options.serverFiles }) });
     return federation({ dir, ...sites, readySeconds: (Date.now() - started) / 1000 });
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAgent, type AgentConfig, type RunningAgent } from '../../../agent/index.js';
+import type { Logger } from '../../../shared/telemetry/index.js';
 import { TRUST_DOMAIN } from '../pki/index.js';
 import type { SecureFederation } from '../catalog.js';
 import { fileScope } from '../harness.js';
@@ -15,6 +16,15 @@ export function natsAccess(fed: SecureFederation, site: string, passwordFile: st
 /** Writes `site`'s NATS password (what its agents and gateways log in with) to `path`, owner-only; returns `path`. */
 export function writePasswordFile(fed: SecureFederation, site: string, path: string): string {
   writeFileSync(path, fed.setups.get(site)?.password ?? '', { mode: 0o600 });
+  return path;
+}
+
+/**
+ * A copy of the PKI dir's bundle.pem at `path`, for one process: what its trust watch rewrites is
+ * its own file, as on a real node, not the operator's bundle.pem a rotation is writing.
+ */
+export function ownBundleFile(fed: SecureFederation, path: string): string {
+  copyFileSync(fed.pki.bundlePath, path);
   return path;
 }
 
@@ -62,20 +72,24 @@ export interface MeshAgentOptions {
   readonly accessLog?: string;
   /** Lifetime of the agent's own certificate (default 24 h). */
   readonly ttlMs?: number;
+  /** Default quiet. */
+  readonly log?: Logger;
 }
 
 /** Starts an agent in this process with its data plane (inbound and outbound listeners); stopped at the end of the file. */
 export async function startMeshAgent(fed: SecureFederation, options: MeshAgentOptions): Promise<RunningAgent> {
   const { site, node } = options;
+  const base = agentConfig(fed, { site, node, passwordFile: writePasswordFile(fed, site, join(options.dir, `${site}.password`)), dataDir: join(options.dir, node) });
   const config: AgentConfig = {
-    ...agentConfig(fed, { site, node, passwordFile: writePasswordFile(fed, site, join(options.dir, `${site}.password`)), dataDir: join(options.dir, node) }),
+    ...base,
+    nats: { ...base.nats, bundleFile: ownBundleFile(fed, join(options.dir, `${node}-bundle.pem`)) },
     mesh: { host: '127.0.0.1', inboundPort: 0, maxSessionAge: '500ms' },
     telemetry: { statusInterval: options.statusInterval, ...(options.accessLog === undefined ? {} : { accessLog: options.accessLog }) },
     ...(options.definitionsDir === undefined ? {} : { definitionsDir: options.definitionsDir }),
   };
   // Re-issued in place: a short-lived agent certificate, renewed by the agent itself from then on.
   if (options.ttlMs !== undefined) fed.pki.issueIdentity(site, 'agent', node, options.ttlMs);
-  const running = await startAgent(config, quietLogger(`agent:${node}`));
+  const running = await startAgent(config, options.log ?? quietLogger(`agent:${node}`));
   fileScope.after(() => running.stop());
   return running;
 }

@@ -4,9 +4,11 @@ import { startGatewayProcess, type RunningGateway } from '../../../gateway/runti
 import { parseDuration } from '../../../shared/config/index.js';
 import { startControlService, type ControlService } from '../../../services/site/index.js';
 import type { JoinServiceConfig } from '../../../services/site/join/index.js';
+import type { NatsServerFiles } from '../../../services/site/nats-server-cert.js';
+import type { Logger } from '../../../shared/telemetry/index.js';
 import { startSecureFederation, type SecureFederation } from '../catalog.js';
 import { fileScope, useTempDir } from '../harness.js';
-import { natsAccess, startMeshAgent, writePasswordFile } from './agents.js';
+import { natsAccess, ownBundleFile, startMeshAgent, writePasswordFile } from './agents.js';
 import { quietLogger } from './logs.js';
 import { locality } from './sites.js';
 
@@ -19,6 +21,13 @@ export interface FederationMeshOptions {
   readonly status?: { readonly interval: string; readonly api?: { readonly tokens: readonly string[]; readonly tls?: boolean } };
   /** Every control service's join endpoint (default none). */
   readonly join?: JoinServiceConfig;
+  /**
+   * Each site's nats-server runs with a pid file and its own CA file, and its control service keeps
+   * them (`natsServer`): the server certificate lives `roleTtlMs` too and follows a rotation.
+   */
+  readonly natsServer?: boolean;
+  /** The logger of each component (`control:<site>`, `gateway:<site>`, `agent:<node>`); default quiet. */
+  readonly logger?: (component: string) => Logger;
 }
 
 /** A whole mesh in this process: NATS supercluster, a control service and a gateway per site, agents on demand. */
@@ -35,14 +44,19 @@ export interface FederationMesh {
 
 /** Starts `sites` (a secured federation, then a control service and a gateway per site); everything stops at the end of the file. */
 export async function startFederationMesh(sites: readonly string[], options: FederationMeshOptions = {}): Promise<FederationMesh> {
-  const fed = await startSecureFederation(sites);
   const dir = useTempDir('meridian-mesh-');
+  const fed = await startSecureFederation(sites, options.natsServer === true ? { serverFiles: (site) => serverFiles(dir, site) } : {});
   const statusInterval = options.status?.interval ?? '2s';
+  const logger = options.logger ?? quietLogger;
   const controls = new Map<string, ControlService>();
-  for (const site of sites) controls.set(site, await startControl(fed, site, options));
+  for (const site of sites) {
+    const tls = fed.setups.get(site)?.tls;
+    const natsServer = options.natsServer === true && tls !== undefined ? { natsServer: { certFile: tls.certFile, keyFile: tls.keyFile, ...serverFiles(dir, site), ...ttl(options) } } : {};
+    controls.set(site, await startControl(fed, site, { ...controlOptions(options), ...natsServer }));
+  }
   const gateways = new Map<string, RunningGateway>();
   const startGateway = async (site: string, port = 0): Promise<RunningGateway> => {
-    const gateway = await startMeshGateway(fed, { site, port, dir, statusInterval, ...(options.roleTtlMs === undefined ? {} : { ttlMs: options.roleTtlMs }) });
+    const gateway = await startMeshGateway(fed, { site, port, dir, statusInterval, log: logger(`gateway:${site}`), ...ttl(options) });
     gateways.set(site, gateway);
     return gateway;
   };
@@ -53,12 +67,27 @@ export async function startFederationMesh(sites: readonly string[], options: Fed
     gateways,
     controls,
     startGateway,
-    agent: (site, node, agentOptions = {}) => startMeshAgent(fed, { site, node, dir, statusInterval, ...(options.roleTtlMs === undefined ? {} : { ttlMs: options.roleTtlMs }), ...agentOptions }),
+    agent: (site, node, agentOptions = {}) => startMeshAgent(fed, { site, node, dir, statusInterval, log: logger(`agent:${node}`), ...ttl(options), ...agentOptions }),
   };
 }
 
+/** The mesh's options that a control service takes as they are. */
+function controlOptions(options: FederationMeshOptions): Omit<FederationMeshOptions, 'natsServer'> {
+  const { workloadTtlMs, roleTtlMs, status, logger } = options;
+  return { ...(workloadTtlMs === undefined ? {} : { workloadTtlMs }), ...(roleTtlMs === undefined ? {} : { roleTtlMs }), ...(status === undefined ? {} : { status }), ...(logger === undefined ? {} : { logger }) };
+}
+
+function ttl(options: FederationMeshOptions): { ttlMs?: number } {
+  return options.roleTtlMs === undefined ? {} : { ttlMs: options.roleTtlMs };
+}
+
+/** Where a site's nats-server writes its pid and reads its CA file, in the mesh's dir. */
+function serverFiles(dir: string, site: string): { pidFile: string; caFile: string } {
+  return { pidFile: join(dir, `nats-${site}.pid`), caFile: join(dir, `nats-${site}-ca.pem`) };
+}
+
 /** A site's control service (signer, reaper, status), stopped at the end of the file. */
-export async function startControl(fed: SecureFederation, site: string, options: FederationMeshOptions = {}): Promise<ControlService> {
+export async function startControl(fed: SecureFederation, site: string, options: Omit<FederationMeshOptions, 'natsServer'> & { natsServer?: NatsServerFiles } = {}): Promise<ControlService> {
   const api = options.status?.api;
   const control = await startControlService({
     pki: fed.pki,
@@ -71,7 +100,8 @@ export async function startControl(fed: SecureFederation, site: string, options:
     ...(options.workloadTtlMs === undefined ? {} : { workloadTtlMs: options.workloadTtlMs }),
     ...(options.roleTtlMs === undefined ? {} : { roleTtlMs: options.roleTtlMs }),
     ...(options.join === undefined ? {} : { join: options.join }),
-    log: quietLogger(`control:${site}`),
+    ...(options.natsServer === undefined ? {} : { natsServer: options.natsServer }),
+    log: (options.logger ?? quietLogger)(`control:${site}`),
   });
   fileScope.after(() => control.stop());
   return control;
@@ -87,6 +117,8 @@ export interface MeshGatewayOptions {
   readonly statusInterval: string;
   /** Lifetime of the gateway's certificate (default 24 h). */
   readonly ttlMs?: number;
+  /** Default quiet. */
+  readonly log?: Logger;
 }
 
 /** A site's gateway (`gw-1`) with its identity from the federation's PKI, its NATS login and metrics; stopped (1 s drain) at the end of the file. */
@@ -101,12 +133,12 @@ export async function startMeshGateway(fed: SecureFederation, options: MeshGatew
       listen: { host: '127.0.0.1', port: options.port },
       keyFile: files.keyPath,
       certFile: files.certPath,
-      nats: natsAccess(fed, site, writePasswordFile(fed, site, join(options.dir, `${site}.password`))),
+      nats: { ...natsAccess(fed, site, writePasswordFile(fed, site, join(options.dir, `${site}.password`))), bundleFile: ownBundleFile(fed, join(options.dir, `gateway-${site}-bundle.pem`)) },
       heartbeat: '500ms',
       statusInterval: options.statusInterval,
       metrics: { host: '127.0.0.1', port: 0 },
     },
-    quietLogger(`gateway:${site}`),
+    options.log ?? quietLogger(`gateway:${site}`),
   );
   fileScope.after(() => gateway.stop(1000));
   return gateway;
