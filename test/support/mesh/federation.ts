@@ -73,8 +73,14 @@ export async function startFederationMesh(sites: readonly string[], options: Fed
 
 /** The mesh's options that a control service takes as they are. */
 function controlOptions(options: FederationMeshOptions): Omit<FederationMeshOptions, 'natsServer'> {
-  const { workloadTtlMs, roleTtlMs, status, logger } = options;
-  return { ...(workloadTtlMs === undefined ? {} : { workloadTtlMs }), ...(roleTtlMs === undefined ? {} : { roleTtlMs }), ...(status === undefined ? {} : { status }), ...(logger === undefined ? {} : { logger }) };
+  const { workloadTtlMs, roleTtlMs, status, logger, join } = options;
+  return {
+    ...(workloadTtlMs === undefined ? {} : { workloadTtlMs }),
+    ...(roleTtlMs === undefined ? {} : { roleTtlMs }),
+    ...(status === undefined ? {} : { status }),
+    ...(logger === undefined ? {} : { logger }),
+    ...(join === undefined ? {} : { join }),
+  };
 }
 
 function ttl(options: FederationMeshOptions): { ttlMs?: number } {
