@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { findBinary } from './servers/index.js';
 import { spawnWatched, type MeridianChild } from './secure-site.js';
@@ -92,9 +92,20 @@ export function runAtTargetPaths(options: { root: string; paths: readonly string
   return spawnWatched(findBinary('unshare'), [...privateMounts(), '--', 'sh', '-c', script, 'sh', ...options.argv], { label: options.argv.join(' ') });
 }
 
-/** unshare's flags for a private mount namespace (in a user namespace when not root). */
+/**
+ * unshare's flags for a mount namespace whose mounts never reach the host (in a user namespace
+ * when not root). `--propagation private` remounts `/`, which fails (EINVAL) where `/` is not a
+ * mount point, as in a chroot; where no mount of this namespace is shared, nothing can propagate
+ * anyway, so the propagation is left as it is there.
+ */
 function privateMounts(): string[] {
-  return process.getuid?.() === 0 ? ['--mount', '--propagation', 'private'] : ['--user', '--map-root-user', '--mount', '--propagation', 'private'];
+  const propagation = anySharedMount() ? 'private' : 'unchanged';
+  return process.getuid?.() === 0 ? ['--mount', '--propagation', propagation] : ['--user', '--map-root-user', '--mount', '--propagation', 'private'];
+}
+
+/** Whether a mount of this mount namespace is in a shared peer group (mountinfo's `shared:N` tag). */
+function anySharedMount(): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => / shared:\d+/.test(line));
 }
 
 /** What a command run on an overlaid host did, and where its writes went. */
