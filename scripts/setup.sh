@@ -26,6 +26,7 @@ binary_of() {
     nghttp2-client) echo h2load ;;
     chromium) echo chromium ;;
     prometheus) echo prometheus ;;
+    systemd) echo systemd-analyze ;;
     *) echo "$1" ;;
   esac
 }
