@@ -1,5 +1,5 @@
 import { chmodSync, chownSync, closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { MeridianError } from '../errors/index.js';
 import { privateKeyFromPem, privateKeyToPem } from './keys.js';
@@ -69,10 +69,48 @@ export function writeFileAtomic(path: string, text: string, options: AtomicWrite
   }
 }
 
-/** Writes a renewed identity's key and chain atomically (0600 both), key first: a chain never names a key that is not on disk. */
+/** Where a renewed chain waits while its key replaces the old one (see {@link writeIdentityFiles}). */
+const pendingChainPath = (certFile: string): string => `${certFile}.next`;
+
+/**
+ * Writes a renewed identity's key and chain (0600 both). Two files cannot be replaced in one step,
+ * so the chain goes to `<certFile>.next` first, then the key replaces the old one, then the chain
+ * moves into place: a crash in between leaves the new key beside `<certFile>.next`, which
+ * {@link loadMtlsIdentity} completes, instead of a key and a certificate that do not match.
+ */
 export function writeIdentityFiles(files: { keyFile: string; certFile: string }, identity: { privateKey: KeyObject; chain: readonly X509Certificate[] }): void {
+  const pending = pendingChainPath(files.certFile);
+  writeFileAtomic(pending, chainToPem(identity.chain));
   writeFileAtomic(files.keyFile, privateKeyToPem(identity.privateKey));
-  writeFileAtomic(files.certFile, chainToPem(identity.chain));
+  try {
+    renameSync(pending, files.certFile);
+  } catch (cause) {
+    throw new MeridianError('MERIDIAN_ERR_FILE_IO', `${files.certFile}: cannot write: ${(cause as Error).message}`, { cause });
+  }
+}
+
+function publicKeyMatches(privateKey: KeyObject, certificate: X509Certificate | undefined): boolean {
+  if (certificate === undefined) return false;
+  const spki = (key: KeyObject): Buffer => key.export({ type: 'spki', format: 'der' });
+  return spki(createPublicKey(privateKey)).equals(spki(certificate.publicKey));
+}
+
+/**
+ * The chain of `keyFile`'s key: `certFile`, or the renewed chain a crash left in `<certFile>.next`
+ * (moved into place now). A key without its certificate fails with both files named.
+ */
+function chainOfKey(privateKey: KeyObject, files: { keyFile: string; certFile: string }): X509Certificate[] {
+  const chain = readCertificates(files.certFile);
+  if (publicKeyMatches(privateKey, chain[0])) return chain;
+  const pending = pendingChainPath(files.certFile);
+  if (existsSync(pending)) {
+    const renewed = readCertificates(pending);
+    if (publicKeyMatches(privateKey, renewed[0])) {
+      writeIdentityFiles(files, { privateKey, chain: renewed });
+      return renewed;
+    }
+  }
+  throw new MeridianError('MERIDIAN_ERR_CERT_INVALID', `${files.certFile}: its certificate is not for the key in ${files.keyFile}`, { details: { field: files.certFile } });
 }
 
 export function readText(path: string, what: string): string {
@@ -100,9 +138,10 @@ export function assertAbsent(path: string): void {
 
 /** An mTLS identity from its files: key, certificate chain (leaf first) and the trust bundle. */
 export function loadMtlsIdentity(files: { keyFile: string; certFile: string; bundleFile: string; trustDomain: string }): MtlsIdentity {
+  const privateKey = readPrivateKey(files.keyFile);
   return {
-    privateKey: readPrivateKey(files.keyFile),
-    chain: readCertificates(files.certFile),
+    privateKey,
+    chain: chainOfKey(privateKey, files),
     bundle: TrustBundle.fromPem(files.trustDomain, readText(files.bundleFile, 'trust bundle'), files.bundleFile),
   };
 }
