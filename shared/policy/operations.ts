@@ -29,12 +29,13 @@ export interface CompiledOperation {
 }
 
 function compilePath(match: PathMatch): CompiledPath {
-  if ('exact' in match) return { exact: match.exact, under: undefined };
-  return { exact: match.prefix.endsWith('/') && match.prefix !== '/' ? match.prefix.slice(0, -1) : match.prefix, under: match.prefix.endsWith('/') ? match.prefix : `${match.prefix}/` };
+  if (match.exact !== undefined) return { exact: match.exact, under: undefined };
+  const prefix = match.prefix ?? '/';
+  return { exact: prefix.endsWith('/') && prefix !== '/' ? prefix.slice(0, -1) : prefix, under: prefix.endsWith('/') ? prefix : `${prefix}/` };
 }
 
 function compileHeader(match: HeaderMatch): CompiledHeader {
-  return { name: match.name.toLowerCase(), exact: 'exact' in match ? match.exact : undefined };
+  return { name: match.name.toLowerCase(), exact: match.exact };
 }
 
 export function compileOperation(operation: Operation): CompiledOperation {

@@ -32,12 +32,14 @@ function problemsOf(value: unknown, trustDomain: string): { doc?: PolicyDocument
   }
   const schema = KIND_SCHEMAS[kind as PolicyKind];
   const withDefaults: unknown = Value.Default(schema, value);
-  const schemaProblems = violationsOf(schema, withDefaults);
-  if (schemaProblems.length > 0) return { problems: schemaProblems };
-  const doc = withDefaults as PolicyDocument;
-  if (doc.kind === 'Authorization') return { doc, problems: authorizationProblems(doc, trustDomain) };
-  if (doc.kind === 'Revocation') return { doc, problems: revocationProblems(doc, trustDomain) };
-  return { doc, problems: [] };
+  const problems = [...violationsOf(schema, withDefaults), ...semanticProblems(kind as PolicyKind, withDefaults, trustDomain)];
+  return problems.length > 0 ? { problems } : { doc: withDefaults as PolicyDocument, problems };
+}
+
+function semanticProblems(kind: PolicyKind, value: unknown, trustDomain: string): DocumentProblem[] {
+  if (kind === 'Authorization') return authorizationProblems(value, trustDomain);
+  if (kind === 'Revocation') return revocationProblems(value, trustDomain);
+  return [];
 }
 
 function readSource(source: PolicySource, trustDomain: string, found: Located[], violations: PolicyViolation[]): void {
@@ -49,9 +51,14 @@ function readSource(source: PolicySource, trustDomain: string, found: Located[],
       continue;
     }
     if (yaml.contents === null) continue; // an empty document (a trailing '---'): nothing to judge
-    const { doc, problems } = problemsOf(yaml.toJS({ maxAliasCount: 50 }), trustDomain);
+    const value: unknown = yaml.toJS({ maxAliasCount: 50 });
+    const { doc, problems } = problemsOf(value, trustDomain);
     violations.push(...problems.map((p) => ({ ...at, ...p })));
-    if (doc !== undefined && problems.length === 0) found.push({ file: source.file, index, doc });
+    // an invalid document still holds its name: a duplicate is reported in the same pass
+    const named = (doc ?? value) as Partial<PolicyDocument> | null;
+    if (typeof named === 'object' && named !== null && KINDS.includes(named.kind as PolicyKind) && typeof named.metadata?.name === 'string') {
+      found.push({ file: source.file, index, doc: named as PolicyDocument });
+    }
   }
 }
 

@@ -34,8 +34,8 @@ export function compileRevocations(set: PolicySet, now: Date | number): Revocati
     for (const entry of doc.spec.entries) {
       const notAfter = Date.parse(entry.notAfter);
       if (notAfter <= at) continue;
-      if ('identity' in entry) identities.set(entry.identity, Math.max(notAfter, identities.get(entry.identity) ?? 0));
-      else serials.add(canonicalSerial(entry.serial));
+      if (entry.identity !== undefined) identities.set(entry.identity, Math.max(notAfter, identities.get(entry.identity) ?? 0));
+      if (entry.serial !== undefined) serials.add(canonicalSerial(entry.serial));
     }
   }
   return {

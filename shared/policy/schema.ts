@@ -14,18 +14,11 @@ const IdentityPattern = Type.String({ minLength: 1, maxLength: 2048, description
 
 const HTTP_TOKEN = "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$";
 
-const PathMatch = Type.Union(
-  [Type.Object({ exact: Type.String({ minLength: 1 }) }, closed), Type.Object({ prefix: Type.String({ minLength: 1 }) }, closed)],
-  { description: '{ exact: <path> } or { prefix: <path> }' },
-);
+/** `{ exact }` or `{ prefix }` (exactly one: checked in checks.ts, so a schema error names the bad field itself). */
+const PathMatch = Type.Object({ exact: Type.Optional(Type.String({ minLength: 1 })), prefix: Type.Optional(Type.String({ minLength: 1 })) }, closed);
 
-const HeaderMatch = Type.Union(
-  [
-    Type.Object({ name: Type.String({ pattern: HTTP_TOKEN }), exact: Type.String() }, closed),
-    Type.Object({ name: Type.String({ pattern: HTTP_TOKEN }), present: Type.Literal(true) }, closed),
-  ],
-  { description: '{ name, exact: <value> } or { name, present: true }' },
-);
+/** `{ name, exact }` or `{ name, present: true }` (exactly one of the two). */
+const HeaderMatch = Type.Object({ name: Type.String({ pattern: HTTP_TOKEN }), exact: Type.Optional(Type.String()), present: Type.Optional(Type.Literal(true)) }, closed);
 
 /** HTTP conditions; a rule without `to` matches every request and every TCP connection. */
 const Operation = Type.Object(
@@ -65,12 +58,15 @@ export const AuthorizationSchema = Type.Object(
 /** RFC 3339 with a zone, e.g. 2026-12-31T00:00:00Z (a YAML string: quote it or not, the core schema keeps it a string). */
 const Timestamp = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$', description: 'RFC 3339 timestamp' });
 
-const RevocationEntry = Type.Union(
-  [
-    Type.Object({ identity: Type.String({ minLength: 1 }), notAfter: Timestamp, reason: Type.Optional(Type.String()) }, closed),
-    Type.Object({ serial: Type.String({ pattern: '^[0-9A-Fa-f]{1,40}$|^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){0,19}$' }), notAfter: Timestamp, reason: Type.Optional(Type.String()) }, closed),
-  ],
-  { description: '{ identity, notAfter } or { serial, notAfter }' },
+/** `{ identity, notAfter }` or `{ serial, notAfter }` (exactly one of identity and serial). */
+const RevocationEntry = Type.Object(
+  {
+    identity: Type.Optional(Type.String({ minLength: 1 })),
+    serial: Type.Optional(Type.String({ pattern: '^[0-9A-Fa-f]{1,40}$|^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){0,19}$', description: 'hex serial' })),
+    notAfter: Timestamp,
+    reason: Type.Optional(Type.String()),
+  },
+  closed,
 );
 
 export const RevocationSchema = Type.Object(
