@@ -50,8 +50,8 @@ function readSource(source: PolicySource, trustDomain: string, found: Located[],
       for (const error of yaml.errors) violations.push({ ...at, path: '/', message: `YAML: ${error.message.split('\n')[0] ?? ''}` });
       continue;
     }
-    if (yaml.contents === null) continue; // an empty document (a trailing '---'): nothing to judge
     const value: unknown = yaml.toJS({ maxAliasCount: 50 });
+    if (value === null || value === undefined) continue; // an empty document (a trailing '---'): nothing to judge
     const { doc, problems } = problemsOf(value, trustDomain);
     violations.push(...problems.map((p) => ({ ...at, ...p })));
     // an invalid document still holds its name: a duplicate is reported in the same pass
