@@ -46,9 +46,18 @@ export function authorizationProblems(doc: unknown, trustDomain: string): Docume
         const message = typeof text === 'string' ? pathProblem(text) : undefined;
         if (message !== undefined) problems.push({ path, message });
       });
-      items(field(operation, 'headers')).forEach((match, h) => problems.push(...oneOf(match, ['exact', 'present'], `/spec/rules/${r}/to/${o}/headers/${h}`)));
+      items(field(operation, 'headers')).forEach((match, h) => problems.push(...headerProblems(match, `/spec/rules/${r}/to/${o}/headers/${h}`)));
     });
   });
+  return problems;
+}
+
+/** One of exact or present; an exact value with a comma or surrounding spaces could never match (requests are judged value by value, trimmed). */
+function headerProblems(match: unknown, path: string): DocumentProblem[] {
+  const exact = field(match, 'exact');
+  const problems = oneOf(match, ['exact', 'present'], path);
+  if (typeof exact === 'string' && exact.includes(',')) problems.push({ path: `${path}/exact`, message: `${JSON.stringify(exact)}: a comma separates header values; match one value` });
+  else if (typeof exact === 'string' && exact !== exact.trim()) problems.push({ path: `${path}/exact`, message: `${JSON.stringify(exact)}: spaces around a header value are not part of it` });
   return problems;
 }
 

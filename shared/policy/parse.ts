@@ -22,6 +22,9 @@ export const BUILT_IN_DEFAULTS: PolicyDefaultsDocument = {
   spec: { defaultAction: 'deny', mtls: { mode: 'strict' } },
 };
 
+/** Aliases a document may expand: enough for anchors in hand-written policies, far from an expansion bomb. */
+const MAX_ALIASES = 50;
+
 const KINDS = Object.keys(KIND_SCHEMAS) as PolicyKind[];
 
 function problemsOf(value: unknown, trustDomain: string): { doc?: PolicyDocument; problems: DocumentProblem[] } {
@@ -50,7 +53,14 @@ function readSource(source: PolicySource, trustDomain: string, found: Located[],
       for (const error of yaml.errors) violations.push({ ...at, path: '/', message: `YAML: ${error.message.split('\n')[0] ?? ''}` });
       continue;
     }
-    const value: unknown = yaml.toJS({ maxAliasCount: 50 });
+    let value: unknown;
+    try {
+      value = yaml.toJS({ maxAliasCount: MAX_ALIASES });
+    } catch (error) {
+      // the yaml library refuses alias expansion past the bound (a "billion laughs" document)
+      violations.push({ ...at, path: '/', message: `YAML: ${(error as Error).message}` });
+      continue;
+    }
     if (value === null || value === undefined) continue; // an empty document (a trailing '---'): nothing to judge
     const { doc, problems } = problemsOf(value, trustDomain);
     violations.push(...problems.map((p) => ({ ...at, ...p })));

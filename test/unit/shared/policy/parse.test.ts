@@ -128,4 +128,27 @@ describe('parsePolicySet', () => {
       '1 /: a policy document is a mapping with kind, metadata and spec',
     ]);
   });
+
+  it('refuses header values that could never match: with a comma, or surrounding spaces', () => {
+    const { list } = oneFile(ALLOW.replace(/to: .*\n/, 'to: [{ headers: [{ name: x-a, exact: "a,b" }, { name: x-b, exact: " a" }] }]\n'));
+    assert.deepEqual(list.map((v) => `${v.path}: ${v.message}`), [
+      '/spec/rules/0/to/0/headers/0/exact: "a,b": a comma separates header values; match one value',
+      '/spec/rules/0/to/0/headers/1/exact: " a": spaces around a header value are not part of it',
+    ]);
+  });
+
+  it('refuses hostile YAML as violations: an alias expansion bomb, duplicate keys, __proto__', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...['b', 'c', 'd', 'e'].map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcd'[i] ?? ''}`).join(', ')}]`)].join('\n');
+    const { list } = violations([
+      { file: 'bomb.yaml', text: `${bomb}\n` },
+      { file: 'dup.yaml', text: 'kind: Revocation\nkind: Authorization\n' },
+      { file: 'proto.yaml', text: `${REVOKED}__proto__: { polluted: true }\n` },
+    ]);
+    assert.deepEqual(list.map((v) => `${v.file}#${v.document} ${v.path}: ${v.message}`), [
+      'bomb.yaml#0 /: YAML: Excessive alias count indicates a resource exhaustion attack',
+      'dup.yaml#0 /: YAML: Map keys must be unique',
+      'proto.yaml#0 /__proto__: Unexpected property',
+    ]);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
 });
