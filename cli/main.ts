@@ -3,12 +3,13 @@ import { agentCommands } from './agent.js';
 import { agentInstallCommands } from './agent-install.js';
 import { caCommands } from './ca.js';
 import { gatewayCommands } from './gateway.js';
+import { policyCommands } from './policy.js';
 import { siteCommands } from './site.js';
 import { statusCommands } from './status.js';
 import { tokenCommands } from './token.js';
 
 /** The `meridian` entry point: one file per command group, each parsing into its role's config. */
-const commands = [...caCommands, ...siteCommands, ...agentCommands, ...agentInstallCommands, ...gatewayCommands, ...statusCommands, ...tokenCommands];
+const commands = [...caCommands, ...siteCommands, ...agentCommands, ...agentInstallCommands, ...gatewayCommands, ...policyCommands, ...statusCommands, ...tokenCommands];
 
 const code = await runCli(commands, process.argv.slice(2), {
   out: (line) => process.stdout.write(`${line}\n`),

@@ -119,6 +119,8 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_RATE_LIMITED: 429,
   /** A request body over the endpoint's limit. */
   MERIDIAN_ERR_BODY_TOO_LARGE: 413,
+  /** A policy set with at least one violation: refused whole (details.violations lists each, with file, document and path). */
+  MERIDIAN_ERR_POLICY_INVALID: 400,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

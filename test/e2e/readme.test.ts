@@ -15,6 +15,7 @@ import { installedConfig } from '../../agent/install/index.js';
 import { GatewayConfigSchema } from '../../gateway/index.js';
 import { parseServiceDefinition } from '../../shared/catalog/index.js';
 import { parseConfig } from '../../shared/config/index.js';
+import { parsePolicySet } from '../../shared/policy/index.js';
 import { parseSiteConfig } from '../../services/site/config.js';
 import { MERIDIAN_BIN as MERIDIAN, REPO_ROOT as ROOT } from '../support/cli.js';
 import { eventually } from '../support/harness.js';
@@ -87,6 +88,12 @@ describe('README configuration snippets', () => {
       }
     }
     assert.ok(definitions >= 3, `only ${definitions} service definitions found`);
+  });
+
+  it('every YAML policy document (one with a kind) validates as a policy set', () => {
+    const sources = blocks('yaml').filter((text) => /^kind: /m.test(text)).map((text, i) => ({ file: `README policy block ${i}`, text }));
+    const set = parsePolicySet(sources, { trustDomain: 'acme.internal' });
+    assert.ok(set.authorizations.length >= 1, `only ${set.authorizations.length} Authorization documents found`);
   });
 });
 

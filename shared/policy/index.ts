@@ -1,0 +1,12 @@
+export { parsePolicySet, formatViolation, BUILT_IN_DEFAULTS } from './parse.js';
+export type { ParseOptions, PolicySet, PolicySource, PolicyViolation } from './types.js';
+export type { AuthorizationDocument, PolicyDefaultsDocument, PolicyKind, RevocationDocument } from './schema.js';
+export { AuthorizationSchema, PolicyDefaultsSchema, RevocationSchema } from './schema.js';
+export { compileAuthorizer } from './authorizer.js';
+export type { AuthorizationRequest, Authorizer, Decision } from './authorizer.js';
+export { headerValues, normalizeHost, normalizeMethod, normalizeRequestPath } from './normalize.js';
+export type { EncodedSlashAction, NormalizeOptions, NormalizedTarget, RejectedTarget } from './normalize.js';
+export { canonicalSerial, compileRevocations } from './revocation.js';
+export type { RevocationList, RevocationSubject } from './revocation.js';
+export { parseIdentityPattern } from './pattern.js';
+export type { IdentityPattern } from './pattern.js';
