@@ -8,32 +8,26 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import type { PeerCertificate } from 'node:tls';
 import { before, it } from 'node:test';
-import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type ConnectionOptions } from '@nats-io/transport-node';
 import type { RunningAgent } from '../../../agent/index.js';
-import { startExampleHttpService } from '../../../dev/examples/index.js';
 import { siteConnectOptions } from '../../../shared/catalog/index.js';
 import { finishRootRotation, parseCertificates, renewSiteCa, startRootRotation, type LiveIdentity, type MtlsIdentity } from '../../../shared/identity/index.js';
 import type { Logger } from '../../../shared/telemetry/index.js';
-import { freePort } from '../../support/servers/index.js';
-import { eventually, fileScope } from '../../support/harness.js';
-import { quietLogger, startFederationMesh, type FederationMesh } from '../../support/mesh/index.js';
+import { eventually } from '../../support/harness.js';
+import { SHOP_HOSTS, SHOP_NODES, quietLogger, startFederationMesh, startShop, watchNatsConnections, type FederationMesh, type MeshCaller } from '../../support/mesh/index.js';
 
 const TTL_MS = 4000;
 const SITES = ['east', 'west', 'north'] as const;
-const NODES = [['east', 'east-1'], ['east', 'east-2'], ['west', 'west-1'], ['north', 'north-1']] as const;
-const HOSTS = ['orders.mesh', 'stock.mesh', 'cart.mesh'];
 /** Bounds of the traffic: it stops when told, or at these. */
 const MAX_CALLS = 20_000;
 const MAX_TRAFFIC_MS = 80_000;
 
 let mesh: FederationMesh;
-const agents = new Map<string, RunningAgent>();
-let port: number;
-const keepAlive = new Agent({ keepAlive: true, maxSockets: 4 });
+let agents: Map<string, RunningAgent>;
+let caller: MeshCaller;
 const warnings: { component: string; level: string; message: string; fields: Record<string, unknown> }[] = [];
 
 /** Every warning and error of every component is kept (a refused handshake is one); info goes to the quiet logger. */
@@ -50,41 +44,9 @@ function warningLines(): string[] {
   return warnings.map((w) => `${w.component} ${w.level} ${w.message} ${JSON.stringify(w.fields)}`);
 }
 
-interface Call {
-  readonly host: string;
-  readonly status: number;
-  readonly body: string;
-}
-
-function call(host: string): Promise<Call> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', agent: keepAlive, headers: { host }, timeout: 10_000 }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve({ host, status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (error) => resolve({ host, status: 0, body: error.message }));
-    req.end();
-  });
-}
-
 before(async () => {
   mesh = await startFederationMesh(SITES, { roleTtlMs: TTL_MS, workloadTtlMs: TTL_MS, natsServer: true, logger: recording });
-  fileScope.after(() => Promise.resolve(keepAlive.destroy()));
-  for (const [site, node] of NODES) agents.set(node, await mesh.agent(site, node));
-  const at = (node: string): RunningAgent => agents.get(node) ?? assert.fail(node);
-  const app = async (service: string, site: string): Promise<number> => {
-    const started = await startExampleHttpService({ service, site });
-    fileScope.after(() => started.close());
-    return started.port;
-  };
-  await at('west-1').registrar.register({ service: 'orders', ports: { http: await app('orders', 'west') }, export: true }, { kind: 'api' });
-  await at('north-1').registrar.register({ service: 'stock', ports: { http: await app('stock', 'north') }, export: true }, { kind: 'api' });
-  await at('east-2').registrar.register({ service: 'cart', ports: { http: await app('cart', 'east') } }, { kind: 'api' });
-  port = await freePort();
-  await at('east-1').registrar.register({ service: 'shop', ports: { http: 1 }, outbound: { http: port } }, { kind: 'api' });
-  for (const host of HOSTS) await eventually(async () => assert.equal((await call(host)).status, 200), { timeoutMs: 30_000 });
+  ({ agents, caller } = await startShop(mesh));
 });
 
 /** A process of the federation whose trust is checked: its identity, the trust version it applied, its bundle file. */
@@ -102,7 +64,7 @@ interface Holder {
 function holders(): Holder[] {
   const list: Holder[] = [];
   const live = (identity: LiveIdentity) => () => identity.current;
-  for (const [site, node] of NODES) {
+  for (const [site, node] of SHOP_NODES) {
     const agent = agents.get(node) ?? assert.fail(node);
     const { trust } = agent.credentials;
     list.push({ name: `agent ${node}`, site, identity: live(agent.identity), version: () => trust.version, refused: () => trust.refused, bundleFile: join(mesh.dir, `${node}-bundle.pem`) });
@@ -143,7 +105,7 @@ async function allTrust(roots: readonly X509Certificate[], versions: ReadonlyMap
  * the probe leaves no half-done handshake in the server's log.
  */
 async function servedByNats(site: string): Promise<X509Certificate> {
-  const node = NODES.find(([s]) => s === site)?.[1] ?? assert.fail(site);
+  const node = SHOP_NODES.find(([s]) => s === site)?.[1] ?? assert.fail(site);
   const identity = agents.get(node)?.identity.current ?? assert.fail(node);
   const options = siteConnectOptions({ servers: mesh.fed.nats.site(site).url, site, password: mesh.fed.setups.get(site)?.password ?? assert.fail(site), identity, name: 'rotation-probe' });
   const tls = options.tls as { checkServerIdentity: (host: string, cert: PeerCertificate) => Error | undefined };
@@ -174,45 +136,6 @@ async function allReissued(siteCas: ReadonlyMap<string, X509Certificate>): Promi
   );
 }
 
-/** Bounded traffic: one caller per host, a call every ~20 ms, until stopped (or MAX_CALLS, MAX_TRAFFIC_MS). */
-function startTraffic(): { results: Call[]; stop(): Promise<void> } {
-  const results: Call[] = [];
-  let stopped = false;
-  const until = Date.now() + MAX_TRAFFIC_MS;
-  const running = Promise.all(
-    HOSTS.map(async (host) => {
-      while (!stopped && Date.now() < until && results.length < MAX_CALLS) {
-        results.push(await call(host));
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    }),
-  );
-  return {
-    results,
-    async stop() {
-      stopped = true;
-      await running;
-    },
-  };
-}
-
-/** NATS status events other than pings, from now on, of every connection. */
-function watchConnections(): { connections: Map<string, NatsConnection>; events: string[] } {
-  const connections = new Map<string, NatsConnection>();
-  for (const [node, agent] of agents) connections.set(`agent ${node}`, agent.nats() ?? assert.fail(`${node} has no NATS connection`));
-  for (const site of SITES) {
-    connections.set(`gateway ${site}`, mesh.gateways.get(site)?.nc ?? assert.fail(site));
-    connections.set(`control ${site}`, mesh.controls.get(site)?.nc ?? assert.fail(site));
-  }
-  const events: string[] = [];
-  for (const [role, nc] of connections) {
-    void (async () => {
-      for await (const status of nc.status()) if (status.type !== 'ping' && status.type !== 'staleConnection') events.push(`${role}: ${status.type}`);
-    })();
-  }
-  return { connections, events };
-}
-
 function renewals(): number {
   let total = 0;
   for (const agent of agents.values()) total += agent.credentials.renewal.renewals;
@@ -229,10 +152,10 @@ it('a root rotation (start, every site CA renewed, finish) under same-site and c
     for (const site of SITES) initial.set(site, mesh.gateways.get(site)?.credentials.trust.version ?? 0);
     for (const holder of holders()) assert.ok(holder.version === undefined || holder.version() > 0, `${holder.name} applied a first document`);
   });
-  const { connections, events } = watchConnections();
+  const { connections, events } = watchNatsConnections(mesh, agents);
   const renewedBefore = renewals();
   warnings.length = 0;
-  const traffic = startTraffic();
+  const traffic = caller.traffic(SHOP_HOSTS, { maxCalls: MAX_CALLS, maxMs: MAX_TRAFFIC_MS });
 
   const { next } = startRootRotation(pki);
   await allTrust([oldRoot, next.certificate], new Map(SITES.map((s) => [s, (initial.get(s) ?? 0) + 1])), 'both roots');
@@ -251,7 +174,7 @@ it('a root rotation (start, every site CA renewed, finish) under same-site and c
     `root rotation: ${traffic.results.length} calls, ${failed.length} failed; ${renewals() - renewedBefore} role renewals; trust versions ${[...finalVersions].map(([s, v]) => `${s} ${v}`).join(', ')}; ${Date.now() - started} ms`,
   );
   assert.deepEqual(failed.slice(0, 5), []);
-  for (const host of HOSTS) assert.ok(traffic.results.filter((r) => r.host === host).length > 100, `${host} was called`);
+  for (const host of SHOP_HOSTS) assert.ok(traffic.results.filter((r) => r.host === host).length > 100, `${host} was called`);
   assert.deepEqual(warningLines(), [], 'no refused handshake, failed request or renewal');
   assert.deepEqual(events, [], 'no NATS disconnect or reconnect');
   for (const [role, nc] of connections) {

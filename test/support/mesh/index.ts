@@ -6,7 +6,8 @@
  * - gateways.ts: one in-process gateway per site with static resolvers (startGateways);
  * - echo.ts: destinations and network stand-ins (TCP/TLS echo, black-hole relay);
  * - agents.ts, federation.ts: agents, gateways and control services on a real secured NATS
- *   federation (startFederationMesh), with one agent config shared with agent processes.
+ *   federation (startFederationMesh), with one agent config shared with agent processes;
+ * - traffic.ts: calls and bounded traffic through an agent, and a shop across three sites (startShop).
  * Identities come from the test PKI (support/pki).
  */
 export { REGION, locality, regionOf } from './sites.js';
@@ -17,3 +18,4 @@ export { readUntil, startBlackholeRelay, startTcpEcho, startTlsEcho, type Blackh
 export { quietLogger, recordingLogger, type RecordingLogger } from './logs.js';
 export { agentConfig, natsAccess, startMeshAgent, writePasswordFile, type AgentSpec, type MeshAgentOptions } from './agents.js';
 export { startControl, startFederationMesh, startMeshGateway, type FederationMesh, type FederationMeshOptions, type MeshGatewayOptions } from './federation.js';
+export { SHOP_HOSTS, SHOP_NODES, meshCaller, startShop, watchNatsConnections, type MeshCall, type MeshCaller } from './traffic.js';
