@@ -1,11 +1,8 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { bucketName, ensureSiteBucket, isStreamNotFound, joinBucketName, kvStreamName, statusBucketName } from '../../shared/catalog/index.js';
-import { ensureStatusBucket } from '../../shared/status/index.js';
-import { ensureTrustBucket } from '../../shared/identity/trust-bucket.js';
-import { trustBucketName } from '../../shared/identity/trust-document.js';
+import { isStreamNotFound, kvStreamName } from '../../shared/catalog/index.js';
 import type { Logger } from '../../shared/telemetry/index.js';
-import { ensureJoinBucket } from './join/token-store.js';
+import { siteBuckets } from './buckets.js';
 
 /** Options of {@link keepSiteBuckets}. */
 export interface BucketKeeperOptions {
@@ -17,19 +14,14 @@ export interface BucketKeeperOptions {
 }
 
 /**
- * Recreates the site's catalog, status, trust and join-token buckets when they are gone (a wiped JetStream store, a
+ * Recreates the site's buckets ({@link siteBuckets}) when they are gone (a wiped JetStream store, a
  * bucket deleted by hand): without them every agent and gateway of the site fails each write,
  * and nothing else would bring them back. One stream-info request per bucket and interval. The
  * writers rewrite their entries on their next heartbeat after a failed write.
  */
 export function keepSiteBuckets(options: BucketKeeperOptions): { stop(): void } {
   const { nc, site, log } = options;
-  const buckets = [
-    { bucket: bucketName(site), ensure: () => ensureSiteBucket(nc, site, { deadlineMs: options.intervalMs }) },
-    { bucket: statusBucketName(site), ensure: () => ensureStatusBucket(nc, site, { deadlineMs: options.intervalMs }) },
-    { bucket: trustBucketName(site), ensure: () => ensureTrustBucket(nc, site, { deadlineMs: options.intervalMs }) },
-    { bucket: joinBucketName(site), ensure: () => ensureJoinBucket(nc, site, { deadlineMs: options.intervalMs }) },
-  ];
+  const buckets = siteBuckets(site);
   let running = false;
   const check = async (): Promise<void> => {
     const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: 3_000 });
@@ -42,7 +34,7 @@ export function keepSiteBuckets(options: BucketKeeperOptions): { stop(): void } 
         if (!isStreamNotFound(error)) continue;
       }
       log.warn('bucket is missing: recreating it', { bucket });
-      await ensure();
+      await ensure(nc, { deadlineMs: options.intervalMs });
       log.info('bucket recreated', { bucket });
     }
   };

@@ -1,9 +1,7 @@
-import { ensureStatusBucket } from '../../shared/status/index.js';
-import { ensureSiteBucket, siteAuthorizationConfig } from '../../shared/catalog/index.js';
+import { siteAuthorizationConfig } from '../../shared/catalog/index.js';
 import type { PkiDirectory } from '../../shared/identity/index.js';
-import { ensureTrustBucket } from '../../shared/identity/trust-bucket.js';
 import type { NatsTlsOptions } from './nats-conf.js';
-import { ensureJoinBucket } from './join/token-store.js';
+import { siteBuckets } from './buckets.js';
 import { connectAsControl } from './control-nats.js';
 
 /** What a site's nats-server needs: TLS with the site's `nats` identity, and the site's user. */
@@ -35,17 +33,14 @@ export function prepareSiteNats(pki: PkiDirectory, site: string): SiteNatsSetup 
 }
 
 /**
- * Creates the site's catalog, status, trust and join-token buckets as the site's control service, at bootstrap: a site cut off
+ * Creates the site's buckets ({@link siteBuckets}) as the site's control service, at bootstrap: a site cut off
  * from the others cannot create buckets later (JetStream's meta group spans all sites).
  */
 export async function bootstrapSiteCatalog(options: { pki: PkiDirectory; site: string; setup: SiteNatsSetup; url: string }): Promise<void> {
   const { pki, site } = options;
   const nc = await connectAsControl({ pki, site, natsUrl: options.url, identity: pki.issueMtlsIdentity(site, 'svc', 'control'), password: options.setup.controlPassword });
   try {
-    await ensureSiteBucket(nc, site);
-    await ensureStatusBucket(nc, site);
-    await ensureTrustBucket(nc, site);
-    await ensureJoinBucket(nc, site);
+    for (const { ensure } of siteBuckets(site)) await ensure(nc);
   } finally {
     await nc.close();
   }
