@@ -10,3 +10,5 @@ export { canonicalSerial, compileRevocations } from './revocation.js';
 export type { RevocationList, RevocationSubject } from './revocation.js';
 export { parseIdentityPattern } from './pattern.js';
 export type { IdentityPattern } from './pattern.js';
+export { LivePolicy, NO_POLICY, enforcedPolicy } from './live.js';
+export type { EnforcedPolicy, PolicyListener, PolicyReport } from './live.js';

@@ -38,7 +38,8 @@ const settled = (s: FederationStatus): boolean =>
   s.healthy &&
   s.sites.length === 3 &&
   s.sites.every((site) => site.reachable && site.agents.up === 1 && site.gateways.up === 1) &&
-  s.links.some((l) => l.fromSite === 'east' && l.toSite === 'west') &&
+  // The tunnel's bytes and heartbeat come in the gateway's report, which may arrive after the agent's traffic report.
+  s.links.some((l) => l.fromSite === 'east' && l.toSite === 'west' && l.bytesOut > 0 && l.bytesIn > 0 && l.lastHeartbeat !== null) &&
   s.traffic.some((t) => t.fromService === 'frontend' && t.toService === 'payments' && t.requests >= 6);
 
 before(async () => {
