@@ -6,6 +6,8 @@ import { TARGET_INSTANCE_HEADER, parseConnectRequest, SESSION_WINDOW, REASON_HEA
 import { sessionRole, streamRoute, type PeerRole } from './authorize.js';
 import { routeLocal } from './local-route.js';
 import type { ResolvedGatewayOptions } from './options.js';
+import { peerLeafSubject, revocationReason } from './revocation.js';
+import type { RevocationSubject } from '../shared/policy/index.js';
 import { routeRemote, type LinkRegistry } from './remote-route.js';
 
 /** An accepted session and its peer, verified once at the handshake and kept for every stream. */
@@ -13,6 +15,8 @@ export interface InboundSession {
   readonly session: ServerHttp2Session;
   readonly peer: SpiffeId;
   readonly role: PeerRole;
+  /** The peer's leaf as revocation reads it: a policy change closes the session once it is revoked. */
+  readonly leaf: RevocationSubject;
   streams: number;
 }
 
@@ -45,8 +49,11 @@ export interface InboundContext {
 export function admitSession(session: ServerHttp2Session, context: InboundContext): InboundSession | undefined {
   session.on('error', (error: Error) => context.options.logger.warn('session error', { error: error.message }));
   let peer: SpiffeId;
+  let leaf: RevocationSubject;
   try {
     peer = peerIdentity(session.socket as TLSSocket, context.bundle(), 'client');
+    // Read per session, so per connection: a resumed TLS session carries the leaf it was made with and is judged like a new one.
+    leaf = peerLeafSubject(session.socket as TLSSocket, peer.uri);
   } catch (error) {
     refuseSession(session, context, `peer identity rejected: ${(error as Error).message}`, undefined);
     return undefined;
@@ -54,6 +61,11 @@ export function admitSession(session: ServerHttp2Session, context: InboundContex
   const role = sessionRole(peer, context.ownSite);
   if (typeof role !== 'string') {
     refuseSession(session, context, role.refused, peer);
+    return undefined;
+  }
+  const revoked = revocationReason(context.options.policy.current, leaf);
+  if (revoked !== undefined) {
+    refuseSession(session, context, revoked, peer);
     return undefined;
   }
   if (context.draining()) {
@@ -66,7 +78,7 @@ export function admitSession(session: ServerHttp2Session, context: InboundContex
   } catch {
     // The session closed during setup; its close handler cleans up.
   }
-  return { session, peer, role, streams: 0 };
+  return { session, peer, role, leaf, streams: 0 };
 }
 
 function refuseSession(session: ServerHttp2Session, context: InboundContext, reason: string, peer: SpiffeId | undefined): void {
@@ -79,6 +91,22 @@ function refuseSession(session: ServerHttp2Session, context: InboundContext, rea
   session.goaway(constants.NGHTTP2_INADEQUATE_SECURITY, 0, Buffer.from(headerSafe(reason)));
   // Deferred a turn so the GOAWAY is written before the socket closes.
   setImmediate(() => session.destroy());
+}
+
+/**
+ * Closes an admitted session whose peer the policy now revokes: GOAWAY with INADEQUATE_SECURITY
+ * and the reason, then the session and its open streams are cut (their relays end with them).
+ */
+export function cutRevokedSession(entry: InboundSession, reason: string, context: InboundContext): void {
+  context.options.logger.warn('session closed: peer revoked', { peer: entry.peer.uri, streams: entry.streams, reason });
+  if (entry.session.destroyed) return;
+  try {
+    entry.session.goaway(constants.NGHTTP2_INADEQUATE_SECURITY, 0, Buffer.from(headerSafe(reason)));
+  } catch {
+    // Closing already: destroying below is all that is left to do.
+  }
+  // Deferred a turn so the GOAWAY is written before the socket closes.
+  setImmediate(() => entry.session.destroy());
 }
 
 /** Serves one CONNECT stream of an admitted session: authorise, route, relay. */

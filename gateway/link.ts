@@ -1,7 +1,10 @@
 import { MeridianError } from '../shared/errors/index.js';
 import type { MtlsIdentity } from '../shared/identity/index.js';
+import type { EnforcedPolicy, RevocationSubject } from '../shared/policy/index.js';
+import type { TLSSocket } from 'node:tls';
 import { type MeshTarget, PeerSession, requestWithRetry, type ConnectAnswer } from '../shared/mesh/index.js';
 import type { ResolvedGatewayOptions } from './options.js';
+import { peerLeafSubject, revocationReason } from './revocation.js';
 import type { LinkState, LinkStatus } from './types.js';
 
 /** What a tunnel needs from its gateway. */
@@ -24,7 +27,8 @@ export class TunnelLink {
   #state: LinkState = 'connecting';
   #since = new Date();
   #current: PeerSession | undefined;
-  readonly #sessions = new Set<PeerSession>();
+  /** Every session still open (the current one and those draining), with the remote gateway's leaf it was made with. */
+  readonly #sessions = new Map<PeerSession, RevocationSubject>();
   readonly #waiters = new Set<() => void>();
   #failures = 0;
   #lastError: string | undefined;
@@ -101,7 +105,7 @@ export class TunnelLink {
       this.#lastError = 'the gateway is draining';
       this.#setState('down');
     }
-    const sessions = [...this.#sessions];
+    const sessions = [...this.#sessions.keys()];
     const closed = sessions.map((peer) => new Promise<void>((resolve) => {
       if (peer.session.closed && peer.session.destroyed) resolve();
       else peer.session.once('close', () => resolve());
@@ -111,6 +115,19 @@ export class TunnelLink {
       else peer.session.destroy();
     }
     return Promise.all(closed).then(() => undefined);
+  }
+
+  /**
+   * Cuts every session whose remote gateway `policy` revokes; the link then re-dials with backoff,
+   * and each new session to a gateway still revoked is cut at its handshake ({@link #opened}).
+   */
+  revoke(policy: EnforcedPolicy): void {
+    for (const [peer, leaf] of this.#sessions) {
+      const reason = revocationReason(policy, leaf);
+      if (reason === undefined) continue;
+      this.#context.options.logger.warn('tunnel closed: remote gateway revoked', { site: this.site, reason });
+      peer.session.destroy(new MeridianError('MERIDIAN_ERR_REVOKED', `gateway of site ${this.site}: ${reason}`));
+    }
   }
 
   async #acquire(timeoutMs: number): Promise<PeerSession> {
@@ -210,7 +227,22 @@ export class TunnelLink {
       peer.session.destroy();
       return;
     }
-    this.#sessions.add(peer);
+    let leaf: RevocationSubject;
+    try {
+      leaf = peerLeafSubject(peer.session.socket as TLSSocket);
+    } catch (error) {
+      peer.session.destroy();
+      this.#failed(`gateway of site ${this.site}: ${(error as Error).message}`);
+      return;
+    }
+    // Judged at every handshake: a gateway revoked while the link was down is not dialled back in.
+    const revoked = revocationReason(this.#context.options.policy.current, leaf);
+    if (revoked !== undefined) {
+      peer.session.destroy();
+      this.#failed(`gateway of site ${this.site}: ${revoked}`);
+      return;
+    }
+    this.#sessions.set(peer, leaf);
     this.#current = peer;
     peer.session.on('goaway', () => this.#retire(peer));
     peer.session.once('close', () => this.#ended(peer));

@@ -1,4 +1,5 @@
 import { MeridianError } from '../shared/errors/index.js';
+import { LivePolicy } from '../shared/policy/index.js';
 import { jsonLogger, type Logger } from '../shared/telemetry/index.js';
 import type { GatewayOptions, GatewayResolver, LinkStatus } from './types.js';
 
@@ -17,6 +18,7 @@ export interface ResolvedGatewayOptions {
   readonly backoffMaxMs: number;
   readonly holdWhileDownMs: number;
   readonly onLinkChange: (link: LinkStatus) => void;
+  readonly policy: LivePolicy;
   readonly logger: Logger;
 }
 
@@ -65,6 +67,8 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     backoffMaxMs: integer('backoff.maxMs', options.backoff?.maxMs, Math.max(GATEWAY_DEFAULTS.backoffMaxMs, backoffInitialMs), backoffInitialMs, 3_600_000),
     holdWhileDownMs: integer('holdWhileDownMs', options.holdWhileDownMs, GATEWAY_DEFAULTS.holdWhileDownMs, 0, 600_000),
     onLinkChange: options.onLinkChange ?? (() => undefined),
+    // Before any policy set is published nothing is revoked.
+    policy: options.policy ?? new LivePolicy(),
     logger: options.logger ?? jsonLogger('gateway'),
   };
   return Object.freeze(resolved);

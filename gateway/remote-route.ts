@@ -1,6 +1,7 @@
 import type { ServerHttp2Stream } from 'node:http2';
 import { MeridianError } from '../shared/errors/index.js';
 import type { MtlsIdentity } from '../shared/identity/index.js';
+import type { EnforcedPolicy } from '../shared/policy/index.js';
 import { type MeshTarget, abortStream, pipe, REASON_HEADER, refuseWithError } from '../shared/mesh/index.js';
 import { TunnelLink } from './link.js';
 import type { ResolvedGatewayOptions } from './options.js';
@@ -38,6 +39,11 @@ export class LinkRegistry {
 
   statuses(): LinkStatus[] {
     return [...this.#links.values()].map((link) => link.status());
+  }
+
+  /** Cuts the sessions of every tunnel whose remote gateway `policy` revokes (see {@link TunnelLink.revoke}). */
+  revoke(policy: EnforcedPolicy): void {
+    for (const link of this.#links.values()) link.revoke(policy);
   }
 
   /** Stops every tunnel (see {@link TunnelLink.close}). */

@@ -3,10 +3,12 @@ import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } f
 import type { AddressInfo, Socket } from 'node:net';
 import { MeridianError } from '../shared/errors/index.js';
 import { mtlsContextOptions, mtlsServerOptions, ownIdentity, type MtlsIdentity, type SpiffeId } from '../shared/identity/index.js';
-import { admitSession, handleStream, type InboundContext, type InboundCounters, type InboundSession } from './inbound.js';
+import { admitSession, cutRevokedSession, handleStream, type InboundContext, type InboundCounters, type InboundSession } from './inbound.js';
 import { resolveGatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { MAX_HEADER_LIST_SIZE, STREAM_WINDOW, type GatewayAddress } from '../shared/mesh/index.js';
 import { LinkRegistry } from './remote-route.js';
+import { revocationReason } from './revocation.js';
+import type { EnforcedPolicy } from '../shared/policy/index.js';
 import type { Gateway, GatewayOptions, GatewayStats, LinkStatus } from './types.js';
 
 /**
@@ -35,6 +37,7 @@ class GatewayServer implements Gateway {
   readonly #context: InboundContext;
   #address: GatewayAddress | undefined;
   #drained: Promise<void> | undefined;
+  readonly #unwatchPolicy: () => void;
 
   constructor(id: SpiffeId, identity: MtlsIdentity, options: ResolvedGatewayOptions) {
     this.id = id;
@@ -68,6 +71,7 @@ class GatewayServer implements Gateway {
       socket.once('close', () => this.#sockets.delete(socket));
     });
     this.#server.on('session', (session: ServerHttp2Session) => this.#onSession(session));
+    this.#unwatchPolicy = options.policy.onChange((next) => this.#revoke(next));
     this.#server.on('tlsClientError', (error: Error, socket: { authorizationError?: unknown; remoteAddress?: string }) => {
       this.#counters.sessionsRefused += 1;
       // The chain error is on the socket: a TLS 1.3 server sees the client's certificate after its own Finished.
@@ -156,8 +160,19 @@ class GatewayServer implements Gateway {
     });
   }
 
+  /** A new policy: sessions of peers it revokes are cut, and so are tunnels to gateways it revokes. */
+  #revoke(policy: EnforcedPolicy): void {
+    if (policy.revocations.size === 0) return;
+    for (const entry of this.#sessions.values()) {
+      const reason = revocationReason(policy, entry.leaf);
+      if (reason !== undefined) cutRevokedSession(entry, reason, this.#context);
+    }
+    this.#links.revoke(policy);
+  }
+
   async #drain(timeoutMs: number): Promise<void> {
     const { logger } = this.#options;
+    this.#unwatchPolicy();
     logger.info('gateway draining', { timeoutMs, sessions: this.#sessions.size, streams: this.#counters.streamsActive });
     const listening = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     // close() sends GOAWAY(NO_ERROR, last processed stream): open streams go on, new ones are refused.

@@ -1,5 +1,6 @@
 import type { GatewayAddress, MeshTarget } from '../shared/mesh/index.js';
 import type { MtlsIdentity, SpiffeId } from '../shared/identity/index.js';
+import type { LivePolicy } from '../shared/policy/index.js';
 import type { Logger } from '../shared/telemetry/index.js';
 
 
@@ -68,6 +69,13 @@ export interface GatewayOptions {
   readonly holdWhileDownMs?: number;
   /** Called on every change of a tunnel's state (for the status API and logs). */
   readonly onLinkChange?: (link: LinkStatus) => void;
+  /**
+   * The policy the gateway enforces (revocations): a handshake from a revoked agent or gateway
+   * leaf is refused, on every connection, resumed or not; on a change, sessions of peers now
+   * revoked are closed with their streams, and tunnels to a now-revoked gateway close and are not
+   * re-established while it stays revoked. Default: a LivePolicy of its own, nothing revoked.
+   */
+  readonly policy?: LivePolicy;
   /** Default: JSON lines on stderr, component `gateway`. */
   readonly logger?: Logger;
 }

@@ -1,1 +1,2 @@
 export { startSigner, type SignerOptions } from './signer.js';
+export { assertIdentityNotRevoked, assertLeafNotRevoked } from './revocation.js';

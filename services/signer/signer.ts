@@ -16,6 +16,9 @@ import {
   type SiteAuthority,
   type SpiffeId,
 } from '../../shared/identity/index.js';
+import { LivePolicy } from '../../shared/policy/index.js';
+import type { X509Certificate } from 'node:crypto';
+import { assertIdentityNotRevoked, assertLeafNotRevoked } from './revocation.js';
 
 const SignRequestSchema = Type.Object({
   csr: Type.String({ minLength: 1 }),
@@ -34,6 +37,11 @@ export interface SignerOptions {
   /** Lifetime of renewed agent and gateway certificates (default the authority's, 24 h). */
   readonly roleTtlMs?: number;
   readonly now?: () => number;
+  /**
+   * The policy in force: nothing is issued to a requester whose own certificate is revoked, nor
+   * for an identity with a revocation in force (MERIDIAN_ERR_REVOKED). Default: nothing revoked.
+   */
+  readonly policy?: LivePolicy;
   /** `caller` asked for `identity`: a workload of its node, or its own identity renewed. */
   readonly onIssued?: (caller: SpiffeId, identity: SpiffeId) => void;
   readonly onRefused?: (error: MeridianError) => void;
@@ -48,10 +56,11 @@ export interface SignerOptions {
  */
 export function startSigner(options: SignerOptions): { stop(): void } {
   const seen = new ProofLedger();
+  const policy = options.policy ?? new LivePolicy();
   const subscription: Subscription = options.nc.subscribe(signerSubject(options.authority.site), {
     callback: (error, message) => {
       if (error !== null) return;
-      void answer(options, seen, () => message.json<unknown>()).then((reply) => message.respond(JSON.stringify(reply)));
+      void answer(options, policy, seen, () => message.json<unknown>()).then((reply) => message.respond(JSON.stringify(reply)));
     },
   });
   // Drained, not dropped: a request the server routed here before it saw the UNSUB (a site CA
@@ -59,9 +68,9 @@ export function startSigner(options: SignerOptions): { stop(): void } {
   return { stop: () => void subscription.drain().catch(() => undefined) };
 }
 
-async function answer(options: SignerOptions, seen: ProofLedger, body: () => unknown): Promise<SignReply> {
+async function answer(options: SignerOptions, policy: LivePolicy, seen: ProofLedger, body: () => unknown): Promise<SignReply> {
   try {
-    return { chain: await handle(options, seen, parseConfig(SignRequestSchema, body(), 'signing request')) };
+    return { chain: await handle({ options, policy, seen }, parseConfig(SignRequestSchema, body(), 'signing request')) };
   } catch (cause) {
     const refused = isMeridianError(cause) ? cause : new MeridianError('MERIDIAN_ERR_CSR_INVALID', 'malformed signing request', { cause });
     options.onRefused?.(refused);
@@ -82,14 +91,24 @@ async function runsOnNode(catalog: CatalogReader, identity: SpiffeId, node: stri
   }
 }
 
-async function handle(options: SignerOptions, seen: ProofLedger, request: SignRequest): Promise<string> {
+/** What one request is handled with. */
+interface SignerState {
+  readonly options: SignerOptions;
+  readonly policy: LivePolicy;
+  readonly seen: ProofLedger;
+}
+
+async function handle(state: SignerState, request: SignRequest): Promise<string> {
+  const { options, seen } = state;
   const now = options.now?.() ?? Date.now();
-  const caller = authenticateCaller(options, request, now);
+  const { caller, leaf } = authenticateCaller(options, request, now);
+  assertLeafNotRevoked(state.policy, leaf, caller.uri, 'agentChain');
   const requested = parseCsr(request.csr).requested.uris;
   const identity = requested.length === 1 ? parseSpiffeId(requested[0] ?? '', options.authority.trustDomain) : undefined;
   if (identity === undefined || identity.kind === 'site') {
     throw new MeridianError('MERIDIAN_ERR_CSR_INVALID', 'csr.subjectAltName: must request exactly one workload (svc) identity or the caller\'s own identity');
   }
+  assertIdentityNotRevoked(state.policy, identity.uri, now, 'csr.subjectAltName');
   let ttlMs = options.ttlMs;
   if (identity.kind === 'svc') {
     if (caller.kind !== 'agent') throw new MeridianError('MERIDIAN_ERR_SITE_SCOPE', `agentChain: ${caller.uri} is not an agent; only agents get workload identities`);
@@ -109,7 +128,7 @@ async function handle(options: SignerOptions, seen: ProofLedger, request: SignRe
 }
 
 /** The caller: an agent or gateway of this site whose certificate is valid now and whose key signed the request. */
-function authenticateCaller(options: SignerOptions, request: SignRequest, now: number): SpiffeId {
+function authenticateCaller(options: SignerOptions, request: SignRequest, now: number): { caller: SpiffeId; leaf: X509Certificate } {
   const [leaf, ...intermediates] = parseCertificates(request.agentChain, 'agentChain');
   if (leaf === undefined) throw new MeridianError('MERIDIAN_ERR_PEER_IDENTITY', 'agentChain: empty');
   const caller = verifyPeer({ leaf, intermediates }, options.authority.bundle, 'client', new Date(now));
@@ -121,7 +140,7 @@ function authenticateCaller(options: SignerOptions, request: SignRequest, now: n
     throw new MeridianError('MERIDIAN_ERR_PEER_IDENTITY', `at: request time ${request.at} is outside the ${REPLAY_WINDOW_MS / 1000} s window`);
   }
   if (!verifyProof(leaf, request)) throw new MeridianError('MERIDIAN_ERR_PEER_IDENTITY', `proof: does not verify with the key of ${caller.uri}`);
-  return caller;
+  return { caller, leaf };
 }
 
 /** Proofs accepted within the replay window: a captured request sent again is refused. */

@@ -121,6 +121,8 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_BODY_TOO_LARGE: 413,
   /** A policy set with at least one violation: refused whole (details.violations lists each, with file, document and path). */
   MERIDIAN_ERR_POLICY_INVALID: 400,
+  /** The identity or certificate is revoked by the policy set in force (the message names it and the policy version). */
+  MERIDIAN_ERR_REVOKED: 403,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

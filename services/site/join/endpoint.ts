@@ -3,7 +3,9 @@ import type { TLSSocket } from 'node:tls';
 import type { KV } from '@nats-io/kv';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { MeridianError, isMeridianError } from '../../../shared/errors/index.js';
-import { chainToPem, mtlsContextOptions, type LiveIdentity, type SiteAuthority } from '../../../shared/identity/index.js';
+import { chainToPem, formatSpiffeId, mtlsContextOptions, type LiveIdentity, type SiteAuthority } from '../../../shared/identity/index.js';
+import type { LivePolicy } from '../../../shared/policy/index.js';
+import { assertIdentityNotRevoked } from '../../signer/index.js';
 import type { Logger } from '../../../shared/telemetry/index.js';
 import { FailureLimiter, type FailureLimits } from './rate-limit.js';
 import { checkJoinRequest } from './request.js';
@@ -43,6 +45,8 @@ export interface JoinEndpointOptions {
   readonly agentTtlMs?: number;
   readonly limits?: Partial<FailureLimits>;
   readonly timeouts?: Partial<JoinTimeouts>;
+  /** The policy in force: a node whose agent identity has a revocation in force is refused (403 MERIDIAN_ERR_REVOKED). */
+  readonly policy: LivePolicy;
   readonly log: Logger;
 }
 
@@ -162,6 +166,8 @@ async function handleJoin(options: JoinEndpointOptions, request: FastifyRequest,
   const state = states.get(request) ?? {};
   const site = { trustDomain: authority.trustDomain, site: authority.site, siteCa: authority.certificate };
   const checked = checkJoinRequest(request.body, site, (id) => (state.tokenId = id));
+  // Before the token is used: a refused node keeps its token, and nothing is written.
+  assertIdentityNotRevoked(options.policy, formatSpiffeId(authority.trustDomain, authority.site, 'agent', checked.node), Date.now(), 'node');
   await consumeJoinToken(options.kv, checked.token, { node: checked.node }).catch((error: unknown) => {
     if (isMeridianError(error)) throw error;
     throw new MeridianError('MERIDIAN_ERR_CATALOG_UNAVAILABLE', `the token store is unreachable: ${(error as Error).message}`, { cause: error });

@@ -1,5 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { LiveIdentity, PkiDirectory, SiteAuthority } from '../../../shared/identity/index.js';
+import { LivePolicy } from '../../../shared/policy/index.js';
 import type { Logger } from '../../../shared/telemetry/index.js';
 import { startJoinEndpoint, type JoinTimeouts } from './endpoint.js';
 import type { FailureLimits } from './rate-limit.js';
@@ -27,6 +28,8 @@ export interface JoinServiceOptions {
   readonly authority: () => SiteAuthority;
   /** Absent: the control service serves no join endpoint. */
   readonly join: JoinServiceConfig | undefined;
+  /** The policy in force: a node whose agent identity is revoked is refused. Default: nothing revoked. */
+  readonly policy?: LivePolicy;
   readonly log: Logger;
 }
 
@@ -54,6 +57,7 @@ export async function startJoinService(options: JoinServiceOptions): Promise<Joi
     authority: options.authority,
     kv,
     natsPassword,
+    policy: options.policy ?? new LivePolicy(),
     log: options.log,
     ...(join.agentTtlMs === undefined ? {} : { agentTtlMs: join.agentTtlMs }),
     ...(join.limits === undefined ? {} : { limits: join.limits }),
