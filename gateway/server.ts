@@ -1,3 +1,4 @@
+import { constants as crypto } from 'node:crypto';
 import { once } from 'node:events';
 import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
@@ -10,6 +11,17 @@ import { LinkRegistry } from './remote-route.js';
 import { revocationReason } from './revocation.js';
 import type { EnforcedPolicy } from '../shared/policy/index.js';
 import type { Gateway, GatewayOptions, GatewayStats, LinkStatus } from './types.js';
+
+/**
+ * No TLS session resumption: a resumed TLS 1.3 session skips the client's certificate, so a peer
+ * revoked since its ticket was issued could come back without presenting its chain. With
+ * SSL_OP_NO_TICKET the server hands out stateful tickets only, and as it keeps no session cache
+ * (no 'resumeSession' listener) none resumes: every connection is a full handshake whose leaf is
+ * judged against the policy of its time.
+ */
+function gatewayContextOptions(identity: MtlsIdentity): ReturnType<typeof mtlsContextOptions> & { secureOptions: number } {
+  return { ...mtlsContextOptions(identity), secureOptions: crypto.SSL_OP_NO_TICKET };
+}
 
 /**
  * Starts an east-west gateway: one TLS 1.3 port speaking HTTP/2 only, serving classic CONNECT
@@ -54,6 +66,7 @@ class GatewayServer implements Gateway {
     };
     this.#server = createSecureServer({
       ...mtlsServerOptions(identity),
+      ...gatewayContextOptions(identity),
       allowHTTP1: false,
       handshakeTimeout: options.handshakeTimeoutMs,
       unknownProtocolTimeout: options.handshakeTimeoutMs,
@@ -122,7 +135,7 @@ class GatewayServer implements Gateway {
       throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `setIdentity: identity must keep the gateway's SPIFFE ID ${this.id.uri} (got ${renewed.uri})`);
     }
     // Only new handshakes use the new context; established sessions keep their keys.
-    this.#server.setSecureContext(mtlsContextOptions(identity));
+    this.#server.setSecureContext(gatewayContextOptions(identity));
     this.#identity = identity;
     this.#options.logger.info('gateway identity renewed', { id: renewed.uri, notAfter: identity.chain[0]?.validTo });
   }
