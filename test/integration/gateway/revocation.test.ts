@@ -13,45 +13,19 @@ import { after, before, describe, it } from 'node:test';
 import { isMeridianError } from '../../../shared/errors/index.js';
 import { mtlsClientOptions, type MtlsIdentity } from '../../../shared/identity/index.js';
 import { GatewayDialer, type MeshTarget } from '../../../shared/mesh/index.js';
-import { LivePolicy, enforcedPolicy, parsePolicySet } from '../../../shared/policy/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitUntil } from '../../support/harness.js';
 import { instance, readUntil, startGateways, startTcpEcho, type EchoServer, type GatewayMesh } from '../../support/mesh/index.js';
-import { TRUST_DOMAIN, TestTrustDomain, spiffe } from '../../support/pki/index.js';
+import { TestTrustDomain, spiffe } from '../../support/pki/index.js';
+import { ALREADY_PAST, FAR_FUTURE, RevocationPolicy } from '../../support/revocation-policy.js';
 
 const pki = new TestTrustDomain();
-const policy = new LivePolicy();
-const FAR = new Date(Date.now() + 48 * 3600_000).toISOString();
-const PAST = new Date(Date.now() - 60_000).toISOString();
+const revocations = new RevocationPolicy();
+const { policy } = revocations;
+const FAR = FAR_FUTURE();
+const PAST = ALREADY_PAST();
 const TO_B: MeshTarget = { site: 'b', service: 'open', instanceId: 'open-b' };
 const TO_C: MeshTarget = { site: 'c', service: 'open', instanceId: 'open-c' };
-
-interface Entry {
-  readonly identity?: string;
-  readonly serial?: string;
-  readonly notAfter: string;
-}
-/** The federation's Revocation document: the tests add and lift entries, each change a new version. */
-const entries: Entry[] = [];
-let version = 0;
-
-function enforce(): number {
-  version += 1;
-  const lines = entries.map((e) => `    - { ${e.identity === undefined ? '' : `identity: "${e.identity}", `}${e.serial === undefined ? '' : `serial: "${e.serial}", `}notAfter: ${e.notAfter} }\n`);
-  const text = `kind: Revocation\nmetadata: { name: incidents }\nspec:\n  entries:\n${lines.join('')}`;
-  assert.equal(policy.replace(enforcedPolicy(parsePolicySet([{ file: 'revocations.yaml', text }], { trustDomain: TRUST_DOMAIN }), version)), true);
-  return version;
-}
-
-function revoke(...more: Entry[]): number {
-  entries.push(...more);
-  return enforce();
-}
-
-function lift(identity: string): number {
-  entries.splice(0, entries.length, ...entries.filter((e) => e.identity !== identity));
-  return enforce();
-}
 
 let mesh: GatewayMesh;
 let echo: EchoServer;
@@ -108,7 +82,7 @@ describe('revocation at the gateway', () => {
     await roundTrip(kept, 'before-2');
     const refusedBefore = mesh.gateways.a.stats().sessionsRefused;
 
-    const v = revoke({ identity: revoked.uri, notAfter: FAR });
+    const v = revocations.revoke({ identity: revoked.uri, notAfter: FAR });
     await waitUntil(() => stream.destroyed, 'the revoked agent’s stream to close');
     await refusedAsRevoked(agentDialer(revoked).dial(TO_B), revoked.uri, v);
     // A fresh certificate of the same identity expires before the entry: refused as well.
@@ -124,7 +98,7 @@ describe('revocation at the gateway', () => {
     const stolen = pki.identity('a', 'agent', 'node-3');
     const reissued = pki.identity('a', 'agent', 'node-3');
     const old = pki.identity('a', 'agent', 'node-4');
-    const v = revoke({ serial: stolen.serial, notAfter: FAR }, { serial: old.serial, notAfter: PAST }, { identity: spiffe('a', 'node-5', 'agent'), notAfter: PAST });
+    const v = revocations.revoke({ serial: stolen.serial, notAfter: FAR }, { serial: old.serial, notAfter: PAST }, { identity: spiffe('a', 'node-5', 'agent'), notAfter: PAST });
     await refusedAsRevoked(agentDialer(stolen).dial(TO_B), stolen.uri, v);
     await roundTrip(await agentDialer(reissued).dial(TO_B), 'reissued');
     await roundTrip(await agentDialer(old).dial(TO_B), 'expired-serial');
@@ -143,7 +117,7 @@ describe('revocation at the gateway', () => {
     await waitUntil(() => mesh.gateways.a.stats().sessionsAccepted === accepted + 1, 'the full handshake to be admitted');
     await offered.close();
 
-    const v = revoke({ identity: agent.uri, notAfter: FAR });
+    const v = revocations.revoke({ identity: agent.uri, notAfter: FAR });
     const refused = await h2(agent, ticket);
     assert.equal(refused.socket.isSessionReused(), false, 'the gateway resumed a TLS session');
     const [code, , data] = (await once(refused.session, 'goaway')) as [number, number, Buffer | undefined];
@@ -162,7 +136,7 @@ describe('revocation at the gateway', () => {
     assert.equal(linkC.state, 'up');
     const gatewayB = spiffe('b', 'gw-b', 'gateway');
 
-    const v = revoke({ identity: gatewayB, notAfter: FAR });
+    const v = revocations.revoke({ identity: gatewayB, notAfter: FAR });
     await waitUntil(() => toB.destroyed, 'the stream over the revoked tunnel to close');
     await waitUntil(() => link('b').state === 'down', 'the tunnel to b to go down');
     assert.match(link('b').lastError ?? '', new RegExp(`gateway of site b: ${gatewayB.replaceAll('.', '\\.')} \\(certificate serial [0-9A-F]+\\) is revoked by policy version ${v}`));
@@ -181,7 +155,7 @@ describe('revocation at the gateway', () => {
     assert.equal(link('c').since.getTime(), linkC.since.getTime(), 'the tunnel to c never went down');
 
     // Lifted: the next dial brings the tunnel back.
-    lift(gatewayB);
+    revocations.lift(gatewayB);
     await waitUntil(() => link('b').state === 'up', 'the tunnel to b to come back', 5000);
     await roundTrip(await agentDialer(agent).dial(TO_B), 'b-lifted');
   });
