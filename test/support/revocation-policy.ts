@@ -35,8 +35,9 @@ export class RevocationPolicy {
   #enforce(): number {
     this.#version += 1;
     const field = (name: string, value: string | undefined): string => (value === undefined ? '' : `${name}: "${value}", `);
-    const lines = this.#entries.map((e) => `    - { ${field('identity', e.identity)}${field('serial', e.serial)}notAfter: ${e.notAfter} }\n`);
-    const text = `kind: Revocation\nmetadata: { name: incidents }\nspec:\n  entries:\n${lines.join('')}`;
+    const items = this.#entries.map((e) => `{ ${field('identity', e.identity)}${field('serial', e.serial)}notAfter: ${e.notAfter} }`);
+    // Flow style, so a document with every entry lifted is still a list.
+    const text = `kind: Revocation\nmetadata: { name: incidents }\nspec:\n  entries: [${items.join(', ')}]\n`;
     const set = parsePolicySet([{ file: 'revocations.yaml', text }], { trustDomain: TRUST_DOMAIN });
     assert.equal(this.policy.replace(enforcedPolicy(set, this.#version)), true, `version ${this.#version} enforced`);
     return this.#version;
