@@ -11,7 +11,7 @@ import { startAgentApi, type AgentApi } from './api/index.js';
 import { accessLogTarget, agentTimings, apiTokenFile, type AgentConfig } from './config.js';
 import type { RequestObserver } from './proxy/index.js';
 import { RequestTelemetry, agentStatusCollector, nodeCertificates, openAccessLog } from './telemetry/index.js';
-import { catalogStatus } from '../shared/status/index.js';
+import { NO_POLICY_REPORT, catalogStatus } from '../shared/status/index.js';
 import { NatsAttachment } from './nats-attachment.js';
 import { startDataPlane, type DataPlane } from './proxy/data-plane.js';
 import { Registrar, followDefinitions } from './registration/index.js';
@@ -110,7 +110,7 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
     site: config.site,
     certificates: () => nodeCertificates(certificates),
     catalog: () => catalogStatus(view),
-    policyVersion: () => null,
+    policy: () => NO_POLICY_REPORT,
     failovers: () => dataPlane?.failovers() ?? [],
   });
   const telemetry = new RequestTelemetry(config.site, { accessLog, metrics, knownService: (service) => view.query({ service }).length > 0 });

@@ -3,6 +3,8 @@ import { isMeridianError, MeridianError } from '../shared/errors/index.js';
 import { fetchFederationStatus, type StatusClientOptions } from '../services/status/client.js';
 import { renderFederationStatus } from '../services/status/render.js';
 import { STATUS_SECTIONS } from '../services/status/openapi.js';
+import { POLICY_LAG_BOUND_MS, policyLagMessage } from '../services/status/policy.js';
+import { parseDuration } from '../shared/config/index.js';
 import { readTokenFile } from '../shared/identity/index.js';
 import type { FederationStatus } from '../services/status/schema.js';
 
@@ -54,11 +56,27 @@ async function ask(args: ParsedArgs): Promise<FederationStatus> {
   }
 }
 
-function report(result: FederationStatus, json: boolean, io: CommandIo): number {
-  io.out(json ? JSON.stringify(result, null, 2) : renderFederationStatus(result));
-  if (result.healthy) return EXIT_HEALTHY;
-  const errors = result.problems.filter((p) => p.severity === 'error').map((p) => p.message);
-  io.err(`meridian: federation unhealthy: ${errors.join('; ')}`);
+/** --policy-lag: how long a site may lag the newest policy version (default 30s). */
+function policyLag(args: ParsedArgs): number {
+  const text = optionalString(args, 'policy-lag');
+  return text === undefined ? POLICY_LAG_BOUND_MS : parseDuration(text, '--policy-lag');
+}
+
+/**
+ * Why the federation fails, with the policy lag judged by --policy-lag instead of the server's
+ * bound: an operator who allows 5 min for a slow site, or wants 5 s, gets that.
+ */
+function failures(result: FederationStatus, lagBoundMs: number): string[] {
+  const errors = result.problems.filter((p) => p.severity === 'error' && p.component !== 'policy-lag').map((p) => p.message);
+  const lagging = result.policy.filter((p) => p.lagging && p.laggingForMs !== null && p.laggingForMs > lagBoundMs);
+  return [...errors, ...lagging.map((p) => policyLagMessage(p, undefined, Date.parse(result.generatedAt)))];
+}
+
+function report(result: FederationStatus, options: { json: boolean; lagBoundMs: number }, io: CommandIo): number {
+  io.out(options.json ? JSON.stringify(result, null, 2) : renderFederationStatus(result));
+  const failed = failures(result, options.lagBoundMs);
+  if (failed.length === 0) return EXIT_HEALTHY;
+  io.err(`meridian: federation unhealthy: ${failed.join('; ')}`);
   return EXIT_UNHEALTHY;
 }
 
@@ -66,8 +84,8 @@ function report(result: FederationStatus, json: boolean, io: CommandIo): number 
 export const status: Command = {
   group: 'status',
   name: '',
-  summary: "the federation's status from any site's control service (exit 0 healthy, 1 unhealthy, 2 usage, 3 could not ask)",
-  usage: 'meridian status --url <status API url> [--token-file <file>] [--ca-file <bundle> --trust-domain <td> [--cert-file <cert> --key-file <key>]] [--json]',
+  summary: "the federation's status from any site's control service (exit 0 healthy, 1 unhealthy or a site lagging the newest policy past --policy-lag, 2 usage, 3 could not ask)",
+  usage: 'meridian status --url <status API url> [--token-file <file>] [--ca-file <bundle> --trust-domain <td> [--cert-file <cert> --key-file <key>]] [--policy-lag <duration, default 30s>] [--json]',
   options: {
     url: { type: 'string' },
     'token-file': { type: 'string' },
@@ -75,9 +93,11 @@ export const status: Command = {
     'trust-domain': { type: 'string' },
     'cert-file': { type: 'string' },
     'key-file': { type: 'string' },
+    'policy-lag': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
   async run(args, io) {
+    const lagBoundMs = policyLag(args);
     let result: FederationStatus;
     try {
       result = await ask(args);
@@ -87,7 +107,7 @@ export const status: Command = {
       io.err(`meridian: ${error.code}: ${error.message}`);
       return EXIT_COULD_NOT_ASK;
     }
-    return report(result, args.values.json === true, io);
+    return report(result, { json: args.values.json === true, lagBoundMs }, io);
   },
 };
 

@@ -1,5 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
-import { certificateStatus, trustField, type GatewayStatus, type LinkStatusRecord, type TrustWatchState } from '../shared/status/index.js';
+import type { PolicyReport } from '../shared/policy/index.js';
+import { certificateStatus, policyFields, trustField, type GatewayStatus, type LinkStatusRecord, type TrustWatchState } from '../shared/status/index.js';
 import type { Gateway, LinkStatus } from './types.js';
 
 /** A tunnel as the status report and the metrics carry it. */
@@ -33,6 +34,8 @@ export function gatewayStatusCollector(options: {
   certificate: () => X509Certificate | undefined;
   /** The trust document followed (absent before the watch starts). */
   trust?: () => TrustWatchState | undefined;
+  /** The policy version enforced and the last one refused (the gateway's policy follower); absent: none published. */
+  policy?: () => PolicyReport;
 }): () => GatewayStatus {
   const startedAt = new Date().toISOString();
   return () => {
@@ -48,7 +51,7 @@ export function gatewayStatusCollector(options: {
       startedAt,
       intervalMs: options.intervalMs,
       certificates: certificate === undefined ? [] : [certificateStatus('gateway', certificate)],
-      policyVersion: null,
+      ...policyFields(options.policy),
       links: options.gateway.links().map(linkRecord),
       rejections: counters.rejections,
       streamsActive: counters.streamsActive,

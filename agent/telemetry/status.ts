@@ -1,6 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { NodeContext } from '../../shared/catalog/index.js';
-import { busiestTraffic, certificateStatus, trustField, type AgentStatus, type CertificateStatus, type TrustWatchState } from '../../shared/status/index.js';
+import type { PolicyReport } from '../../shared/policy/index.js';
+import { busiestTraffic, certificateStatus, policyFields, trustField, type AgentStatus, type CertificateStatus, type TrustWatchState } from '../../shared/status/index.js';
 import type { DataPlane } from '../proxy/data-plane.js';
 import type { RequestTelemetry } from './hub.js';
 
@@ -16,6 +17,8 @@ export interface AgentStatusSources {
   readonly telemetry: RequestTelemetry;
   /** The trust document followed (absent before the watch starts). */
   readonly trust?: () => TrustWatchState | undefined;
+  /** The policy version enforced and the last one refused (the agent's policy follower); absent: none published. */
+  readonly policy?: () => PolicyReport;
 }
 
 /** The node's certificates: its agent identity and every workload identity it holds. */
@@ -45,7 +48,7 @@ export function agentStatusCollector(sources: AgentStatusSources): () => AgentSt
       startedAt,
       intervalMs: sources.intervalMs,
       certificates: nodeCertificates(sources),
-      policyVersion: null,
+      ...policyFields(sources.policy),
       natsConnected: sources.connected(),
       services: [...new Set(sources.services())].sort(),
       traffic,

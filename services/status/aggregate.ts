@@ -1,6 +1,7 @@
 import { reportAgeMs, reporterUp, type AgentStatus, type BoardEntry, type CatalogSiteStatus, type ControlStatus, type GatewayStatus } from '../../shared/status/index.js';
 import { findProblems } from './health.js';
-import type { CatalogRow, CertificateRow, FailoverRow, FederationStatus, LinkRow, PolicyRow, Problem, SiteRow, TrafficRow } from './schema.js';
+import { POLICY_LAG_BOUND_MS, policyProblems, policyRows } from './policy.js';
+import type { CatalogRow, CertificateRow, FailoverRow, FederationStatus, LinkRow, Problem, SiteRow, TrafficRow } from './schema.js';
 
 /** What the federation status is computed from. */
 export interface StatusInputs {
@@ -11,6 +12,8 @@ export interface StatusInputs {
   /** The federation's catalog as the answering site sees it now. */
   readonly catalog: readonly CatalogSiteStatus[];
   readonly now: number;
+  /** How long a site may lag the newest policy version before that is an error. Default {@link POLICY_LAG_BOUND_MS}. */
+  readonly policyLagBoundMs?: number;
 }
 
 type Kinded<K> = BoardEntry & { readonly record: K };
@@ -76,16 +79,6 @@ function catalogRows(inputs: StatusInputs): CatalogRow[] {
         return seen === undefined ? [] : [{ observer: c.record.site, lagMs: seen.syncLagMs, stale: seen.stale }];
       }),
   }));
-}
-
-function policyRows(inputs: StatusInputs, sites: readonly string[]): PolicyRow[] {
-  return sites.map((site) => {
-    const own = inputs.entries.filter((e) => e.record.site === site);
-    const versions = new Map<string | null, number>();
-    for (const e of own) versions.set(e.record.policyVersion, (versions.get(e.record.policyVersion) ?? 0) + 1);
-    const rejections = own.reduce((sum, e) => sum + ('rejections' in e.record ? e.record.rejections : 0), 0);
-    return { site, versions: [...versions].map(([version, reporters]) => ({ version, reporters })), rejections };
-  });
 }
 
 /** The soonest-expiring certificate per site and role. */
@@ -156,6 +149,11 @@ function omissionProblems(entries: readonly BoardEntry[]): Problem[] {
   });
 }
 
+/** Errors first; the order within each severity is kept. */
+function sortProblems(problems: Problem[]): Problem[] {
+  return [...problems.filter((p) => p.severity === 'error'), ...problems.filter((p) => p.severity !== 'error')];
+}
+
 /** The whole federation's status, from the answering site's board and catalog view. */
 export function federationStatus(inputs: StatusInputs): FederationStatus {
   const sites = [...new Set([...inputs.entries.map((e) => e.record.site), ...inputs.catalog.map((c) => c.site)])].sort();
@@ -163,12 +161,13 @@ export function federationStatus(inputs: StatusInputs): FederationStatus {
     sites: siteRows(inputs, sites),
     links: linkRows(inputs),
     catalog: catalogRows(inputs),
-    policy: policyRows(inputs, sites),
+    policy: policyRows(inputs.entries, sites, inputs.now),
     certificates: certificateRows(inputs),
     failovers: failoverRows(inputs),
     traffic: trafficRows(inputs),
   };
-  const problems = [...findProblems({ ...parts, site: inputs.site, entries: inputs.entries, now: inputs.now }), ...omissionProblems(inputs.entries)];
+  const lag = { boundMs: inputs.policyLagBoundMs ?? POLICY_LAG_BOUND_MS, now: inputs.now };
+  const problems = sortProblems([...findProblems({ ...parts, site: inputs.site, entries: inputs.entries, now: inputs.now }), ...policyProblems(parts.policy, inputs.entries, lag), ...omissionProblems(inputs.entries)]);
   return {
     generatedAt: new Date(inputs.now).toISOString(),
     answeredBy: inputs.site,

@@ -37,9 +37,25 @@ function certificates(status: FederationStatus): string {
   return section('certificates (soonest expiry per site and role)', renderTable(['site', 'role', 'expires in', 'not after', 'identity'], rows));
 }
 
+function policyLag(p: FederationStatus['policy'][number]): string {
+  if (!p.lagging) return '-';
+  return p.laggingForMs === null ? 'LAGGING' : `LAGGING ${Math.round(p.laggingForMs / 1000)} s`;
+}
+
 function policy(status: FederationStatus): string {
-  const rows = status.policy.map((p) => [p.site, p.versions.map((v) => `${v.version ?? 'none published'} (${v.reporters})`).join(', ') || '-', String(p.rejections)]);
-  return section('policy', renderTable(['site', 'version enforced (reporters)', 'rejections'], rows));
+  const newest = status.policy.find((p) => p.newest !== null)?.newest ?? null;
+  const rows = status.policy.map((p) => [
+    p.site,
+    p.versions.map((v) => `${v.version ?? 'none'} (${v.reporters})`).join(', ') || '-',
+    p.onNewest,
+    policyLag(p),
+    p.rejections.map((r) => `${r.version} by ${r.reporters.length}: ${r.reason}`).join('; ') || '-',
+    p.permissiveServices.join(', ') || '-',
+    p.revocations === null ? '-' : String(p.revocations),
+    String(p.refusedCalls),
+  ]);
+  const title = `policy (newest version: ${newest ?? 'none published'})`;
+  return section(title, renderTable(['site', 'version enforced (reporters)', 'on newest', 'lag', 'refused versions', 'mTLS permissive', 'revocations', 'refused calls'], rows));
 }
 
 function traffic(status: FederationStatus): string {

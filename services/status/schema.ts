@@ -13,7 +13,7 @@ export const ProblemSchema = Type.Object(
   {
     severity: Type.Union([Type.Literal('error'), Type.Literal('warning')], { description: 'errors make the federation unhealthy; warnings do not' }),
     site: Type.String(),
-    component: Type.String({ description: 'what is wrong: site, link, catalog, agent, gateway, certificate, trust, failover' }),
+    component: Type.String({ description: 'what is wrong: site, link, catalog, agent, gateway, certificate, trust, failover, policy, policy-lag' }),
     message: Type.String(),
   },
   { $id: 'Problem' },
@@ -66,11 +66,24 @@ export const CatalogRowSchema = Type.Object(
   { $id: 'CatalogRow' },
 );
 
+const PolicyVersion = Type.Integer({ minimum: 1, description: "a version of the federation's policy set (the policy stream's sequence)" });
+
 export const PolicyRowSchema = Type.Object(
   {
     site: Type.String(),
-    versions: Type.Array(Type.Object({ version: Nullable(Type.String()), reporters: Type.Integer() }), { description: 'null: no policy set published yet' }),
-    rejections: Type.Integer({ description: 'calls refused at agents (authorization, misdirected) and streams refused at gateways' }),
+    versions: Type.Array(Type.Object({ version: Nullable(PolicyVersion), reporters: Type.Integer() }), {
+      description: "the versions the site's reporters (agents, gateways, control service) enforce, newest first, with how many enforce each; null: none published. Only reporters still reporting count, unless none of the site does (a site cut off: its last reports)",
+    }),
+    newest: Nullable(Type.Integer({ description: 'the newest version in the federation (any reporter enforces, holds or refused it); null while none is published' })),
+    onNewest: Type.Union([Type.Literal('all'), Type.Literal('some'), Type.Literal('none')], { description: "how many of the site's reporters enforce the newest version" }),
+    lagging: Type.Boolean({ description: 'not every reporter of the site enforces the newest version' }),
+    laggingForMs: Nullable(Type.Number({ description: "since the newest version was applied, while the site lags; null when it does not lag or that time is not known yet" })),
+    rejections: Type.Array(Type.Object({ version: PolicyVersion, reason: Type.String(), reporters: Type.Array(Type.String(), { description: 'kind/name of each reporter that refused it' }) }), {
+      description: 'policy versions reporters of the site refused to enforce (newer than the one they enforce), and why',
+    }),
+    permissiveServices: Type.Array(Type.String(), { description: "services in mTLS permissive mode in the policy the site's control service enforces ('*': the federation-wide mode); a warning" }),
+    revocations: Nullable(Type.Integer({ description: "revocation entries in force in the policy the site's control service enforces; null before it reported" })),
+    refusedCalls: Type.Integer({ description: 'calls refused at agents (authorization, misdirected) and streams refused at gateways, since they started' }),
   },
   { $id: 'PolicyRow' },
 );

@@ -1,6 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { explainKvWriteFailure, statusBucketName, type FederatedView } from '../../shared/catalog/index.js';
 import { ControlMetrics, createRegistry, exposition, type Logger } from '../../shared/telemetry/index.js';
+import { NO_POLICY, type LivePolicy, type PolicyReport } from '../../shared/policy/index.js';
 import {
   StatusBoard,
   catalogStatus,
@@ -8,7 +9,12 @@ import {
   startStatusPublisher,
   ensureStatusBucket,
   openStatusBucket,
+  NO_POLICY_REPORT,
+  permissiveServices,
+  policyFields,
   type CertificateStatus,
+  type ControlStatus,
+  type PolicyLatest,
   type StatusPublisher,
 } from '../../shared/status/index.js';
 import { federationStatus } from './aggregate.js';
@@ -32,6 +38,14 @@ export interface FederationStatusOptions {
   readonly api?: Omit<StatusApiOptions, 'status' | 'version'>;
   readonly version: string;
   readonly log: Logger;
+  /** The policy version this control service enforces and the last it refused (its policy follower); absent: none published. */
+  readonly policy?: () => PolicyReport;
+  /** The policy it enforces, for the revocations in force and the permissive services it reports; absent: none published. */
+  readonly livePolicy?: LivePolicy;
+  /** The newest policy version the site holds (its mirror) and when it was applied; absent or null: none published. */
+  readonly policyLatest?: () => PolicyLatest | null;
+  /** How long a site may lag the newest policy version before the status says error. Default 30 s. */
+  readonly policyLagBoundMs?: number;
 }
 
 /** A control service's status side. */
@@ -51,6 +65,29 @@ async function prune(options: FederationStatusOptions, board: StatusBoard): Prom
   for (const entry of dead) await kv.delete(entry.key);
 }
 
+/** Builds the control service's own record at each tick: its catalog view, certificates and policy. */
+function controlCollector(options: FederationStatusOptions, startedAt: string): () => ControlStatus {
+  return () => {
+    const enforced = options.livePolicy?.current ?? NO_POLICY;
+    return {
+      kind: 'control',
+      name: options.site,
+      site: options.site,
+      region: options.region,
+      platform: options.platform,
+      at: '',
+      startedAt,
+      intervalMs: options.intervalMs,
+      certificates: options.certificates(),
+      ...policyFields(options.policy),
+      catalog: catalogStatus(options.view),
+      policyLatest: options.policyLatest?.() ?? null,
+      policyPermissive: permissiveServices(enforced),
+      policyRevocations: enforced.revocations.size,
+    };
+  };
+}
+
 /**
  * Reports this control service (its site's catalog as seen from here, its certificates), follows
  * every site's status bucket, and serves the federation status computed from both.
@@ -66,19 +103,7 @@ export async function startFederationStatus(options: FederationStatusOptions): P
     nc: options.nc,
     site,
     intervalMs: options.intervalMs,
-    collect: () => ({
-      kind: 'control',
-      name: site,
-      site,
-      region: options.region,
-      platform: options.platform,
-      at: '',
-      startedAt,
-      intervalMs: options.intervalMs,
-      certificates: options.certificates(),
-      policyVersion: null,
-      catalog: catalogStatus(view),
-    }),
+    collect: controlCollector(options, startedAt),
     onError: (error) => void explainKvWriteFailure(options.nc, statusBucketName(site), error).then((explained) => options.log.warn('status report failed', { error: explained.message })),
     log: options.log,
   });
@@ -86,11 +111,12 @@ export async function startFederationStatus(options: FederationStatusOptions): P
     prune(options, board).catch((error: unknown) => options.log.warn('status prune failed', { error: (error as Error).message }));
   }, options.intervalMs * 10);
   pruner.unref();
-  const status = (): FederationStatus => federationStatus({ site, entries: board.entries(), catalog: catalogStatus(view), now: Date.now() });
+  const lagBound = options.policyLagBoundMs === undefined ? {} : { policyLagBoundMs: options.policyLagBoundMs };
+  const status = (): FederationStatus => federationStatus({ site, entries: board.entries(), catalog: catalogStatus(view), now: Date.now(), ...lagBound });
   const metrics = new ControlMetrics(createRegistry({ role: 'control', site, name: site }), {
     certificates: options.certificates,
     catalog: () => catalogStatus(view),
-    policyVersion: () => null,
+    policy: options.policy ?? (() => NO_POLICY_REPORT),
   });
   const stopReporting = async (): Promise<void> => {
     clearInterval(pruner);

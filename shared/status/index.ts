@@ -7,6 +7,8 @@ export type {
   FailoverStatus,
   GatewayStatus,
   LinkStatusRecord,
+  PolicyLatest,
+  PolicyRejection,
   ReporterBase,
   TrustStatus,
   ReporterKind,
@@ -20,3 +22,4 @@ export { TrafficMeter, MAX_TRACKED_TRAFFIC_PAIRS, OTHER_PAIR } from './traffic.j
 export { busiestTraffic, fitReport, DEFAULT_MAX_PAYLOAD, MAX_REPORT_TRAFFIC_PAIRS, REPORT_HEADROOM_BYTES, type FittedReport } from './bound.js';
 export { catalogStatus } from './catalog.js';
 export { certificateStatus, trustField, type TrustWatchState } from './certificates.js';
+export { NO_POLICY_REPORT, permissiveServices, policyFields } from './policy.js';

@@ -90,8 +90,10 @@ export interface ReporterBase {
   /** The reporter writes every this many milliseconds: a record older than 3 intervals is down. */
   readonly intervalMs: number;
   readonly certificates: readonly CertificateStatus[];
-  /** The policy version the reporter enforces; null while no policy set is published. */
-  readonly policyVersion: string | null;
+  /** The policy version the reporter enforces (the federation policy stream's sequence); null while none is published. */
+  readonly policyVersion: number | null;
+  /** The newest policy version the reporter refused to enforce, and why (a set it could not parse); null when none. */
+  readonly policyRejected: PolicyRejection | null;
   /**
    * Entries left out of this report, per list field (`traffic`, `services`...): the report keeps
    * the busiest traffic pairs only, and is trimmed to fit the NATS server's max_payload. Absent
@@ -100,6 +102,19 @@ export interface ReporterBase {
   readonly omitted?: Readonly<Record<string, number>>;
   /** The site trust document this process follows (agents and gateways): the version applied (0: none yet) and why the last one was refused, if it was. */
   readonly trust?: TrustStatus;
+}
+
+/** A policy version a reporter refused, and why. */
+export interface PolicyRejection {
+  readonly version: number;
+  readonly reason: string;
+}
+
+/** The newest policy version a site holds (its mirror of the federation's policy stream), and when it was applied. */
+export interface PolicyLatest {
+  readonly version: number;
+  /** ISO time the version was applied (at the site that applied it). */
+  readonly appliedAt: string;
 }
 
 /** What a process reports about the trust document it follows. */
@@ -131,6 +146,12 @@ export interface ControlStatus extends ReporterBase {
   readonly kind: 'control';
   /** The federation's catalog as this site sees it, one row per site. */
   readonly catalog: readonly CatalogSiteStatus[];
+  /** The newest policy version the site holds; null while none is published. */
+  readonly policyLatest: PolicyLatest | null;
+  /** Services whose mTLS mode is permissive in the policy the control service enforces ('*': the federation-wide mode). */
+  readonly policyPermissive: readonly string[];
+  /** Revocation entries in force (not yet expired) in the policy the control service enforces. */
+  readonly policyRevocations: number;
 }
 
 export type StatusRecord = AgentStatus | GatewayStatus | ControlStatus;

@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { PolicyReport } from '../policy/index.js';
 import type { CatalogSiteStatus, CertificateStatus, FailoverStatus } from '../status/index.js';
 import { labelKey, overflowCountedAfter, perMetricCounter, seriesCap, seriesOverflow } from './cap.js';
 
@@ -191,13 +192,33 @@ export function catalogGauges(registry: Registry, catalog: () => readonly Catalo
   perSite('meridian_catalog_stale', "1 while the remote site's catalog entries are stale (contact lost), else 0.", (r) => (r.stale ? 1 : 0));
 }
 
-/** `meridian_policy_version_info{version}` = 1; version "none" while no policy set is published. */
-export function policyGauge(registry: Registry, policyVersion: () => string | null): Gauge<'version'> {
-  return collectedGauge(registry, {
-    name: 'meridian_policy_version_info',
-    help: 'The policy set version this process enforces (always 1; the version is the label, "none" before any is published).',
-    labelNames: ['version'],
-    fill: (gauge) => gauge.set({ version: policyVersion() ?? 'none' }, 1),
+/**
+ * `meridian_policy_version` = the policy version this process enforces (0 while none is published:
+ * versions start at 1), one series whatever the version, so `min by (site)` finds a site lagging;
+ * `meridian_policy_rejections_total` counts the versions it refused to enforce.
+ */
+export function policyMetrics(registry: Registry, policy: () => PolicyReport): void {
+  collectedGauge(registry, {
+    name: 'meridian_policy_version',
+    help: 'The policy set version this process enforces (the federation policy stream sequence); 0 while none is published.',
+    labelNames: [],
+    fill: (gauge) => gauge.set(policy().version ?? 0),
+  });
+  // The follower reports the newest refused version only: each new one seen at a scrape counts once.
+  let refused = 0;
+  let lastRefused: number | null = null;
+  cumulativeCounter(registry, {
+    name: 'meridian_policy_rejections_total',
+    help: 'Policy versions this process refused to enforce (a set it could not parse; it kept its version), since it started.',
+    labelNames: [],
+    read: () => {
+      const rejected = policy().rejected;
+      if (rejected !== null && rejected.version !== lastRefused) {
+        lastRefused = rejected.version;
+        refused++;
+      }
+      return [{ labels: {}, value: refused }];
+    },
   });
 }
 

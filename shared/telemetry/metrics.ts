@@ -1,13 +1,14 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { MeridianError } from '../errors/index.js';
 import type { LinkStatusRecord } from '../status/index.js';
+import type { PolicyReport } from '../policy/index.js';
 import {
   catalogGauges,
   certificateGauge,
   collectedGauge,
   cumulativeCounter,
   failoverGauge,
-  policyGauge,
+  policyMetrics,
   type CatalogSample,
   type CertificateSample,
   type FailoverSample,
@@ -86,8 +87,8 @@ export interface RequestSample {
 export interface StateSources {
   readonly certificates?: () => readonly CertificateSample[];
   readonly catalog?: () => readonly CatalogSample[];
-  /** The enforced policy version; null while none is published. */
-  readonly policyVersion?: () => string | null;
+  /** The policy version enforced and the last one refused (the process's policy follower). */
+  readonly policy?: () => PolicyReport;
 }
 
 /** Options of {@link AgentMetrics}: the agent's site and its collect-time sources. */
@@ -215,7 +216,7 @@ export class ControlMetrics {
 function registerStateGauges(registry: Registry, sources: StateSources): void {
   if (sources.certificates) certificateGauge(registry, sources.certificates);
   if (sources.catalog) catalogGauges(registry, sources.catalog);
-  if (sources.policyVersion) policyGauge(registry, sources.policyVersion);
+  if (sources.policy) policyMetrics(registry, sources.policy);
 }
 
 /** What the tunnel metrics read from a link (a LinkStatusRecord fits). */
@@ -234,11 +235,13 @@ export interface GatewayMetricsSources {
   readonly links: () => readonly LinkSample[];
   readonly stats: () => GatewayStatsSample;
   readonly certificates?: () => readonly CertificateSample[];
+  /** The policy version enforced and the last one refused (the gateway's policy follower). */
+  readonly policy?: () => PolicyReport;
 }
 
 const LINK_STATES: readonly LinkSample['state'][] = ['up', 'connecting', 'down'];
 
-/** A gateway's metrics: per-tunnel state, RTT, bytes and streams, gateway stream counters, certificates. */
+/** A gateway's metrics: per-tunnel state, RTT, bytes and streams, gateway stream counters, certificates, policy version. */
 export class GatewayMetrics {
   readonly registry: Registry;
 
@@ -257,6 +260,7 @@ export class GatewayMetrics {
     });
     registerGatewayCounters(registry, sources.stats);
     if (sources.certificates) certificateGauge(registry, sources.certificates);
+    if (sources.policy) policyMetrics(registry, sources.policy);
   }
 }
 

@@ -223,6 +223,9 @@ describe('the dashboard of the running demo, in headless Chromium', () => {
       assert.match(card, new RegExp(`region\\s+${site.region}`));
       assert.match(card, new RegExp(`platform\\s+${site.platform}`));
       assert.match(card, /reachable\s+yes/);
+      // The demo publishes no policy set: every reporter of the site on none, nothing lagging or refused.
+      assert.match(card, /policy\s+none published ×\d+\n/);
+      assert.match(card, /revocations\s+0/);
     }
     assert.match(await page.locator('#updated').innerText(), /last updated/);
   });

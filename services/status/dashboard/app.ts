@@ -12,7 +12,7 @@
  * exact script. The token comes from the URL fragment, which browsers never send to the server,
  * and is kept in memory only.
  */
-import type { CatalogRow, CertificateRow, FailoverRow, FederationStatus, LinkRow, Problem, SiteRow, TrafficRow } from '../schema.js';
+import type { CatalogRow, CertificateRow, FailoverRow, FederationStatus, LinkRow, PolicyRow, Problem, SiteRow, TrafficRow } from '../schema.js';
 
 const POLL_MS = 2000;
 const FETCH_TIMEOUT_MS = 5000;
@@ -123,6 +123,18 @@ function catalogFacts(dl: HTMLDListElement, row: CatalogRow | undefined): void {
   fact(dl, 'sync lag', lags.length > 0 ? lags.join(', ') : '–', row.syncLag.some((l) => l.stale) ? 'bad' : '');
 }
 
+/** The site's policy: versions enforced, whether it is on the newest, what it refused, permissive services, revocations. */
+function policyFacts(dl: HTMLDListElement, row: PolicyRow | undefined): void {
+  if (row === undefined) return;
+  const versions = row.versions.map((v) => `${v.version === null ? 'none published' : `v${v.version}`} ×${v.reporters}`).join(', ') || '–';
+  const lag = row.lagging ? `, lagging v${row.newest ?? ''}${row.laggingForMs === null ? '' : ` for ${duration(row.laggingForMs)}`}` : '';
+  fact(dl, 'policy', versions + lag, row.lagging ? 'bad' : '');
+  if (row.rejections.length > 0) fact(dl, 'policy refused', row.rejections.map((r) => `v${r.version} (${r.reporters.join(', ')}): ${r.reason}`).join('; '), 'bad');
+  if (row.permissiveServices.length > 0) fact(dl, 'mTLS permissive', row.permissiveServices.join(', '), 'warn');
+  fact(dl, 'revocations', row.revocations === null ? '–' : String(row.revocations));
+  fact(dl, 'refused calls', String(row.refusedCalls), row.refusedCalls > 0 ? 'bad' : '');
+}
+
 function siteCard(site: SiteRow, status: FederationStatus): HTMLDivElement {
   const dl = el('dl');
   fact(dl, 'region', site.region);
@@ -132,11 +144,7 @@ function siteCard(site: SiteRow, status: FederationStatus): HTMLDivElement {
   fact(dl, 'agents', `${site.agents.up}/${site.agents.total} up`, site.agents.up < site.agents.total ? 'bad' : '');
   fact(dl, 'gateways', `${site.gateways.up}/${site.gateways.total} up`, site.gateways.up < site.gateways.total ? 'bad' : '');
   catalogFacts(dl, status.catalog.find((c) => c.site === site.site));
-  const policy = status.policy.find((p) => p.site === site.site);
-  if (policy !== undefined) {
-    fact(dl, 'policy', policy.versions.map((v) => `${v.version ?? 'none published'} ×${v.reporters}`).join(', ') || '–');
-    fact(dl, 'rejections', String(policy.rejections), policy.rejections > 0 ? 'bad' : '');
-  }
+  policyFacts(dl, status.policy.find((p) => p.site === site.site));
   return el('div', { class: `card${site.reachable ? '' : ' unreachable'}`, 'data-site': site.site }, [el('h3', { text: site.site }), dl]);
 }
 

@@ -36,6 +36,7 @@ ul.problems li.warning .sev { color: var(--warn); }
 .card dd { margin: 0; }
 .bad { color: var(--bad); font-weight: 600; }
 .good { color: var(--ok); font-weight: 600; }
+.warn { color: var(--warn); font-weight: 600; }
 table { border-collapse: collapse; background: var(--card); border: 1px solid var(--line); width: 100%; }
 th, td { text-align: left; padding: 5px 10px; border-bottom: 1px solid var(--line); white-space: nowrap; }
 th { background: #eef0f4; font-weight: 600; font-size: 12px; color: var(--muted); }

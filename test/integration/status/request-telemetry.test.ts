@@ -125,7 +125,9 @@ describe('access logs and metrics', () => {
     }
     assert.equal(sample(text, 'meridian_request_duration_seconds_count', labels), lines.length);
     assert.ok((sample(text, 'meridian_certificate_expiry_timestamp_seconds', { role: 'workload', identity: 'spiffe://acme.internal/site/east/svc/frontend' }) ?? 0) > Date.now() / 1000);
-    assert.equal(sample(text, 'meridian_policy_version_info', { version: 'none' }), 1);
+    // No policy set published: version 0 (versions start at 1), nothing refused.
+    assert.equal(sample(text, 'meridian_policy_version', {}), 0);
+    assert.equal(sample(text, 'meridian_policy_rejections_total', {}), 0);
     const west = await (await fetch(`${mesh.gateways.get('east')?.metricsUrl ?? ''}`)).text();
     assert.equal(sample(west, 'meridian_tunnel_up', { peer_site: 'west' }), 1);
     assert.ok((sample(west, 'meridian_tunnel_bytes_total', { peer_site: 'west', direction: 'out' }) ?? 0) > 0);

@@ -77,7 +77,8 @@ describe('Prometheus metrics, scraped by a real Prometheus from real cross-site 
       site: 'a',
       certificates: () => [certificate('workload', frontendIdentity)],
       failovers: () => outbound.failovers(),
-      policyVersion: () => null,
+      // What a follower reports after refusing version 8 (a set it could not parse) and keeping 7.
+      policy: () => ({ version: 7, rejected: { version: 8, reason: 'Authorization deny-all: spec.service is required' } }),
       catalog: () => [{ site: 'b', instances: catalog.candidates('payments').length, ageMs: 1500, stale: false, syncLagMs: null }],
     });
     outbound = await startCaller(pki, catalog, { site: 'a', service: 'frontend' }, { identity: frontendIdentity, dialer: mesh.agentDialer('a'), onRequest: agentA.observe });
@@ -211,7 +212,9 @@ describe('Prometheus metrics, scraped by a real Prometheus from real cross-site 
     );
     const failover = await prometheus.query('meridian_failover_active');
     assert.deepEqual(failover.map((s) => `${s.metric['service']} ${s.metric['from_site']}->${s.metric['to_site']} ${s.value}`), ['payments a->b 1']);
-    assert.deepEqual((await prometheus.query('meridian_policy_version_info')).map((s) => `${s.metric['version']}=${s.value}`), ['none=1']);
+    // One series whatever the version: its value is the version, so `min by (site)` finds a laggard.
+    assert.deepEqual((await prometheus.query('meridian_policy_version{job="agent"}')).map((s) => s.value), [7]);
+    assert.deepEqual((await prometheus.query('meridian_policy_rejections_total{job="agent"}')).map((s) => s.value), [1]);
     assert.deepEqual((await prometheus.query('meridian_catalog_instances')).map((s) => `${s.metric['remote_site']}=${s.value}`), ['b=1']);
     assert.deepEqual((await prometheus.query('meridian_catalog_staleness_seconds')).map((s) => s.value), [1.5]);
     // No lease renewal arrived live yet: the lag is absent rather than a made-up zero.

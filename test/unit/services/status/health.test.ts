@@ -26,9 +26,10 @@ const base = (site: string, startedAgoMs = 600_000) => ({
   intervalMs: INTERVAL_MS,
   certificates: [],
   policyVersion: null,
+  policyRejected: null,
 });
 
-const control = (site: string, ageMs = 0): BoardEntry => entry({ ...base(site), kind: 'control', name: site, catalog: [] }, ageMs);
+const control = (site: string, ageMs = 0): BoardEntry => entry({ ...base(site), kind: 'control', name: site, catalog: [], policyLatest: null, policyPermissive: [], policyRevocations: 0 }, ageMs);
 
 const agent = (site: string, name: string, ageMs = 0): BoardEntry =>
   entry({ ...base(site), kind: 'agent', name, natsConnected: true, services: [], traffic: [], failovers: [], rejections: 0 }, ageMs);
