@@ -121,6 +121,8 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_BODY_TOO_LARGE: 413,
   /** A policy set with at least one violation: refused whole (details.violations lists each, with file, document and path). */
   MERIDIAN_ERR_POLICY_INVALID: 400,
+  /** Data plane, inbound: the policy set denies this caller this request or connection (the message names the rule). */
+  MERIDIAN_ERR_POLICY_DENIED: 403,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
