@@ -5,7 +5,7 @@ import type { Logger } from '../../../shared/telemetry/index.js';
 import { peerIdentity, type SpiffeId } from '../../../shared/identity/index.js';
 import { ConnectionTracker } from '../listener/drain.js';
 import { inboundRequestHandler } from './http.js';
-import { SniContexts, selectAlpn } from './tls.js';
+import { NO_RESUMPTION, SniContexts, selectAlpn } from './tls.js';
 import { assertPort, checkingInterval, interceptListeners, listen, resolveTimeouts, SILENT_LOGGER, type ServerTimeouts } from '../listener/listen.js';
 import { LocalApps } from './local-apps.js';
 import { attachPeer, peerOf, type VerifiedPeer } from './peer.js';
@@ -128,6 +128,7 @@ function createServer(gate: Gate, timeouts: ServerTimeouts): Http2SecureServer {
     rejectUnauthorized: true,
     minVersion: 'TLSv1.3',
     maxVersion: 'TLSv1.3',
+    secureOptions: NO_RESUMPTION,
     SNICallback: gate.contexts.callback,
     ALPNCallback: selectAlpn,
     // Raw TCP callers may half-close (send, then FIN) and still read the answer.
