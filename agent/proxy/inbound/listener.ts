@@ -16,6 +16,7 @@ import { LivePolicy, type EnforcedPolicy } from '../../../shared/policy/index.js
 import type { RequestObserver } from '../records.js';
 import { tcpRecord } from '../records.js';
 import { REVOKED_RULE } from './policy.js';
+import { permissiveSniffer } from './permissive.js';
 
 const DEFAULT_MAX_STREAMS = 256;
 
@@ -176,6 +177,8 @@ export async function startInbound(options: InboundOptions): Promise<InboundProx
   const apps = new LocalApps({ idleMs: timeouts.idleMs });
   const server = createServer(gate, timeouts);
   server.on('request', inboundRequestHandler({ localServices, policy, encodedSlashes, apps, tracker, logger, onRequest }));
+  const permissive = permissiveSniffer({ policy, localServices, apps, tracker, onRequest, timeouts });
+  interceptListeners<Socket>(server, 'connection', permissive.sniff);
   const unsubscribe = policy.onChange((next) => closeRevoked(gate, next));
   const address = options.host ?? '127.0.0.1';
   const port = await listen(server, options.port, address);
@@ -188,6 +191,7 @@ export async function startInbound(options: InboundOptions): Promise<InboundProx
     close: (timeoutMs = DEFAULT_DRAIN_MS) => {
       closing ??= (async () => {
         unsubscribe();
+        permissive.stop();
         server.close();
         await gate.tracker.drain(timeoutMs);
         await apps.close(1_000);
