@@ -11,6 +11,7 @@ import type { RequestObserver } from './records.js';
 import type { WorkloadIdentities } from '../identity/index.js';
 import type { LocalRegistration } from '../registration/index.js';
 import { DEFAULT_DRAIN_MS } from '../../shared/config/index.js';
+import { LivePolicy, type EncodedSlashAction } from '../../shared/policy/index.js';
 
 /** What the data plane follows: this node's registrations, the federated view, the node's identities. */
 export interface DataPlaneOptions {
@@ -22,6 +23,13 @@ export interface DataPlaneOptions {
   readonly registrations: () => readonly LocalRegistration[];
   readonly inbound: { readonly host: string; readonly port: number };
   readonly maxSessionAgeMs: number;
+  /**
+   * The policy set the inbound enforces (authorization, revocations) and the outbound pools
+   * follow (sessions to revoked destinations close). Default: NO_POLICY, every verified workload allowed.
+   */
+  readonly policy?: LivePolicy;
+  /** Request targets with `%2F` / `%5C`: refused with 400 (default) or kept encoded. */
+  readonly encodedSlashes?: EncodedSlashAction;
   /** Receives every finished request of the node's proxies (telemetry). */
   readonly onRequest?: RequestObserver;
   readonly log: Logger;
@@ -45,6 +53,7 @@ export interface DataPlane {
 /** Starts the node's inbound listener; outbound listeners follow the registrations through `sync`. */
 export async function startDataPlane(options: DataPlaneOptions): Promise<DataPlane> {
   const identities = new Map<string, MtlsIdentity>();
+  const policy = options.policy ?? new LivePolicy();
   const local = (service: string): LocalRegistration | undefined => options.registrations().find((r) => r.instance.service === service);
   const inbound = await startInbound({
     host: options.inbound.host,
@@ -58,6 +67,8 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       return { address, port, protocol, exported: exported === true };
     },
     logger: options.log,
+    policy,
+    ...(options.encodedSlashes === undefined ? {} : { encodedSlashes: options.encodedSlashes }),
     ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
   });
   const dialer = nodeMeshDialer({ node: options.node, view: options.view, agentIdentity: options.agentIdentity });
@@ -81,6 +92,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
           ...(wanted.http === undefined ? {} : { http: wanted.http }),
           upstreams: wanted.upstreams,
           maxSessionAgeMs: options.maxSessionAgeMs,
+          policy,
           logger: options.log,
           ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
         }));

@@ -8,7 +8,7 @@
  * - http/: request and response plumbing both directions share; listener/: listen, timeouts, drain.
  * data-plane.ts wires them to the node's registrations.
  */
-export type { Authorize, InboundConnectionInfo, InboundOptions, InboundProxy, LocalService, LocalServices } from './inbound/types.js';
+export type { InboundConnectionInfo, InboundOptions, InboundProxy, LocalService, LocalServices } from './inbound/types.js';
 export type { OutboundOptions, OutboundProxy, UpstreamPort } from './outbound/types.js';
 export type { BalancerOptions, FailoverRecord, Locality } from './outbound/balancer.js';
 export type { OutlierOptions } from './outbound/outlier.js';

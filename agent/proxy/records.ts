@@ -25,12 +25,19 @@ export interface RequestRecord {
   readonly traceparent: string;
   /** Epoch milliseconds of the request's arrival. */
   readonly startedAt: number;
+  /**
+   * Inbound refusals only: the policy rule that denied the call (`<Authorization>/rules/<n>` or
+   * `default`), `path-normalization` for a refused request target, `revocation` for a revoked caller.
+   */
+  readonly policyRule?: string;
 }
 
 /** Receives each finished request; must be cheap and must not throw. */
 export type RequestObserver = (record: RequestRecord) => void;
 
 /** The record of a finished TCP connection: no method, path or trace; status 0 unless refused. */
-export function tcpRecord(parts: Pick<RequestRecord, 'direction' | 'service' | 'peerService' | 'peerSite' | 'startedAt'> & { status?: number }): RequestRecord {
+export function tcpRecord(
+  parts: Pick<RequestRecord, 'direction' | 'service' | 'peerService' | 'peerSite' | 'startedAt'> & { status?: number; policyRule?: string },
+): RequestRecord {
   return { status: 0, ...parts, protocol: 'tcp', method: '', path: '', durationMs: Date.now() - parts.startedAt, traceparent: '' };
 }

@@ -38,6 +38,8 @@ export function accessLogLine(record: RequestRecord, site: string): string {
     status: record.status,
     durationMs: record.durationMs,
     ...traceIds(record.traceparent),
+    // Only on a refusal by the policy: which rule (or default, path-normalization, revocation).
+    ...(record.policyRule === undefined ? {} : { rule: record.policyRule }),
   })}\n`;
 }
 

@@ -1,10 +1,14 @@
 import { TrafficMeter } from '../../shared/status/index.js';
 import type { RequestRecord } from '../proxy/index.js';
+import type { Registry } from 'prom-client';
 import type { AccessLog } from './access-log.js';
+import { denialCounter, type DenialCounter } from './denials.js';
 
 /** Anything else that wants every finished request (the Prometheus metrics). */
 export interface RequestSink {
   observe(record: RequestRecord): void;
+  /** The registry the sink's metrics live in: the policy denial counter joins them there. */
+  readonly registry?: Registry;
 }
 
 /** The destination name metrics and the status report give a service the catalog does not know. */
@@ -28,17 +32,21 @@ export interface RequestTelemetrySinks {
 export class RequestTelemetry {
   readonly meter = new TrafficMeter();
   #rejections = 0;
+  readonly #denials: DenialCounter | undefined;
 
   constructor(
     private readonly site: string,
     private readonly sinks: RequestTelemetrySinks = {},
-  ) {}
+  ) {
+    this.#denials = sinks.metrics?.registry === undefined ? undefined : denialCounter(sinks.metrics.registry);
+  }
 
   /** Pass as the proxies' `onRequest`. */
   readonly observe = (record: RequestRecord): void => {
     const counted = this.#unknownDestination(record) ? { ...record, peerService: UNKNOWN_SERVICE } : record;
     this.meter.record(counted);
     if (record.direction === 'inbound' && (record.status === 403 || record.status === 421)) this.#rejections++;
+    if (record.policyRule !== undefined) this.#denials?.count(record.service, record.policyRule);
     // The access log keeps the name as asked: one line per request, whatever the name, is its job.
     this.sinks.accessLog?.write(record, this.site);
     this.sinks.metrics?.observe(counted);

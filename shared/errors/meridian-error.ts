@@ -123,6 +123,8 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_POLICY_INVALID: 400,
   /** The identity or certificate is revoked by the policy set in force (the message names it and the policy version). */
   MERIDIAN_ERR_REVOKED: 403,
+  /** Data plane, inbound: the policy set denies this caller this request or connection (the message names the rule). */
+  MERIDIAN_ERR_POLICY_DENIED: 403,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -8,6 +8,7 @@ export type ProxyErrorCode = Extract<
   ErrorCode,
   | 'MERIDIAN_ERR_BAD_AUTHORITY'
   | 'MERIDIAN_ERR_FORBIDDEN'
+  | 'MERIDIAN_ERR_POLICY_DENIED'
   | 'MERIDIAN_ERR_MISDIRECTED'
   | 'MERIDIAN_ERR_SERVICE_UNKNOWN'
   | 'MERIDIAN_ERR_UPSTREAM_CONNECT'
@@ -48,6 +49,15 @@ function grpcStatusOf(httpStatus: number): number {
 }
 
 /**
+ * A grpc-message value as the gRPC spec percent-encodes it: only bytes outside printable ASCII,
+ * and '%'. Clients decode it with decodeURI, which leaves `%3A` or `%2F` as they are, so
+ * encodeURIComponent's output would reach the caller still encoded.
+ */
+export function grpcMessage(message: string): string {
+  return message.replace(/[^\x20-\x24\x26-\x7e]+/gu, (run) => encodeURIComponent(run));
+}
+
+/**
  * Answers a request with a proxy error: a JSON body `{ code, message }`, or for gRPC callers a
  * trailers-only response, so their stubs see UNAVAILABLE / PERMISSION_DENIED with the message
  * rather than a bare HTTP status. Once the head is out, the only honest signal is a reset.
@@ -61,7 +71,7 @@ export function replyError(req: DownstreamRequest, res: DownstreamResponse, erro
     sendHead(
       res,
       200,
-      { 'content-type': 'application/grpc', 'grpc-status': String(grpcStatusOf(error.statusCode)), 'grpc-message': encodeURIComponent(error.message) },
+      { 'content-type': 'application/grpc', 'grpc-status': String(grpcStatusOf(error.statusCode)), 'grpc-message': grpcMessage(error.message) },
       true,
     );
     return;

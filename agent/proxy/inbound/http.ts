@@ -9,44 +9,75 @@ import type { LocalApps } from './local-apps.js';
 import { peerOf } from './peer.js';
 import { nextTraceparent } from '../http/trace.js';
 import type { RequestObserver } from '../records.js';
-import type { Authorize, LocalServices } from './types.js';
+import type { LocalServices } from './types.js';
 import { callerRefusal } from './callers.js';
+import type { EncodedSlashAction, LivePolicy } from '../../../shared/policy/index.js';
+import { decideHttp, denialMessage, judgeTarget, PATH_REJECTED_RULE, type JudgedTarget } from './policy.js';
 
 /** What the inbound request handler needs. */
 export interface InboundHttpDeps {
   readonly localServices: LocalServices;
-  readonly authorize: Authorize;
+  readonly policy: LivePolicy;
+  readonly encodedSlashes: EncodedSlashAction;
   readonly apps: LocalApps;
   readonly tracker: ConnectionTracker;
   readonly logger: Logger;
   readonly onRequest: RequestObserver | undefined;
 }
 
-/** Reports a request from a verified caller once its response has closed, refusals (421, 403) included. */
-function observe(
-  deps: InboundHttpDeps,
-  req: DownstreamRequest,
-  res: DownstreamResponse,
-  call: { readonly service: string; readonly caller: SpiffeId; readonly traceparent: string },
-): void {
+/**
+ * One request's state, filled as it is judged: `target` the path and query (normalised once
+ * judged, what the app receives and the access log shows), `rule` the rule that refused it.
+ */
+interface Call extends JudgedTarget {
+  readonly service: string;
+  readonly caller: SpiffeId;
+  readonly traceparent: string;
+  rule: string | undefined;
+}
+
+/** Reports a request from a verified caller once its response has closed, refusals (400, 421, 403) included. */
+function observe(deps: InboundHttpDeps, req: DownstreamRequest, res: DownstreamResponse, call: Call): void {
   const onRequest = deps.onRequest;
   if (onRequest === undefined) return;
   const startedAt = Date.now();
   res.once('close', () => {
-    onRequest({
-      direction: 'inbound',
+    const record = {
+      direction: 'inbound' as const,
       service: call.service,
       peerService: call.caller.name,
       peerSite: call.caller.site,
-      protocol: 'http',
+      protocol: 'http' as const,
       method: req.method ?? '',
-      path: requestPath(req),
+      path: call.target,
       status: res.headersSent ? res.statusCode : 0,
       durationMs: Date.now() - startedAt,
       traceparent: call.traceparent,
       startedAt,
-    });
+    };
+    onRequest(call.rule === undefined ? record : { ...record, policyRule: call.rule });
   });
+}
+
+/**
+ * Normalises the request target and asks the policy; false when the request was refused (400
+ * for a target normalisation refuses, 403 for a denial naming the rule). The policy is read
+ * once: a request is judged whole by one version.
+ */
+function authorized(deps: InboundHttpDeps, req: DownstreamRequest, res: DownstreamResponse, call: Call): boolean {
+  const policy = deps.policy.current;
+  const rejected = judgeTarget(call.target, deps.encodedSlashes, call);
+  if (rejected !== undefined) {
+    call.rule = PATH_REJECTED_RULE;
+    replyError(req, res, new ProxyError('MERIDIAN_ERR_BAD_REQUEST', `request target refused: ${rejected.reason}`));
+    return false;
+  }
+  const method = req.method ?? '';
+  const decision = decideHttp(policy, call.caller, call.service, method, call.path, req.headers);
+  if (decision.allowed) return true;
+  call.rule = decision.rule;
+  replyError(req, res, new ProxyError('MERIDIAN_ERR_POLICY_DENIED', denialMessage(call.caller.uri, call.service, `${method} ${call.path}`, decision, policy.version)));
+  return false;
 }
 
 /** Whether a request's authority names `service`: the common exact `<service>.mesh` without a regex. */
@@ -60,8 +91,9 @@ function namesService(authority: string | undefined, service: string): boolean {
  * Checks one request against its connection's verified identity and hands it to the local
  * app: the authority must name the SNI's service (else 421, so a session for one service
  * can't reach another), the caller must be a workload, of this site unless the service is
- * exported (else 403), the policy hook must allow it (else 403), and the app sees the
- * caller only through CALLER_HEADER, set here from the certificate.
+ * exported (else 403), its target must normalise (else 400) and the policy allow it (else 403),
+ * and the app receives the normalised target the policy judged, and the caller only through
+ * CALLER_HEADER, set here from the certificate.
  */
 async function handle(deps: InboundHttpDeps, req: DownstreamRequest, res: DownstreamResponse): Promise<void> {
   const peer = peerOf(req.socket);
@@ -71,7 +103,9 @@ async function handle(deps: InboundHttpDeps, req: DownstreamRequest, res: Downst
   }
   const { service, caller } = peer;
   const traceparent = nextTraceparent(req.headers.traceparent);
-  observe(deps, req, res, { service, caller, traceparent });
+  const raw = requestPath(req);
+  const call: Call = { service, caller, traceparent, rule: undefined, path: raw, target: raw };
+  observe(deps, req, res, call);
   const authority = requestAuthority(req);
   if (authority === undefined || !namesService(authority, service)) {
     const message = `authority "${String(authority)}" does not name service "${service}" of this TLS session (expected ${service}.mesh)`;
@@ -84,10 +118,7 @@ async function handle(deps: InboundHttpDeps, req: DownstreamRequest, res: Downst
     replyError(req, res, new ProxyError('MERIDIAN_ERR_FORBIDDEN', refusal));
     return;
   }
-  if (!deps.authorize(caller, service)) {
-    replyError(req, res, new ProxyError('MERIDIAN_ERR_FORBIDDEN', `${caller.uri} may not call service "${service}"`));
-    return;
-  }
+  if (!authorized(deps, req, res, call)) return;
   if (app === undefined) {
     replyError(req, res, new ProxyError('MERIDIAN_ERR_SERVICE_NOT_LOCAL', `service "${service}" has no app on this node`));
     return;
@@ -96,7 +127,7 @@ async function handle(deps: InboundHttpDeps, req: DownstreamRequest, res: Downst
     replyError(req, res, new ProxyError('MERIDIAN_ERR_UPSTREAM_PROTOCOL', `service "${service}" speaks tcp: call it through an upstream TCP port`));
     return;
   }
-  await deps.apps.forward({ req, res, app, service, authority, caller: caller.uri, traceparent });
+  await deps.apps.forward({ req, res, app, service, authority, target: call.target, caller: caller.uri, traceparent });
 }
 
 /**

@@ -5,13 +5,18 @@ import type { Logger } from '../../../shared/telemetry/index.js';
 import { peerIdentity, type SpiffeId } from '../../../shared/identity/index.js';
 import { ConnectionTracker } from '../listener/drain.js';
 import { inboundRequestHandler } from './http.js';
-import { SniContexts, selectAlpn } from './tls.js';
+import { NO_RESUMPTION, SniContexts, selectAlpn } from './tls.js';
 import { assertPort, checkingInterval, interceptListeners, listen, resolveTimeouts, SILENT_LOGGER, type ServerTimeouts } from '../listener/listen.js';
 import { LocalApps } from './local-apps.js';
-import { attachPeer, type VerifiedPeer } from './peer.js';
+import { attachPeer, peerOf, type VerifiedPeer } from './peer.js';
 import { serveTcp, type InboundTcpDeps } from './tcp.js';
 import type { InboundOptions, InboundProxy } from './types.js';
 import { DEFAULT_DRAIN_MS } from '../../../shared/config/index.js';
+import { LivePolicy, type EnforcedPolicy } from '../../../shared/policy/index.js';
+import type { RequestObserver } from '../records.js';
+import { tcpRecord } from '../records.js';
+import { REVOKED_RULE } from './policy.js';
+import { permissiveSniffer } from './permissive.js';
 
 const DEFAULT_MAX_STREAMS = 256;
 
@@ -21,6 +26,19 @@ interface Gate {
   readonly contexts: SniContexts;
   readonly tracker: ConnectionTracker;
   readonly tcp: InboundTcpDeps;
+  readonly policy: LivePolicy;
+  /** Every verified connection still open, so a policy change can close those of callers now revoked. */
+  readonly verified: Set<TLSSocket>;
+}
+
+/**
+ * Reports a handshake refused for a revoked certificate: counted and written to the access log
+ * with the rule, like any refusal, and not logged line by line (a revoked caller retrying in a
+ * loop must not flood the log).
+ */
+function reportRevoked(onRequest: RequestObserver | undefined, service: string, caller: SpiffeId, alpn: string): void {
+  const record = tcpRecord({ direction: 'inbound', service, peerService: caller.name, peerSite: caller.site, startedAt: Date.now(), status: 403, policyRule: REVOKED_RULE });
+  onRequest?.(alpn === 'meridian-tcp' ? record : { ...record, protocol: 'http' });
 }
 
 /**
@@ -43,9 +61,26 @@ function verifyConnection(gate: Gate, socket: TLSSocket): VerifiedPeer | undefin
     socket.destroy();
     return undefined;
   }
+  // Every handshake, resumed or not, is judged on the leaf it presents now: Node gives the
+  // peer's certificate on a resumed session too, and a session without one is refused.
   const certificate = socket.getPeerX509Certificate();
+  const leaf = certificate === undefined ? undefined : { uri: caller.uri, serial: certificate.serialNumber, notAfter: Date.parse(certificate.validTo) };
+  if (leaf === undefined || gate.policy.current.revocations.isRevoked(leaf)) {
+    reportRevoked(gate.options.onRequest, selected.service, caller, String(socket.alpnProtocol));
+    socket.destroy();
+    return undefined;
+  }
   if (certificate !== undefined) gate.options.onConnection?.({ service: selected.service, caller, certificate, alpn: String(socket.alpnProtocol) });
-  return { service: selected.service, site: selected.site, caller };
+  return { service: selected.service, site: selected.site, caller, leaf };
+}
+
+/** Destroys every open connection (HTTP/2 sessions with it) whose caller `next` revokes. */
+function closeRevoked(gate: Gate, next: EnforcedPolicy): void {
+  if (next.revocations.size === 0) return;
+  for (const socket of gate.verified) {
+    const peer = peerOf(socket);
+    if (peer !== undefined && next.revocations.isRevoked(peer.leaf)) socket.destroy();
+  }
 }
 
 /**
@@ -59,6 +94,8 @@ function dispatch(gate: Gate, socket: TLSSocket, next: (socket: TLSSocket) => vo
   const peer = verifyConnection(gate, socket);
   if (peer === undefined) return;
   attachPeer(socket, peer);
+  gate.verified.add(socket);
+  socket.once('close', () => gate.verified.delete(socket));
   if (socket.alpnProtocol === 'meridian-tcp') {
     void serveTcp(gate.tcp, socket, peer);
     return;
@@ -92,6 +129,7 @@ function createServer(gate: Gate, timeouts: ServerTimeouts): Http2SecureServer {
     rejectUnauthorized: true,
     minVersion: 'TLSv1.3',
     maxVersion: 'TLSv1.3',
+    secureOptions: NO_RESUMPTION,
     SNICallback: gate.contexts.callback,
     ALPNCallback: selectAlpn,
     // Raw TCP callers may half-close (send, then FIN) and still read the answer.
@@ -130,14 +168,18 @@ export async function startInbound(options: InboundOptions): Promise<InboundProx
   assertPort('startInbound', 'port', options.port);
   const timeouts = resolveTimeouts('startInbound', options.timeouts);
   const logger = options.logger ?? SILENT_LOGGER;
-  const authorize = options.authorize ?? (() => true);
+  const policy = options.policy ?? new LivePolicy();
+  const encodedSlashes = options.encodedSlashes ?? 'reject';
   const tracker = new ConnectionTracker();
   const { localServices, onRequest } = options;
-  const tcp: InboundTcpDeps = { localServices, authorize, tracker, logger, onRequest, connectTimeoutMs: timeouts.handshakeMs };
-  const gate: Gate = { options, contexts: new SniContexts(options.identities), tracker, tcp };
+  const tcp: InboundTcpDeps = { localServices, policy, tracker, logger, onRequest, connectTimeoutMs: timeouts.handshakeMs };
+  const gate: Gate = { options, contexts: new SniContexts(options.identities), tracker, tcp, policy, verified: new Set() };
   const apps = new LocalApps({ idleMs: timeouts.idleMs });
   const server = createServer(gate, timeouts);
-  server.on('request', inboundRequestHandler({ localServices, authorize, apps, tracker, logger, onRequest }));
+  server.on('request', inboundRequestHandler({ localServices, policy, encodedSlashes, apps, tracker, logger, onRequest }));
+  const permissive = permissiveSniffer({ policy, localServices, apps, tracker, onRequest, timeouts });
+  interceptListeners<Socket>(server, 'connection', permissive.sniff);
+  const unsubscribe = policy.onChange((next) => closeRevoked(gate, next));
   const address = options.host ?? '127.0.0.1';
   const port = await listen(server, options.port, address);
   let closing: Promise<void> | undefined;
@@ -148,6 +190,8 @@ export async function startInbound(options: InboundOptions): Promise<InboundProx
     removeService: (service) => gate.contexts.remove(service),
     close: (timeoutMs = DEFAULT_DRAIN_MS) => {
       closing ??= (async () => {
+        unsubscribe();
+        permissive.stop();
         server.close();
         await gate.tracker.drain(timeoutMs);
         await apps.close(1_000);

@@ -1,9 +1,9 @@
 import http from 'node:http';
-import http2, { Http2ServerResponse, type ClientHttp2Session } from 'node:http2';
+import http2, { Http2ServerResponse, type ClientHttp2Session, type OutgoingHttpHeaders } from 'node:http2';
 import net from 'node:net';
 import { CALLER_HEADER } from '../../../shared/mesh/index.js';
 import { DEFAULT_REPLAY_LIMIT, RequestBody } from '../http/body.js';
-import { requestPath, type DownstreamRequest, type DownstreamResponse } from '../http/downstream.js';
+import type { DownstreamRequest, DownstreamResponse } from '../http/downstream.js';
 import { ProxyError, replyError } from '../http/errors.js';
 import { forwardableRequestHeaders, h1RequestHead } from '../http/headers.js';
 import { forwardH1Response, forwardH2Response, type ForwardResult } from '../http/response.js';
@@ -19,8 +19,13 @@ export interface AppRequest {
   readonly app: LocalService;
   readonly service: string;
   readonly authority: string;
-  /** The verified caller's SPIFFE ID: the app's CALLER_HEADER, replacing any identity header the request carried. */
-  readonly caller: string;
+  /** The normalised request target (path and query): the one the policy judged, sent instead of the caller's spelling. */
+  readonly target: string;
+  /**
+   * The verified caller's SPIFFE ID: the app's CALLER_HEADER, replacing any identity header the
+   * request carried. Undefined for a plaintext caller of a permissive service: no CALLER_HEADER.
+   */
+  readonly caller: string | undefined;
   readonly traceparent: string;
 }
 
@@ -118,21 +123,23 @@ export class LocalApps {
 
   private requestH1(request: AppRequest): http.ClientRequest {
     const { req, app } = request;
-    const headers = h1RequestHead(req, ['host', request.authority, CALLER_HEADER, request.caller, TRACEPARENT, request.traceparent]);
-    return http.request({ agent: this.agent, host: app.address, port: app.port, method: req.method, path: requestPath(req), headers, setHost: false });
+    const extra = ['host', request.authority, TRACEPARENT, request.traceparent];
+    if (request.caller !== undefined) extra.push(CALLER_HEADER, request.caller);
+    const headers = h1RequestHead(req, extra);
+    return http.request({ agent: this.agent, host: app.address, port: app.port, method: req.method, path: request.target, headers, setHost: false });
   }
 
   private async forwardH2(request: AppRequest): Promise<ForwardResult> {
     const { req, res, app } = request;
-    const headers = {
+    const headers: OutgoingHttpHeaders = {
       ...forwardableRequestHeaders(req.headers),
-      [CALLER_HEADER]: request.caller,
       [TRACEPARENT]: request.traceparent,
       ':method': req.method,
-      ':path': requestPath(req),
+      ':path': request.target,
       ':authority': request.authority,
       ':scheme': 'http',
     };
+    if (request.caller !== undefined) headers[CALLER_HEADER] = request.caller;
     const stream = await this.h2c.open(hostPort(app), app, headers).catch((error: unknown) => {
       // The pooled session died unnoticed (the app restarted): nothing was sent, open a fresh one.
       if (error instanceof SessionGone) return this.h2c.open(hostPort(app), app, headers);

@@ -1,5 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import type { SpiffeId } from '../../../shared/identity/index.js';
+import type { RevocationSubject } from '../../../shared/policy/index.js';
 
 /** What the inbound proxy verified about a connection, once, right after its handshake. */
 export interface VerifiedPeer {
@@ -8,6 +9,8 @@ export interface VerifiedPeer {
   /** The site of that service's identity: this node's site. */
   readonly site: string;
   readonly caller: SpiffeId;
+  /** The caller's leaf as revocations judge it, read once at the handshake and again on each policy change. */
+  readonly leaf: RevocationSubject;
 }
 
 // A symbol-keyed property on the TLS socket: Node's HTTP/2 compatibility layer hands requests a

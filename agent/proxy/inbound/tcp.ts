@@ -8,12 +8,14 @@ import { tcpRecord, type RequestObserver } from '../records.js';
 import { TCP_ACCEPTED, TCP_APP_REFUSED, TCP_FORBIDDEN } from '../transport/refusal.js';
 import { callerRefusal } from './callers.js';
 import type { VerifiedPeer } from './peer.js';
-import type { Authorize, LocalService, LocalServices } from './types.js';
+import type { LocalService, LocalServices } from './types.js';
+import type { LivePolicy } from '../../../shared/policy/index.js';
+import { decideTcp } from './policy.js';
 
 /** What a raw TCP connection needs. */
 export interface InboundTcpDeps {
   readonly localServices: LocalServices;
-  readonly authorize: Authorize;
+  readonly policy: LivePolicy;
   readonly tracker: ConnectionTracker;
   readonly logger: Logger;
   readonly onRequest: RequestObserver | undefined;
@@ -34,8 +36,9 @@ function refuse(socket: TLSSocket, code: Buffer): void {
   socket.end(code);
 }
 
-function report(deps: InboundTcpDeps, peer: VerifiedPeer, startedAt: number, status: number): void {
-  deps.onRequest?.(tcpRecord({ direction: 'inbound', service: peer.service, peerService: peer.caller.name, peerSite: peer.caller.site, startedAt, status }));
+function report(deps: InboundTcpDeps, peer: VerifiedPeer, startedAt: number, status: number, policyRule?: string): void {
+  const parts = { direction: 'inbound' as const, service: peer.service, peerService: peer.caller.name, peerSite: peer.caller.site, startedAt, status };
+  deps.onRequest?.(tcpRecord(policyRule === undefined ? parts : { ...parts, policyRule }));
 }
 
 /** Connects to the app within `timeoutMs`; rejects with the connect error. */
@@ -55,17 +58,24 @@ function connectApp(app: LocalService, timeoutMs: number): Promise<Socket> {
 /**
  * Raw TCP (ALPN 'meridian-tcp'): the caller is checked once, then the app is connected and only
  * then is the caller told (the first byte, see transport/refusal.ts), so a caller whose
- * destination app is down moves to another instance before sending a byte. A refused caller is
- * logged and reported with status 403; a refused app connection with 502.
+ * destination app is down moves to another instance before sending a byte. A caller that is
+ * no workload (or of a site the service is not exported to) is logged and reported with status
+ * 403; one the policy denies is reported with 403 and the rule (the access log and the denial
+ * metric carry it: no log line per connection); a refused app connection with 502.
  */
 export async function serveTcp(deps: InboundTcpDeps, socket: TLSSocket, peer: VerifiedPeer): Promise<void> {
   const startedAt = Date.now();
   const app = deps.localServices(peer.service);
-  const refusal =
-    callerRefusal(peer, app?.exported === true) ?? (deps.authorize(peer.caller, peer.service) ? undefined : `${peer.caller.uri} may not call service "${peer.service}"`);
+  const refusal = callerRefusal(peer, app?.exported === true);
   if (refusal !== undefined) {
     deps.logger.warn('inbound: caller refused', { service: peer.service, caller: peer.caller.uri, remote: socket.remoteAddress, reason: refusal });
     report(deps, peer, startedAt, 403);
+    refuse(socket, FORBIDDEN);
+    return;
+  }
+  const decision = decideTcp(deps.policy.current, peer.caller, peer.service);
+  if (!decision.allowed) {
+    report(deps, peer, startedAt, 403, decision.rule);
     refuse(socket, FORBIDDEN);
     return;
   }

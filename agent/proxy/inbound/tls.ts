@@ -1,3 +1,4 @@
+import { constants } from 'node:crypto';
 import tls, { type SecureContext } from 'node:tls';
 import { MeridianError } from '../../../shared/errors/index.js';
 import { mtlsContextOptions, ownIdentity, type MtlsIdentity } from '../../../shared/identity/index.js';
@@ -6,6 +7,15 @@ import { DNS_LABEL_PATTERN } from '../../../shared/text/index.js';
 
 /** The protocols the inbound listener speaks, in its order of preference. */
 export const INBOUND_ALPN = ['h2', 'http/1.1', 'meridian-tcp'] as const;
+
+/**
+ * No TLS session tickets: every connection is a full handshake, so its caller's leaf is verified
+ * and checked against the revocations now in force. A resumed session would carry the caller
+ * over from a handshake made before a revocation; without a ticket or a session cache (Node
+ * keeps none unless asked) the server has nothing to resume from, and the client falls back to
+ * a full handshake instead of failing.
+ */
+export const NO_RESUMPTION = constants.SSL_OP_NO_TICKET;
 
 /** A local service's identity and the TLS context built from it. */
 export interface ServiceIdentity {
@@ -38,7 +48,7 @@ export class SniContexts {
     const { site } = ownIdentity(identity, `inbound: identity of service "${service}"`, 'svc');
     // Includes the trust bundle as CA and TLS 1.3 only: client certificates are verified
     // against the context the SNI selected.
-    const context = tls.createSecureContext(mtlsContextOptions(identity));
+    const context = tls.createSecureContext({ ...mtlsContextOptions(identity), secureOptions: NO_RESUMPTION });
     this.byServerName.set(meshServerName(service), { service, site, identity, context });
   }
 

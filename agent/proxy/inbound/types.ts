@@ -1,6 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { Protocol } from '../../../shared/catalog/index.js';
 import type { MtlsIdentity, SpiffeId } from '../../../shared/identity/index.js';
+import type { EncodedSlashAction, LivePolicy } from '../../../shared/policy/index.js';
 import type { Logger } from '../../../shared/telemetry/index.js';
 import type { ServerTimeouts } from '../listener/listen.js';
 import type { RequestObserver } from '../records.js';
@@ -19,9 +20,6 @@ export interface LocalService {
 
 /** Looks up the app of a local service; undefined when the service does not run on this node. */
 export type LocalServices = (service: string) => LocalService | undefined;
-
-/** Decides whether a verified caller may call a local service (the policy hook; default: allow). */
-export type Authorize = (caller: SpiffeId, service: string) => boolean;
 
 /** What the inbound proxy learned from one accepted mTLS connection (for telemetry and status). */
 export interface InboundConnectionInfo {
@@ -43,7 +41,14 @@ export interface InboundOptions {
   /** The workload identity of each local service, selected by the client's SNI. */
   readonly identities: ReadonlyMap<string, MtlsIdentity>;
   readonly localServices: LocalServices;
-  readonly authorize?: Authorize;
+  /**
+   * The policy set enforced here, read once per request and connection (`policy.current`); on
+   * each change, connections of callers now revoked are closed. Default: a LivePolicy that stays
+   * at NO_POLICY (every verified workload allowed, nothing revoked).
+   */
+  readonly policy?: LivePolicy;
+  /** Request targets with `%2F` / `%5C`: refused with 400 (default) or kept encoded and opaque. */
+  readonly encodedSlashes?: EncodedSlashAction;
   readonly onConnection?: (info: InboundConnectionInfo) => void;
   /** Called for each finished request and TCP connection. */
   readonly onRequest?: RequestObserver;

@@ -125,6 +125,7 @@ export async function startOutbound(options: OutboundOptions): Promise<OutboundP
     maxStreamsPerSession: options.maxStreamsPerSession ?? DEFAULT_MAX_STREAMS,
     idleMs: timeouts.idleMs,
     maxSessionAgeMs: options.maxSessionAgeMs ?? DEFAULT_MESH_SESSION_AGE_MS,
+    ...(options.policy === undefined ? {} : { policy: options.policy }),
   });
   const tracker = new ConnectionTracker();
   const host = options.host ?? '127.0.0.1';

@@ -1,3 +1,4 @@
+import type { LivePolicy } from '../../../shared/policy/index.js';
 import type { CatalogEntry } from '../../../shared/catalog/index.js';
 import type { MtlsIdentity } from '../../../shared/identity/index.js';
 import type { MeshDialer } from '../../../shared/mesh/index.js';
@@ -38,6 +39,8 @@ export interface OutboundOptions {
   readonly maxStreamsPerSession?: number;
   /** Pooled sessions are rotated after this (default 10 s), so a draining gateway's streams move on within its drain bound. */
   readonly maxSessionAgeMs?: number;
+  /** Revocations to follow: pooled connections to a destination whose certificate is revoked close, and none is opened. */
+  readonly policy?: LivePolicy;
   readonly timeouts?: Partial<ServerTimeouts>;
   /** Called for each finished request and TCP connection. */
   readonly onRequest?: RequestObserver;

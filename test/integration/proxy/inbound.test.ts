@@ -2,17 +2,22 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import type { InboundConnectionInfo, InboundProxy, RequestRecord } from '../../../agent/proxy/index.js';
-import type { SpiffeId } from '../../../shared/identity/index.js';
 import { meshServerName } from '../../../shared/mesh/index.js';
 import { startHttpApp, type Seen, type TestApp } from '../../support/apps.js';
 import { bodyJson, h2 } from '../../support/clients.js';
 import { startNode, startTcpEcho } from '../../support/mesh/index.js';
 import { mtlsConnect, mtlsH2, refusedAfterHandshake, spiffe, TestTrustDomain } from '../../support/pki/index.js';
+import { TestPolicy } from '../../support/policy.js';
 
 describe('inbound listener: who may reach which service', () => {
   const pki = new TestTrustDomain();
   const connections: InboundConnectionInfo[] = [];
-  const decisions: [string, string][] = [];
+  // Every workload may call, but the intruder, denied everywhere.
+  const policy = new TestPolicy();
+  policy.apply(
+    'kind: PolicyDefaults\nmetadata: {name: defaults}\nspec: {defaultAction: allow}\n---\n' +
+      `kind: Authorization\nmetadata: {name: no-intruder}\nspec: {action: deny, service: '*', rules: [{from: ['${spiffe('eu', 'intruder')}']}]}\n`,
+  );
   const records: RequestRecord[] = [];
   /** The records of refusals, as telemetry sees them: status, callee, caller. */
   const refusals = (): [number, string, string, string][] => records.filter((r) => r.status >= 400).map((r) => [r.status, r.service, r.peerService, r.peerSite]);
@@ -25,10 +30,6 @@ describe('inbound listener: who may reach which service', () => {
     payments = await startHttpApp('payments', 'http');
     ledger = await startHttpApp('ledger', 'http2');
     echo = await startTcpEcho();
-    const authorize = (caller: SpiffeId, service: string): boolean => {
-      decisions.push([caller.uri, service]);
-      return caller.name !== 'intruder';
-    };
     node = await startNode(
       pki,
       'eu',
@@ -37,7 +38,7 @@ describe('inbound listener: who may reach which service', () => {
         ledger: { address: '127.0.0.1', port: ledger.port, protocol: 'http2', exported: true },
         cache: { address: '127.0.0.1', port: echo.port, protocol: 'tcp' },
       },
-      { authorize, onConnection: (info) => connections.push(info), onRequest: (record) => records.push(record) },
+      { policy: policy.live, onConnection: (info) => connections.push(info), onRequest: (record) => records.push(record) },
     );
   });
   after(async () => {
@@ -106,13 +107,16 @@ describe('inbound listener: who may reach which service', () => {
     assert.equal(payments.hits, before);
   });
 
-  it('answers 403 when the authorize hook says no, and closes a TCP stream it refuses', async () => {
+  it('answers 403 when the policy denies, and closes a TCP stream it denies', async () => {
     const intruder = pki.identity('eu', 'svc', 'intruder');
     const { session } = await mtlsH2(node.port, intruder, 'ledger');
     try {
       const reply = await h2(session, { ':authority': 'ledger.mesh' });
       assert.equal(reply.status, 403);
-      assert.deepEqual(bodyJson(reply), { code: 'MERIDIAN_ERR_FORBIDDEN', message: `${spiffe('eu', 'intruder')} may not call service "ledger"` });
+      assert.deepEqual(bodyJson(reply), {
+        code: 'MERIDIAN_ERR_POLICY_DENIED',
+        message: `${spiffe('eu', 'intruder')} may not GET / on service "ledger": denied by Authorization no-intruder, rule 0 (rule no-intruder/rules/0, policy version 1)`,
+      });
     } finally {
       session.close();
     }
@@ -123,9 +127,9 @@ describe('inbound listener: who may reach which service', () => {
     await once(tcp, 'close');
     // The refusal byte (0x02: this caller may not call the service), never a byte of the app's.
     assert.equal(received, '02');
-    assert.deepEqual(decisions.at(-1), [spiffe('eu', 'intruder'), 'cache']);
-    // Both refusals reach telemetry: the request, then the TCP connection.
+    // Both refusals reach telemetry with the rule: the request, then the TCP connection.
     assert.deepEqual(refusals().slice(-2), [[403, 'ledger', 'intruder', 'eu'], [403, 'cache', 'intruder', 'eu']]);
+    assert.deepEqual(records.slice(-2).map((r) => [r.protocol, r.policyRule]), [['http', 'no-intruder/rules/0'], ['tcp', 'no-intruder/rules/0']]);
   });
 
   it('pipes ALPN meridian-tcp to the TCP app once the app accepted', async () => {
