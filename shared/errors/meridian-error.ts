@@ -121,6 +121,8 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_BODY_TOO_LARGE: 413,
   /** A policy set with at least one violation: refused whole (details.violations lists each, with file, document and path). */
   MERIDIAN_ERR_POLICY_INVALID: 400,
+  /** A policy apply based on a version that is no longer the latest (a concurrent apply won, or --expect-version is stale): nothing published. */
+  MERIDIAN_ERR_POLICY_CONFLICT: 409,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
