@@ -8,3 +8,7 @@ export type { ApplyPolicyOptions, ApplyResult, ReadOptions } from './store.js';
 export { loadPolicyCopy, loadPolicyCopyOrSetAside, savePolicyCopy } from './copy.js';
 export { startPolicyFollower } from './follower.js';
 export type { PolicyFollower, PolicyFollowerOptions } from './follower.js';
+export { diffPolicySets } from './diff.js';
+export type { PolicyDocumentChange } from './diff.js';
+export { DEFAULTS_FILE, REVOCATIONS_FILE, REVOCATIONS_NAME, withRevocation } from './revocations.js';
+export type { RevocationEntry } from './revocations.js';
