@@ -16,7 +16,7 @@ import { startTrustPublisher, type TrustPublisher } from './trust-publisher.js';
 import type { NatsServerFiles } from './nats-server-cert.js';
 import { join as joinPath } from 'node:path';
 import { LivePolicy } from '../../shared/policy/index.js';
-import { startPolicyFollower, type PolicyFollower } from '../../shared/policy/distribution/index.js';
+import { ensurePolicyStreams, startPolicyFollower, type PolicyFollower } from '../../shared/policy/distribution/index.js';
 import { startJoinService, type JoinService, type JoinServiceConfig } from './join/index.js';
 
 /** A running site control service. */
@@ -169,6 +169,9 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
   undo.push(() => nc.close());
   await assertJetStream(nc, options.natsUrl);
   const policy = new LivePolicy(undefined, { onListenerError: (error) => options.log.error('policy change not applied everywhere', { error: error.message }) });
+  // A first start on a NATS nobody bootstrapped: the streams exist before they are followed. Cut off
+  // from the origin's cluster, the mirror is enough; without it, the bucket keeper retries.
+  await ensurePolicyStreams(nc, site, { deadlineMs: 2_000 }).catch((error: unknown) => options.log.warn('policy streams not created yet; the bucket keeper retries', { site, error: (error as Error).message }));
   const policyFollower = startPolicyFollower({ connection: () => Promise.resolve(nc), site, trustDomain: pki.trustDomain(), file: controlPolicyFile(pki, site), policy, log: options.log });
   undo.push(() => policyFollower.stop());
   const writer = new SiteCatalogWriter(await ensureSiteBucket(nc, site), site);

@@ -25,6 +25,8 @@ export interface EnsurePolicyOptions {
 export async function ensurePolicyStreams(nc: NatsConnection, site: string, options: EnsurePolicyOptions = {}): Promise<void> {
   const deadline = Date.now() + (options.deadlineMs ?? 20_000);
   const placement = nc.info?.cluster === undefined ? {} : { placement: { cluster: site, tags: [] } };
+  // The mirror answers from the site's own cluster: a site cut off from the origin's finds it at once.
+  if (await exists(nc, policyMirrorName(site))) return;
   await retrying({ deadline, signal: options.signal, what: POLICY_STREAM, nc }, async (jsm) => {
     try {
       await jsm.streams.info(POLICY_STREAM);
@@ -41,6 +43,15 @@ export async function ensurePolicyStreams(nc: NatsConnection, site: string, opti
   await retrying({ deadline, signal: options.signal, what: policyMirrorName(site), nc }, async (jsm) => {
     await jsm.streams.add({ ...mirrorConfig(site), ...placement });
   });
+}
+
+async function exists(nc: NatsConnection, stream: string): Promise<boolean> {
+  try {
+    await (await jetstreamManager(nc, { checkAPI: false, timeout: API_TIMEOUT_MS })).streams.info(stream);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The origin: the last {@link POLICY_HISTORY} versions, on disk. */
