@@ -3,7 +3,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Command, ParsedArgs } from './index.js';
 import { MeridianError } from '../shared/errors/index.js';
 import type { PkiDirectory } from '../shared/identity/index.js';
-import type { AppliedBy } from '../shared/policy/distribution/index.js';
+import { isStreamNotFound } from '../shared/catalog/index.js';
+import { policyMirrorName, type AppliedBy, type ReadOptions } from '../shared/policy/distribution/index.js';
 import { connectAsControl, currentControlIdentity } from '../services/site/control-nats.js';
 import { siteAccess } from './token.js';
 
@@ -26,6 +27,20 @@ export async function withPolicyAccess<T>(args: ParsedArgs, command: Command, us
     return await use({ nc, site, pki, trustDomain: pki.trustDomain(), appliedBy: { site, who: whoAmI() } });
   } finally {
     await nc.close();
+  }
+}
+
+/**
+ * Reads from the site's own mirror (what the site enforces; it answers while the site is cut off
+ * from the origin's), or from the origin where no mirror exists yet (a site bootstrapped before
+ * policies existed, until its control service creates it).
+ */
+export async function readAtSite<T>(access: PolicyAccess, read: (options: ReadOptions) => Promise<T>): Promise<T> {
+  try {
+    return await read({ stream: policyMirrorName(access.site) });
+  } catch (error) {
+    if (!isStreamNotFound(error)) throw error;
+    return read({});
   }
 }
 

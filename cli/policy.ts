@@ -7,7 +7,7 @@ import { PkiDirectory, assertTrustDomain } from '../shared/identity/index.js';
 import { formatViolation, parsePolicySet, type PolicySet, type PolicySource, type PolicyViolation } from '../shared/policy/index.js';
 import { applyPolicy, diffPolicySets, policyHistory, readLatestPolicy, readPolicyVersion, rollbackPolicy, type ApplyResult, type PolicyRecord } from '../shared/policy/distribution/index.js';
 import { renderTable } from '../shared/text/index.js';
-import { withPolicyAccess, versionArgument } from './policy-access.js';
+import { readAtSite, withPolicyAccess, versionArgument } from './policy-access.js';
 import { WHERE, whereOptions } from './token.js';
 
 /** FILE, or every *.yaml / *.yml directly in DIR, sorted by name (so the order, and the messages, are stable). */
@@ -120,12 +120,14 @@ function printSources(record: PolicyRecord, io: { out(line: string): void }): vo
 const get: Command = {
   group: 'policy',
   name: 'get',
-  summary: 'print the YAML of the latest policy version (or --version N)',
+  summary: "print the YAML of the latest policy version (or --version N), as the site's mirror holds it",
   usage: `meridian policy get [--version N] ${WHERE}`,
   options: { ...whereOptions, version: { type: 'string' } },
   async run(args, io) {
     const version = versionArgument(optionalString(args, 'version'), '--version', get);
-    const record = await withPolicyAccess(args, get, (access) => (version === undefined ? readLatestPolicy(access.nc) : readPolicyVersion(access.nc, version)));
+    const record = await withPolicyAccess(args, get, (access) =>
+      readAtSite(access, (at) => (version === undefined ? readLatestPolicy(access.nc, at) : readPolicyVersion(access.nc, version, at))),
+    );
     if (record === null) {
       io.err('no policy set is published yet: every verified caller may call every service');
       return 0;
@@ -139,13 +141,13 @@ const get: Command = {
 const diff: Command = {
   group: 'policy',
   name: 'diff',
-  summary: 'compare a policy set with the latest version, per document (exit 0: no difference, 1: differences)',
+  summary: 'compare a policy set with the version the site enforces, per document (exit 0: no difference, 1: differences)',
   usage: `meridian policy diff -f <file.yaml | dir> ${WHERE}`,
   options: { ...whereOptions, file: { type: 'string', short: 'f' } },
   async run(args, io) {
     const sources = readSources(requireString(args, 'file', diff));
     const { latest, local } = await withPolicyAccess(args, diff, async (access) => {
-      const record = await readLatestPolicy(access.nc);
+      const record = await readAtSite(access, (at) => readLatestPolicy(access.nc, at));
       const parse = (s: readonly PolicySource[]): PolicySet => parsePolicySet(s, { trustDomain: access.trustDomain });
       return { latest: record === null ? null : { record, set: parse(record.sources) }, local: parse(sources) };
     });
@@ -165,7 +167,7 @@ const history: Command = {
   options: { ...whereOptions, limit: { type: 'string', default: '20' } },
   async run(args, io) {
     const limit = versionArgument(optionalString(args, 'limit') ?? '20', '--limit', history) ?? 20;
-    const records = await withPolicyAccess(args, history, (access) => policyHistory(access.nc, { limit }));
+    const records = await withPolicyAccess(args, history, (access) => readAtSite(access, (at) => policyHistory(access.nc, { ...at, limit })));
     if (records.length === 0) io.err('no policy set is published yet');
     const rows = records.map((r) => [String(r.version), r.digest.slice(0, 19), r.appliedAt, `${r.appliedBy.who}@${r.appliedBy.site}`, r.rollbackOf === undefined ? '' : String(r.rollbackOf)]);
     io.out(renderTable(['VERSION', 'DIGEST', 'APPLIED AT', 'APPLIED BY', 'ROLLBACK OF'], rows));

@@ -1,5 +1,6 @@
 import { JetStreamApiError, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RequestError, type NatsConnection } from '@nats-io/transport-node';
 import { MeridianError } from '../../errors/index.js';
 import { parsePolicySet } from '../parse.js';
 import type { PolicySource } from '../types.js';
@@ -57,14 +58,15 @@ export async function applyPolicy(nc: NatsConnection, options: ApplyPolicyOption
   };
   const data = encodePolicyRecord(body);
   try {
-    // Only the last sequence is expected: nats-server 2.9 mirrors re-check an expected stream name
-    // header on each copied message, and refuse it (their name differs), so the mirrors would stall.
-    const ack = await jetstream(nc, { timeout: API_TIMEOUT_MS }).publish(POLICY_SUBJECT, data, { expect: { lastSequence: seen ?? 0 } });
+    const ack = await publishOnce(nc, data, seen ?? 0);
     return { outcome: 'applied', record: { ...body, version: ack.seq } };
   } catch (cause) {
     if (cause instanceof JetStreamApiError && cause.code === WRONG_LAST_SEQUENCE) {
       const now = await latestOf(jsm, POLICY_STREAM).catch(() => null);
       throw conflict(seen, now?.version ?? null, cause);
+    }
+    if (isNoResponders(cause)) {
+      throw new MeridianError('MERIDIAN_ERR_UNAVAILABLE', `cannot publish the policy set: no stream answers on ${POLICY_SUBJECT} (${POLICY_STREAM} is missing, or the site holding it is unreachable)`, { cause });
     }
     throw unavailable('publish the policy set', cause);
   }
@@ -121,6 +123,32 @@ export async function policyHistory(nc: NatsConnection, options: ReadOptions & {
     if (message !== null) records.push(decodePolicyRecord(message.data, message.seq));
   }
   return records;
+}
+
+/**
+ * One publish; "no responders" (right after the origin was created, its interest has not crossed
+ * the NATS gateways yet: ~1 s) is retried for up to 2 s: it proves nothing was stored, so a retry
+ * can never publish twice.
+ */
+async function publishOnce(nc: NatsConnection, data: Uint8Array, lastSequence: number): Promise<{ seq: number }> {
+  const deadline = Date.now() + 2_000;
+  for (;;) {
+    try {
+      // Only the last sequence is expected: nats-server 2.9 mirrors re-check an expected stream name
+      // header on each copied message and refuse it (their name differs), so the mirrors would stall.
+      return await jetstream(nc, { timeout: API_TIMEOUT_MS }).publish(POLICY_SUBJECT, data, { expect: { lastSequence } });
+    } catch (error) {
+      if (!isNoResponders(error) || Date.now() > deadline) throw error;
+      await sleep(200);
+    }
+  }
+}
+
+function isNoResponders(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e instanceof RequestError && e.isNoResponders()) return true;
+  }
+  return false;
 }
 
 async function latestOf(jsm: JetStreamManager, stream: string): Promise<PolicyRecord | null> {

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { isStreamNotFound } from '../../../shared/catalog/index.js';
 import { isMeridianError } from '../../../shared/errors/index.js';
 import { POLICY_HISTORY, POLICY_STREAM, POLICY_SUBJECT, applyPolicy, policyHistory, policyMirrorName, readLatestPolicy, readPolicyVersion, rollbackPolicy } from '../../../shared/policy/distribution/index.js';
 import { startSecureFederation, type SecureFederation } from '../../support/catalog.js';
@@ -43,6 +44,8 @@ describe('policy distribution', () => {
       assert.equal(mirror.config.mirror?.name, POLICY_STREAM);
     }
     assert.equal(await readLatestPolicy(controlA), null);
+    // A missing stream is an error, never "no policy published".
+    await assert.rejects(readLatestPolicy(controlA, { stream: policyMirrorName('nowhere') }), (error: unknown) => isMeridianError(error, 'MERIDIAN_ERR_UNAVAILABLE') && isStreamNotFound(error));
   });
 
   it('an apply publishes version 1, the same set again is unchanged, a new set is version 2 based on 1', async () => {
