@@ -5,6 +5,8 @@ import { FederatedView, loadSnapshotOrSetAside, startSnapshotWriter, type NodeCo
 import type { ListenTarget } from '../shared/errors/index.js';
 import { startOrUndo, type UndoSteps } from '../shared/process/index.js';
 import { DEFAULT_DRAIN_MS, DEFAULT_MESH_SESSION_AGE, parseDuration } from '../shared/config/index.js';
+import { LivePolicy } from '../shared/policy/index.js';
+import { startPolicyFollower, type PolicyFollower } from '../shared/policy/distribution/index.js';
 import { LiveIdentity, generatePrivateKey, loadOrCreateTokenFile, type TrustBundle } from '../shared/identity/index.js';
 import { AgentMetrics, createRegistry, exposition, type Logger } from '../shared/telemetry/index.js';
 import { startAgentApi, type AgentApi } from './api/index.js';
@@ -30,6 +32,10 @@ export interface RunningAgent {
   readonly identity: LiveIdentity;
   /** Its renewal (count, expiry) and trust watch (applied version). */
   readonly credentials: AgentCredentials;
+  /** The policy the agent enforces now (the on-disk copy at start, then the site's mirror). */
+  readonly policy: LivePolicy;
+  /** What keeps `policy` on the newest version, and reports it (version, rejected). */
+  readonly policyFollower: PolicyFollower;
   /** The site NATS connection, once attached (one for the agent's life: nats.js reconnects it). */
   nats(): NatsConnection | undefined;
   /** Graceful stop: deregisters this node's instances at once, drains the proxies, then closes everything. */
@@ -76,6 +82,7 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
   const timings = agentTimings(config);
   const node: NodeContext = { site: config.site, region: config.region, zone: config.zone, platform: config.platform, node: config.node };
   const identity = new LiveIdentity(loadAgentIdentity(config), { onListenerError: (error) => log.error('identity change not applied everywhere', { error: error.message }) });
+  const policy = new LivePolicy(undefined, { onListenerError: (error) => log.error('policy change not applied everywhere', { error: error.message }) });
   const snapshotPath = join(config.dataDir, 'catalog-snapshot.json');
   const view = new FederatedView({ staleAfterMs: timings.staleAfterMs, sites: [config.site], onError: (site, error) => log.warn('catalog watch interrupted', { site, error: error.message }) });
   const seeds = loadSnapshotOrSetAside(snapshotPath, (movedTo, error) =>
@@ -126,6 +133,9 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
   });
   const nats: NatsAttachment = new NatsAttachment(config, () => identity.current, { view, registrar, heartbeatMs: timings.heartbeatMs, statusIntervalMs: timings.statusIntervalMs, collectStatus, log });
   launch.undo.push(() => nats.close(false));
+  // Before the data plane: a restart while cut off enforces the on-disk copy from its first request.
+  const policyFollower = startPolicyFollower({ connection: () => nats.connection(), site: config.site, trustDomain: config.nats.trustDomain, file: join(config.dataDir, 'policy.json'), policy, log });
+  launch.undo.push(() => policyFollower.stop());
   if (config.mesh !== undefined) {
     dataPlane = await startNodeDataPlane({ config, node, view, registrar, identity, nats, log, meshPort: registrar.meshPort ?? 0, onRequest: telemetry.observe });
   }
@@ -159,9 +169,12 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
     dataPlane,
     identity,
     credentials,
+    policy,
+    policyFollower,
     nats: () => nats.nc,
     async stop() {
       credentials.stop();
+      policyFollower.stop();
       await definitions?.close();
       // Deregister first so callers stop choosing this node, then let in-flight requests finish.
       await registrar.stop({ deregister: true });

@@ -7,9 +7,10 @@ import { policyCommands } from './policy.js';
 import { siteCommands } from './site.js';
 import { statusCommands } from './status.js';
 import { tokenCommands } from './token.js';
+import { revokeCommands } from './revoke.js';
 
 /** The `meridian` entry point: one file per command group, each parsing into its role's config. */
-const commands = [...caCommands, ...siteCommands, ...agentCommands, ...agentInstallCommands, ...gatewayCommands, ...policyCommands, ...statusCommands, ...tokenCommands];
+const commands = [...caCommands, ...siteCommands, ...agentCommands, ...agentInstallCommands, ...gatewayCommands, ...policyCommands, ...revokeCommands, ...statusCommands, ...tokenCommands];
 
 const code = await runCli(commands, process.argv.slice(2), {
   out: (line) => process.stdout.write(`${line}\n`),

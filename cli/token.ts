@@ -6,11 +6,11 @@ import { renderTable } from '../shared/text/index.js';
 import { loadSiteConfig } from '../services/site/config.js';
 import { createJoinToken, listJoinTokens, openJoinStore, revokeJoinToken, type TokenRecord } from '../services/site/join/index.js';
 
-const WHERE = '--site <S> [--config site.json | --dir <pki dir> --nats <url>]';
-const whereOptions = { site: { type: 'string' }, config: { type: 'string' }, dir: { type: 'string' }, nats: { type: 'string' } } as const;
+export const WHERE = '--site <S> [--config site.json | --dir <pki dir> --nats <url>]';
+export const whereOptions = { site: { type: 'string' }, config: { type: 'string' }, dir: { type: 'string' }, nats: { type: 'string' } } as const;
 
-/** The site's PKI dir and NATS URL: from the site config, or the flags (flags win). */
-function siteAccess(args: ParsedArgs, command: Command): { pki: PkiDirectory; site: string; natsUrl: string } {
+/** The site's PKI dir and NATS URL: from the site config, or the flags (flags win); `meridian policy` and `revoke` use it too. */
+export function siteAccess(args: ParsedArgs, command: Command): { pki: PkiDirectory; site: string; natsUrl: string } {
   const site = requireString(args, 'site', command);
   const file = optionalString(args, 'config');
   const config = file === undefined ? undefined : loadSiteConfig(file);

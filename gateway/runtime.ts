@@ -14,6 +14,9 @@ import type { ListenTarget } from '../shared/errors/index.js';
 import { startOrUndo, type UndoSteps } from '../shared/process/index.js';
 import type { X509Certificate } from 'node:crypto';
 import { startGateway } from './server.js';
+import { dirname, join } from 'node:path';
+import { LivePolicy } from '../shared/policy/index.js';
+import { startPolicyFollower, type PolicyFollower } from '../shared/policy/distribution/index.js';
 import type { Gateway, GatewayResolver } from './types.js';
 
 /** Routes from the site's catalog view: local instances by id, other sites' gateways by their catalog entry. */
@@ -48,6 +51,11 @@ async function serveGatewayMetrics(config: GatewayConfig, gateway: Gateway, cert
   return serveMetrics(registry, { host: config.metrics.host, port: config.metrics.port });
 }
 
+/** The gateway's on-disk policy copy: beside its certificate (the config has no data dir), named by site and gateway. */
+export function gatewayPolicyFile(config: Pick<GatewayConfig, 'certFile' | 'site' | 'name'>): string {
+  return join(dirname(config.certFile), `policy-${config.site}-${config.name}.json`);
+}
+
 /** Drain bound of a stopping gateway: above the agents' mesh session age, so their streams move on first. */
 export const GATEWAY_DRAIN_MS = DEFAULT_MESH_SESSION_AGE_MS + 5_000;
 
@@ -63,6 +71,10 @@ export interface RunningGateway {
   readonly credentials: GatewayCredentials;
   /** The site NATS connection (one for the gateway's life: nats.js reconnects it). */
   readonly nc: NatsConnection;
+  /** The policy the gateway enforces now (its revocations), from its on-disk copy then the site's mirror. */
+  readonly policy: LivePolicy;
+  /** What keeps `policy` on the newest version, and reports it (version, rejected). */
+  readonly policyFollower: PolicyFollower;
   stop(drainMs?: number): Promise<void>;
 }
 
@@ -82,12 +94,15 @@ async function launchGateway(config: GatewayConfig, log: Logger, undo: UndoSteps
   const identity = loadMtlsIdentity({ keyFile: config.keyFile, certFile: config.certFile, bundleFile: config.nats.bundleFile, trustDomain: config.nats.trustDomain });
   const live = new LiveIdentity(identity, { onListenerError: (error) => log.error('identity change not applied everywhere', { error: error.message }) });
   const password = readText(config.nats.passwordFile, 'NATS password').trim();
+  const policy = new LivePolicy(undefined, { onListenerError: (error) => log.error('policy change not applied everywhere', { error: error.message }) });
   const nc: NatsConnection = await connect({
     ...siteConnectOptions({ servers: config.nats.url, site: config.site, password, identity: () => live.current, name: `meridian-gateway-${config.name}` }),
     waitOnFirstConnect: true,
   });
   undo.push(() => nc.close());
   await assertJetStream(nc, config.nats.url);
+  const policyFollower = startPolicyFollower({ connection: () => Promise.resolve(nc), site: config.site, trustDomain: config.nats.trustDomain, file: gatewayPolicyFile(config), policy, log });
+  undo.push(() => policyFollower.stop());
   const view = new FederatedView({ sites: [config.site] });
   view.connect(nc);
   undo.push(() => view.close());
@@ -120,10 +135,13 @@ async function launchGateway(config: GatewayConfig, log: Logger, undo: UndoSteps
     identity: live,
     credentials,
     nc,
+    policy,
+    policyFollower,
     // The catalog entry stays: a restarted gateway re-registers the same instance, so peers keep
     // their address; one that does not come back leaves the catalog when its lease expires.
     async stop(drainMs = GATEWAY_DRAIN_MS) {
       credentials.stop();
+      policyFollower.stop();
       probes.stop();
       // Like its catalog entry, the status record stays: a restarted gateway overwrites it.
       await status.stop();

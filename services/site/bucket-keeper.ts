@@ -25,9 +25,9 @@ export function keepSiteBuckets(options: BucketKeeperOptions): { stop(): void } 
   let running = false;
   const check = async (): Promise<void> => {
     const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: 3_000 });
-    for (const { bucket, ensure } of buckets) {
+    for (const { bucket, stream, ensure } of buckets) {
       try {
-        await jsm.streams.info(kvStreamName(bucket));
+        await jsm.streams.info(stream ?? kvStreamName(bucket));
         continue;
       } catch (error) {
         // Unreachable or cut off is no verdict: only a stream the server says is gone is recreated.

@@ -14,6 +14,9 @@ import { startFederationStatus, type FederationStatusService } from '../status/i
 import { keepSiteBuckets } from './bucket-keeper.js';
 import { startTrustPublisher, type TrustPublisher } from './trust-publisher.js';
 import type { NatsServerFiles } from './nats-server-cert.js';
+import { join as joinPath } from 'node:path';
+import { LivePolicy } from '../../shared/policy/index.js';
+import { ensurePolicyStreams, startPolicyFollower, type PolicyFollower } from '../../shared/policy/distribution/index.js';
 import { startJoinService, type JoinService, type JoinServiceConfig } from './join/index.js';
 
 /** A running site control service. */
@@ -26,6 +29,10 @@ export interface ControlService {
   readonly renewal: RoleRenewal;
   /** The site NATS connection (one for the service's life: nats.js reconnects it). */
   readonly nc: NatsConnection;
+  /** The policy the control service enforces now (the signer's revocations), from its copy in the PKI dir then the site's mirror. */
+  readonly policy: LivePolicy;
+  /** What keeps `policy` on the newest version, and reports it (version, rejected). */
+  readonly policyFollower: PolicyFollower;
   stop(): Promise<void>;
 }
 
@@ -146,6 +153,11 @@ function startSigning(parts: { options: ControlServiceOptions; nc: NatsConnectio
   }
 }
 
+/** The control service's on-disk policy copy, in the PKI dir beside the site CA. */
+export function controlPolicyFile(pki: PkiDirectory, site: string): string {
+  return joinPath(pki.dir, 'sites', site, 'policy.json');
+}
+
 async function launchControl(options: ControlServiceOptions, undo: UndoSteps): Promise<ControlService> {
   const { pki, site } = options;
   const identity = new LiveIdentity(pki.issueMtlsIdentity(site, 'svc', 'control', options.roleTtlMs), {
@@ -156,6 +168,12 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
   const nc = await connectAsControl({ pki, site, natsUrl: options.natsUrl, identity: () => identity.current, name: `meridian-control-${site}` });
   undo.push(() => nc.close());
   await assertJetStream(nc, options.natsUrl);
+  const policy = new LivePolicy(undefined, { onListenerError: (error) => options.log.error('policy change not applied everywhere', { error: error.message }) });
+  // A first start on a NATS nobody bootstrapped: the streams exist before they are followed. Cut off
+  // from the origin's cluster, the mirror is enough; without it, the bucket keeper retries.
+  await ensurePolicyStreams(nc, site, { deadlineMs: 2_000 }).catch((error: unknown) => options.log.warn('policy streams not created yet; the bucket keeper retries', { site, error: (error as Error).message }));
+  const policyFollower = startPolicyFollower({ connection: () => Promise.resolve(nc), site, trustDomain: pki.trustDomain(), file: controlPolicyFile(pki, site), policy, log: options.log });
+  undo.push(() => policyFollower.stop());
   const writer = new SiteCatalogWriter(await ensureSiteBucket(nc, site), site);
   const view = new FederatedView({ sites: [site], onError: (s, error) => options.log.warn('catalog watch interrupted', { site: s, error: error.message }) });
   view.connect(nc);
@@ -180,8 +198,11 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
     identity,
     renewal,
     nc,
+    policy,
+    policyFollower,
     async stop() {
       renewal.stop();
+      policyFollower.stop();
       await join.stop();
       await status.stop();
       keeper.stop();

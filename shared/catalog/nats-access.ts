@@ -2,6 +2,7 @@ import type { ConnectionOptions } from '@nats-io/transport-node';
 import { liveClientOptions, mtlsClientOptions, type MtlsIdentity, type SpiffeId } from '../identity/index.js';
 import { trustBucketName } from '../identity/trust-document.js';
 import { bucketName, joinBucketName, kvStreamName, statusBucketName } from './layout.js';
+import { POLICY_STREAM, POLICY_SUBJECT, policyMirrorName } from '../policy/distribution/layout.js';
 
 /** The NATS user of a site: every agent of the site connects as it. */
 export function siteNatsUser(site: string): string {
@@ -23,7 +24,9 @@ export { deriveSiteNatsPassword } from '../identity/nats-password.js';
 /**
  * The nats-server `authorization` block of a site: its user may read every site's catalog and
  * status reports but write only its own buckets (NATS enforces it on the subject, before anything
- * reaches JetStream); the site's trust document is written by its control user only.
+ * reaches JetStream); the site's trust document is written by its control user only. The policy
+ * set likewise: only control users publish versions and create the policy streams; agents and
+ * gateways read the site's mirror (stream info, message get, an ordered consumer's pulls).
  * NATS wildcards match whole tokens only, hence the generic `*` on read-only API subjects.
  */
 export function siteAuthorizationConfig(site: string, passwords: { agent: string; control: string }): string {
@@ -47,6 +50,7 @@ export function siteAuthorizationConfig(site: string, passwords: { agent: string
   // The trust document: only the control service writes it; agents and gateways read it like any bucket.
   const trust = kvStreamName(trustBucketName(site));
   const controlOnly = [`$KV.${trustBucketName(site)}.>`, `$JS.API.STREAM.CREATE.${trust}`, `$JS.API.STREAM.UPDATE.${trust}`];
+  const policy = policyAccess(site);
   const list = (subjects: string[]): string => subjects.map((s) => JSON.stringify(s)).join(', ');
   const user = (name: string, password: string, pub: string[], sub: string[], denyPub: string[] = []): string =>
     `    { user: ${JSON.stringify(name)}, password: ${JSON.stringify(password)},\n      permissions: { publish: { allow: [${list(pub)}]${denyPub.length === 0 ? '' : `, deny: [${list(denyPub)}]`} }, subscribe: { allow: [${list(sub)}] } } }`;
@@ -54,11 +58,20 @@ export function siteAuthorizationConfig(site: string, passwords: { agent: string
   return [
     'authorization {',
     '  users: [',
-    user(siteNatsUser(site), passwords.agent, [...publish, signerSubject(site)], ['_INBOX.>'], join.read),
-    user(controlNatsUser(site), passwords.control, [...publish, ...controlOnly, ...join.write, '_INBOX.>'], ['_INBOX.>', signerSubject(site)]),
+    user(siteNatsUser(site), passwords.agent, [...publish, ...policy.read, signerSubject(site)], ['_INBOX.>'], join.read),
+    user(controlNatsUser(site), passwords.control, [...publish, ...controlOnly, ...join.write, ...policy.read, ...policy.write, '_INBOX.>'], ['_INBOX.>', signerSubject(site)]),
     '  ]',
     '}',
   ].join('\n');
+}
+
+/** The policy streams' subjects: control users publish versions and create the streams; everyone of the site pulls from its mirror. */
+function policyAccess(site: string): { write: string[]; read: string[] } {
+  const mirror = policyMirrorName(site);
+  return {
+    write: [POLICY_SUBJECT, ...[POLICY_STREAM, mirror].flatMap((stream) => [`$JS.API.STREAM.CREATE.${stream}`, `$JS.API.STREAM.UPDATE.${stream}`])],
+    read: [`$JS.API.CONSUMER.MSG.NEXT.${mirror}.*`],
+  };
 }
 
 /**

@@ -125,6 +125,8 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_REVOKED: 403,
   /** Data plane, inbound: the policy set denies this caller this request or connection (the message names the rule). */
   MERIDIAN_ERR_POLICY_DENIED: 403,
+  /** A policy apply based on a version that is no longer the latest (a concurrent apply won, or --expect-version is stale): nothing published. */
+  MERIDIAN_ERR_POLICY_CONFLICT: 409,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -1,0 +1,14 @@
+export { MAX_POLICY_RECORD_BYTES, POLICY_HISTORY, POLICY_STREAM, POLICY_SUBJECT, policyMirrorName } from './layout.js';
+export { decodePolicyRecord, encodePolicyRecord } from './record.js';
+export type { AppliedBy, PolicyRecord, PolicyRecordBody } from './record.js';
+export { ensurePolicyStreams } from './streams.js';
+export type { EnsurePolicyOptions } from './streams.js';
+export { applyPolicy, policyHistory, readLatestPolicy, readPolicyVersion, rollbackPolicy } from './store.js';
+export type { ApplyPolicyOptions, ApplyResult, ReadOptions } from './store.js';
+export { loadPolicyCopy, loadPolicyCopyOrSetAside, savePolicyCopy } from './copy.js';
+export { startPolicyFollower } from './follower.js';
+export type { PolicyFollower, PolicyFollowerOptions } from './follower.js';
+export { diffPolicySets } from './diff.js';
+export type { PolicyDocumentChange } from './diff.js';
+export { DEFAULTS_FILE, REVOCATIONS_FILE, REVOCATIONS_NAME, withRevocation } from './revocations.js';
+export type { RevocationEntry } from './revocations.js';
