@@ -13,7 +13,7 @@ import { startAgentApi, type AgentApi } from './api/index.js';
 import { accessLogTarget, agentTimings, apiTokenFile, type AgentConfig } from './config.js';
 import type { RequestObserver } from './proxy/index.js';
 import { RequestTelemetry, agentStatusCollector, nodeCertificates, openAccessLog } from './telemetry/index.js';
-import { NO_POLICY_REPORT, catalogStatus } from '../shared/status/index.js';
+import { catalogStatus } from '../shared/status/index.js';
 import { NatsAttachment } from './nats-attachment.js';
 import { startDataPlane, type DataPlane } from './proxy/data-plane.js';
 import { Registrar, followDefinitions } from './registration/index.js';
@@ -117,7 +117,7 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
     site: config.site,
     certificates: () => nodeCertificates(certificates),
     catalog: () => catalogStatus(view),
-    policy: () => NO_POLICY_REPORT,
+    policy: () => policyFollower.report(),
     failovers: () => dataPlane?.failovers() ?? [],
   });
   const telemetry = new RequestTelemetry(config.site, { accessLog, metrics, knownService: (service) => view.query({ service }).length > 0 });
@@ -130,6 +130,7 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
     services: () => registrar.list().map((r) => r.instance.service),
     telemetry,
     trust: () => late.credentials?.trust,
+    policy: () => policyFollower.report(),
   });
   const nats: NatsAttachment = new NatsAttachment(config, () => identity.current, { view, registrar, heartbeatMs: timings.heartbeatMs, statusIntervalMs: timings.statusIntervalMs, collectStatus, log });
   launch.undo.push(() => nats.close(false));
@@ -137,7 +138,7 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
   const policyFollower = startPolicyFollower({ connection: () => nats.connection(), site: config.site, trustDomain: config.nats.trustDomain, file: join(config.dataDir, 'policy.json'), policy, log });
   launch.undo.push(() => policyFollower.stop());
   if (config.mesh !== undefined) {
-    dataPlane = await startNodeDataPlane({ config, node, view, registrar, identity, nats, log, meshPort: registrar.meshPort ?? 0, onRequest: telemetry.observe });
+    dataPlane = await startNodeDataPlane({ config, node, view, registrar, identity, policy, nats, log, meshPort: registrar.meshPort ?? 0, onRequest: telemetry.observe });
   }
   launch.undo.push(() => dataPlane?.close(0));
   const credentials = startAgentCredentials({ config, live: identity, connection: () => nats.connection(), log });
@@ -208,6 +209,7 @@ async function startNodeDataPlane(options: {
   view: FederatedView;
   registrar: Registrar;
   identity: LiveIdentity;
+  policy: LivePolicy;
   nats: NatsAttachment;
   log: Logger;
   meshPort: number;
@@ -232,6 +234,7 @@ async function startNodeDataPlane(options: {
     registrations: () => options.registrar.list(),
     inbound: { host: options.config.mesh?.host ?? '127.0.0.1', port: options.meshPort },
     maxSessionAgeMs: parseDuration(options.config.mesh?.maxSessionAge ?? DEFAULT_MESH_SESSION_AGE, '/mesh/maxSessionAge'),
+    policy: options.policy,
     onRequest: options.onRequest,
     log: options.log,
   });

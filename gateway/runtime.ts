@@ -15,7 +15,7 @@ import { startOrUndo, type UndoSteps } from '../shared/process/index.js';
 import type { X509Certificate } from 'node:crypto';
 import { startGateway } from './server.js';
 import { dirname, join } from 'node:path';
-import { LivePolicy } from '../shared/policy/index.js';
+import { LivePolicy, type PolicyReport } from '../shared/policy/index.js';
 import { startPolicyFollower, type PolicyFollower } from '../shared/policy/distribution/index.js';
 import type { Gateway, GatewayResolver } from './types.js';
 
@@ -37,14 +37,19 @@ function gatewayInstance(config: GatewayConfig, node: NodeContext, port: number,
 }
 
 /** Serves the gateway's tunnel metrics when the config asks for them. */
-async function serveGatewayMetrics(config: GatewayConfig, gateway: Gateway, certificate: () => X509Certificate | undefined): Promise<MetricsServer | undefined> {
+async function serveGatewayMetrics(
+  config: GatewayConfig,
+  gateway: Gateway,
+  sources: { certificate: () => X509Certificate | undefined; policy: () => PolicyReport },
+): Promise<MetricsServer | undefined> {
   if (config.metrics === undefined) return undefined;
   const registry = createRegistry({ role: 'gateway', site: config.site, name: config.name });
   new GatewayMetrics(registry, {
     links: () => gateway.links().map(linkRecord),
     stats: () => streamCounters(gateway),
+    policy: sources.policy,
     certificates: () => {
-      const leaf = certificate();
+      const leaf = sources.certificate();
       return leaf === undefined ? [] : [certificateStatus('gateway', leaf)];
     },
   });
@@ -106,7 +111,7 @@ async function launchGateway(config: GatewayConfig, log: Logger, undo: UndoSteps
   const view = new FederatedView({ sites: [config.site] });
   view.connect(nc);
   undo.push(() => view.close());
-  const gateway = await startGateway({ identity, resolver: catalogGatewayResolver(view, config.site), host: config.listen.host, port: config.listen.port, logger: log });
+  const gateway = await startGateway({ identity, resolver: catalogGatewayResolver(view, config.site), host: config.listen.host, port: config.listen.port, policy, logger: log });
   undo.push(() => gateway.close());
   const credentials = startGatewayCredentials({ config, live, nc, gateway, log });
   undo.push(() => credentials.stop());
@@ -122,11 +127,11 @@ async function launchGateway(config: GatewayConfig, log: Logger, undo: UndoSteps
     nc,
     site: config.site,
     intervalMs: statusIntervalMs,
-    collect: gatewayStatusCollector({ gateway, name: config.name, region: config.region, platform: config.platform, intervalMs: statusIntervalMs, certificate: () => live.current.chain[0], trust: () => credentials.trust }),
+    collect: gatewayStatusCollector({ gateway, name: config.name, region: config.region, platform: config.platform, intervalMs: statusIntervalMs, certificate: () => live.current.chain[0], trust: () => credentials.trust, policy: () => policyFollower.report() }),
     onError: (error) => void explainKvWriteFailure(nc, statusBucketName(config.site), error).then((explained) => log.warn('status report failed', { error: explained.message })),
   });
   undo.push(() => status.stop());
-  const metrics = await serveGatewayMetrics(config, gateway, () => live.current.chain[0]);
+  const metrics = await serveGatewayMetrics(config, gateway, { certificate: () => live.current.chain[0], policy: () => policyFollower.report() });
   log.info('gateway started', { site: config.site, address: `${gateway.address.address}:${gateway.address.port}` });
   return {
     gateway,

@@ -91,7 +91,14 @@ export async function startControlService(options: ControlServiceOptions): Promi
  * The control service's status reporting and, when configured, its status API (HTTPS with the
  * live identity when `tls`): site CA and own certificate expiry are part of what it reports.
  */
-async function startControlStatus(parts: { options: ControlServiceOptions; nc: NatsConnection; view: FederatedView; identity: LiveIdentity; siteCa: () => X509Certificate }): Promise<FederationStatusService> {
+async function startControlStatus(parts: {
+  options: ControlServiceOptions;
+  nc: NatsConnection;
+  view: FederatedView;
+  identity: LiveIdentity;
+  siteCa: () => X509Certificate;
+  policy: PolicyFollower;
+}): Promise<FederationStatusService> {
   const { options, identity } = parts;
   const api = options.status?.api;
   return startFederationStatus({
@@ -106,6 +113,9 @@ async function startControlStatus(parts: { options: ControlServiceOptions; nc: N
     },
     intervalMs: options.status?.intervalMs ?? DEFAULT_STATUS_INTERVAL_MS,
     version: MERIDIAN_VERSION,
+    policy: () => parts.policy.report(),
+    livePolicy: parts.policy.policy,
+    policyLatest: () => parts.policy.latest(),
     log: options.log,
     ...(api === undefined
       ? {}
@@ -118,13 +128,14 @@ async function startControlStatus(parts: { options: ControlServiceOptions; nc: N
  * CA or a new bundle starts a new signer, which subscribes before the old one leaves, so no
  * request goes unanswered.
  */
-function startSigning(parts: { options: ControlServiceOptions; nc: NatsConnection; view: FederatedView; identity: LiveIdentity }): { trust: TrustPublisher; signer: { stop(): void } } {
+function startSigning(parts: { options: ControlServiceOptions; nc: NatsConnection; view: FederatedView; identity: LiveIdentity; policy: LivePolicy }): { trust: TrustPublisher; signer: { stop(): void } } {
   const { options, nc } = parts;
   const signWith = (authority: SiteAuthority): { stop(): void } =>
     startSigner({
       nc,
       authority,
       catalog: parts.view,
+      policy: parts.policy,
       ...(options.workloadTtlMs === undefined ? {} : { ttlMs: options.workloadTtlMs }),
       ...(options.roleTtlMs === undefined ? {} : { roleTtlMs: options.roleTtlMs }),
       onIssued: (caller, issuedId) => options.log.info(issuedId.uri === caller.uri ? 'role certificate renewed' : 'workload certificate issued', { agent: caller.uri, identity: issuedId.uri }),
@@ -178,16 +189,16 @@ async function launchControl(options: ControlServiceOptions, undo: UndoSteps): P
   const view = new FederatedView({ sites: [site], onError: (s, error) => options.log.warn('catalog watch interrupted', { site: s, error: error.message }) });
   view.connect(nc);
   undo.push(() => view.close());
-  const { trust, signer } = startSigning({ options, nc, view, identity });
+  const { trust, signer } = startSigning({ options, nc, view, identity, policy });
   undo.push(() => signer.stop());
   undo.push(() => trust.stop());
   const reaper = startLeaseReaper({ view, writer, intervalMs: options.heartbeatMs ?? 2000 });
   undo.push(() => reaper.stop());
   const keeper = keepSiteBuckets({ nc, site, intervalMs: options.heartbeatMs ?? 2000, log: options.log });
   undo.push(() => keeper.stop());
-  const join = await startJoinService({ nc, pki, site, identity, authority: () => trust.authority, join: options.join, log: options.log });
+  const join = await startJoinService({ nc, pki, site, identity, authority: () => trust.authority, join: options.join, policy, log: options.log });
   undo.push(() => join.stop());
-  const status = await startControlStatus({ options, nc, view, identity, siteCa: () => trust.authority.certificate });
+  const status = await startControlStatus({ options, nc, view, identity, siteCa: () => trust.authority.certificate, policy: policyFollower });
   identity.onChange((next) => status.api?.setIdentity(next));
   await nc.flush();
   options.log.info('control service started', { site, status: status.api?.url });

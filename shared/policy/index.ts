@@ -11,4 +11,4 @@ export type { RevocationList, RevocationSubject } from './revocation.js';
 export { parseIdentityPattern } from './pattern.js';
 export type { IdentityPattern } from './pattern.js';
 export { LivePolicy, NO_POLICY, enforcedPolicy } from './live.js';
-export type { EnforcedPolicy, PolicyListener, PolicyReport } from './live.js';
+export type { EnforcedPolicy, PolicyLatest, PolicyListener, PolicyReport } from './live.js';

@@ -93,3 +93,9 @@ export interface PolicyReport {
   readonly version: number | null;
   readonly rejected: { readonly version: number; readonly reason: string } | null;
 }
+
+/** The newest version a site holds, and when it was applied (at the site that applied it, ISO time). */
+export interface PolicyLatest {
+  readonly version: number;
+  readonly appliedAt: string;
+}

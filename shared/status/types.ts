@@ -1,3 +1,5 @@
+import type { PolicyLatest } from '../policy/index.js';
+
 /**
  * What each Meridian process reports about itself. Agents, gateways and control services put
  * one record each into their site's status bucket (`status-<site>`) every interval; every
@@ -110,12 +112,8 @@ export interface PolicyRejection {
   readonly reason: string;
 }
 
-/** The newest policy version a site holds (its mirror of the federation's policy stream), and when it was applied. */
-export interface PolicyLatest {
-  readonly version: number;
-  /** ISO time the version was applied (at the site that applied it). */
-  readonly appliedAt: string;
-}
+/** The newest version a site holds and when it was applied (what its control service reports). */
+export type { PolicyLatest } from '../policy/index.js';
 
 /** What a process reports about the trust document it follows. */
 export interface TrustStatus {

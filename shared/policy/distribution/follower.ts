@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../telemetry/index.js';
-import { LivePolicy, NO_POLICY, enforcedPolicy, type PolicyReport } from '../live.js';
+import { LivePolicy, NO_POLICY, enforcedPolicy, type PolicyLatest, type PolicyReport } from '../live.js';
 import { parsePolicySet } from '../parse.js';
 import { savePolicyCopy, loadPolicyCopyOrSetAside } from './copy.js';
 import { policyMirrorName } from './layout.js';
@@ -29,6 +29,8 @@ export interface PolicyFollower {
   readonly policy: LivePolicy;
   /** The version enforced and the newest version refused, with why. */
   report(): PolicyReport;
+  /** The newest version the site's mirror delivered (enforced or refused) and when it was applied; null before any. */
+  latest(): PolicyLatest | null;
   stop(): void;
 }
 
@@ -48,6 +50,7 @@ export function startPolicyFollower(options: PolicyFollowerOptions): PolicyFollo
   );
   if (copy !== null && policy.replace(copy)) log.info('policy enforced from the on-disk copy', { version: copy.version, file: options.file });
   let rejected: PolicyReport['rejected'] = null;
+  let latest: PolicyLatest | null = null;
   const accept = (data: Uint8Array, version: number): void => {
     const current = policy.current.version;
     if (current !== null && version <= current) return;
@@ -55,6 +58,7 @@ export function startPolicyFollower(options: PolicyFollowerOptions): PolicyFollo
     let next;
     try {
       record = decodePolicyRecord(data, version);
+      latest = { version, appliedAt: record.appliedAt };
       next = enforcedPolicy(parsePolicySet(record.sources, { trustDomain: options.trustDomain }), version);
     } catch (error) {
       rejected = { version, reason: (error as Error).message };
@@ -74,6 +78,7 @@ export function startPolicyFollower(options: PolicyFollowerOptions): PolicyFollo
   return {
     policy,
     report: () => ({ version: policy.current.version, rejected }),
+    latest: () => latest,
     stop: () => follow.stop(),
   };
 }
