@@ -1,8 +1,9 @@
-import { createWriteStream, readFileSync, renameSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { dirname } from 'node:path';
 import { MeridianError } from '../errors/index.js';
+import { loadOrSetAside } from '../process/index.js';
 import { isServiceInstance } from './instance.js';
 import { SiteState } from './site-state.js';
 import type { ServiceInstance } from './types.js';
@@ -108,19 +109,7 @@ export function loadSnapshot(path: string): SiteState[] {
  * catalog then comes from NATS. A bad cache must never keep the agent from starting.
  */
 export function loadSnapshotOrSetAside(path: string, onSetAside: (movedTo: string | undefined, error: Error) => void): SiteState[] {
-  try {
-    return loadSnapshot(path);
-  } catch (error) {
-    const movedTo = `${path}.corrupt-${new Date().toISOString().replace(/[-:.]/g, '')}`;
-    try {
-      renameSync(path, movedTo);
-      onSetAside(movedTo, error as Error);
-    } catch {
-      // Not even movable (a read-only directory): start empty all the same; the next save replaces it if it can.
-      onSetAside(undefined, error as Error);
-    }
-    return [];
-  }
+  return loadOrSetAside(path, loadSnapshot, [], onSetAside);
 }
 
 /** One line, checked: a snapshot is a file anyone may have edited or cut short. */

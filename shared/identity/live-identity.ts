@@ -1,3 +1,4 @@
+import { Listeners } from '../process/index.js';
 import type { MtlsIdentity } from './tls.js';
 
 /** Told the new identity and the one it replaced. */
@@ -11,12 +12,11 @@ export type IdentityListener = (identity: MtlsIdentity, previous: MtlsIdentity) 
  */
 export class LiveIdentity {
   #current: MtlsIdentity;
-  readonly #listeners = new Set<IdentityListener>();
-  readonly #onListenerError: (error: Error) => void;
+  readonly #listeners: Listeners<Parameters<IdentityListener>>;
 
   constructor(initial: MtlsIdentity, options: { onListenerError?: (error: Error) => void } = {}) {
     this.#current = initial;
-    this.#onListenerError = options.onListenerError ?? (() => undefined);
+    this.#listeners = new Listeners(options.onListenerError);
   }
 
   get current(): MtlsIdentity {
@@ -32,21 +32,12 @@ export class LiveIdentity {
     const previous = this.#current;
     const next: MtlsIdentity = { ...previous, ...partial };
     this.#current = next;
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(next, previous);
-      } catch (error) {
-        this.#onListenerError(error as Error);
-      }
-    }
+    this.#listeners.notify(next, previous);
     return next;
   }
 
   /** Calls `listener` on every change from now on; returns the function that stops it. */
   onChange(listener: IdentityListener): () => void {
-    this.#listeners.add(listener);
-    return () => {
-      this.#listeners.delete(listener);
-    };
+    return this.#listeners.add(listener);
   }
 }

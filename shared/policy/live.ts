@@ -1,3 +1,4 @@
+import { Listeners } from '../process/index.js';
 import { compileAuthorizer, type Authorizer } from './authorizer.js';
 import { compileRevocations, type RevocationList } from './revocation.js';
 import type { PolicySet } from './types.js';
@@ -52,12 +53,11 @@ export type PolicyListener = (next: EnforcedPolicy, previous: EnforcedPolicy) =>
  */
 export class LivePolicy {
   #current: EnforcedPolicy;
-  readonly #listeners = new Set<PolicyListener>();
-  readonly #onListenerError: (error: Error) => void;
+  readonly #listeners: Listeners<Parameters<PolicyListener>>;
 
   constructor(initial: EnforcedPolicy = NO_POLICY, options: { onListenerError?: (error: Error) => void } = {}) {
     this.#current = initial;
-    this.#onListenerError = options.onListenerError ?? (() => undefined);
+    this.#listeners = new Listeners(options.onListenerError);
   }
 
   get current(): EnforcedPolicy {
@@ -69,22 +69,13 @@ export class LivePolicy {
     const previous = this.#current;
     if (next.version === null || (previous.version !== null && next.version <= previous.version)) return false;
     this.#current = next;
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(next, previous);
-      } catch (error) {
-        this.#onListenerError(error as Error);
-      }
-    }
+    this.#listeners.notify(next, previous);
     return true;
   }
 
   /** Calls `listener` on every change from now on; returns the function that stops it. */
   onChange(listener: PolicyListener): () => void {
-    this.#listeners.add(listener);
-    return () => {
-      this.#listeners.delete(listener);
-    };
+    return this.#listeners.add(listener);
   }
 }
 

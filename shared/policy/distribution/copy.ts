@@ -1,4 +1,5 @@
-import { readFileSync, renameSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { loadOrSetAside } from '../../process/index.js';
 import { MeridianError } from '../../errors/index.js';
 import { writeFileAtomic } from '../../identity/files.js';
 import { enforcedPolicy, type EnforcedPolicy } from '../live.js';
@@ -43,16 +44,5 @@ export function loadPolicyCopy(path: string, trustDomain: string): EnforcedPolic
  * never keep a process from starting.
  */
 export function loadPolicyCopyOrSetAside(path: string, trustDomain: string, onSetAside: (movedTo: string | undefined, error: Error) => void): EnforcedPolicy | null {
-  try {
-    return loadPolicyCopy(path, trustDomain);
-  } catch (error) {
-    const movedTo = `${path}.corrupt-${new Date().toISOString().replace(/[-:.]/g, '')}`;
-    try {
-      renameSync(path, movedTo);
-      onSetAside(movedTo, error as Error);
-    } catch {
-      onSetAside(undefined, error as Error);
-    }
-    return null;
-  }
+  return loadOrSetAside(path, (file) => loadPolicyCopy(file, trustDomain), null, onSetAside);
 }

@@ -180,9 +180,14 @@ describe('unhealthy federation', () => {
     const local = await startExampleHttpService({ service: 'payments', site: 'east' });
     fileScope.after(() => local.close());
     const registration = await east.registrar.register({ service: 'payments', ports: { http: local.port }, check: { type: 'ttl', ttl: '1s' } }, { kind: 'api' });
-    const pass = (): Promise<void> => east.registrar.passTtl(registration.instanceId);
-    await pass();
-    await eventually(async () => assert.match((await meshGet(outboundPort, 'payments.mesh')).body, /"site":"east"/), { timeoutMs: 10_000 });
+    // The TTL is passed while the test waits for the local instance, so a slow machine cannot let it lapse first.
+    const servedByEast = async (): Promise<void> => {
+      await eventually(async () => {
+        await east.registrar.passTtl(registration.instanceId);
+        assert.match((await meshGet(outboundPort, 'payments.mesh')).body, /"site":"east"/);
+      }, { timeoutMs: 10_000, intervalMs: 200 });
+    };
+    await servedByEast();
     // The TTL lapses: the local instance turns critical and calls go to west.
     await eventually(async () => assert.match((await meshGet(outboundPort, 'payments.mesh')).body, /"site":"west"/), { timeoutMs: 10_000 });
     const status = await eventually(async () => {
@@ -194,9 +199,14 @@ describe('unhealthy federation', () => {
     assert.deepEqual(failover && [failover.fromSite, failover.toSite, failover.reason, failover.reportedBy], ['east', 'west', 'no usable instance in site east (1 critical); no instance in region region-east', ['east/east-1']]);
     assert.ok(status.problems.some((p) => p.severity === 'warning' && p.message.startsWith('service payments: calls from east are served by west')));
     assert.equal(status.healthy, true, 'a failover that serves is a warning, not an outage');
-    await pass();
-    await eventually(async () => assert.match((await meshGet(outboundPort, 'payments.mesh')).body, /"site":"east"/), { timeoutMs: 10_000 });
-    await eventually(async () => assert.deepEqual((await statusAt('north')).failovers.filter((f) => f.service === 'payments' && f.degraded), []), { timeoutMs: 10_000 });
+    // Healthy again, and kept so until the status has cleared the failover.
+    const keepPassing = setInterval(() => void east.registrar.passTtl(registration.instanceId).catch(() => undefined), 250);
+    try {
+      await servedByEast();
+      await eventually(async () => assert.deepEqual((await statusAt('north')).failovers.filter((f) => f.service === 'payments' && f.degraded), []), { timeoutMs: 10_000 });
+    } finally {
+      clearInterval(keepPassing);
+    }
     await east.registrar.deregister(registration.instanceId);
   });
 
