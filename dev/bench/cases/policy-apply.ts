@@ -4,6 +4,7 @@ import { POLICY_STREAM, applyPolicy, encodePolicyRecord } from '../../../shared/
 import { enforcedPolicy, parsePolicySet } from '../../../shared/policy/index.js';
 import { median, quantile } from '../measure.js';
 import { BENCH_TRUST_DOMAIN, realisticPolicy } from '../policy/realistic.js';
+import { RAW_BASELINE as BASELINE, emptySamples as empty, rawSide, type Samples } from '../policy/raw.js';
 import { startPolicyRig, type PolicyRig } from '../policy/rig.js';
 import type { BenchCase, BenchRow } from '../types.js';
 
@@ -20,19 +21,7 @@ const WARMUP_TIMEOUT_MS = 20_000;
 /** Bound on the measured phase: a block starting after it is skipped (the rows say how many counted). */
 const MEASURE_BUDGET_MS = 90_000;
 const PAUSE_MS = 20;
-const RAW_SUBJECT = '_INBOX.meridian-bench.policy';
-const BASELINE = 'raw NATS publish at A -> subscriber at each of 3 sites';
 
-interface Samples {
-  /** ms from before the call until the last site's agent/subscriber had it. */
-  readonly all: number[];
-  /** ms until applyPolicy returned (the publish acknowledged by the origin). */
-  readonly acked: number[];
-  timeouts: number;
-  errors: string[];
-}
-
-const empty = (): Samples => ({ all: [], acked: [], timeouts: 0, errors: [] });
 const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
 
 /** Applies generation `generation` of the realistic set at site A and times it until every agent of every site enforces it. */
@@ -53,41 +42,6 @@ async function applyOnce(rig: PolicyRig, nc: NatsConnection, generation: number,
   const last = Math.max(...rig.agents.map((a) => a.enforcedAt.get(version) ?? NaN));
   samples?.all.push(last - started);
   samples?.acked.push(acked);
-}
-
-/** The baseline: one core NATS message published at A, timed until a plain subscriber at each site received it. */
-async function rawSide(publisher: NatsConnection, readers: readonly NatsConnection[], payload: Uint8Array): Promise<{ once(samples: Samples | undefined, timeoutMs: number): Promise<void>; close(): void }> {
-  let expected = '';
-  let waiting: { left: Set<number>; done: () => void } | undefined;
-  let last = 0;
-  const subs = readers.map((nc, index) =>
-    nc.subscribe(`${RAW_SUBJECT}.>`, {
-      callback: (_error, message) => {
-        if (waiting === undefined || message.subject !== expected || !waiting.left.delete(index)) return;
-        last = performance.now();
-        if (waiting.left.size === 0) waiting.done();
-      },
-    }),
-  );
-  await Promise.all(readers.map((nc) => nc.flush()));
-  let sequence = 0;
-  return {
-    async once(samples, timeoutMs) {
-      expected = `${RAW_SUBJECT}.${++sequence}`;
-      const arrived = new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), timeoutMs);
-        waiting = { left: new Set(readers.map((_, i) => i)), done: () => (clearTimeout(timer), resolve(true)) };
-      });
-      const started = performance.now();
-      publisher.publish(expected, payload);
-      const ok = await arrived;
-      waiting = undefined;
-      if (samples === undefined) return;
-      if (!ok) samples.timeouts++;
-      else samples.all.push(last - started);
-    },
-    close: () => subs.forEach((s) => s.unsubscribe()),
-  };
 }
 
 async function originCluster(nc: NatsConnection): Promise<string> {

@@ -30,10 +30,11 @@ const quiet = (component: string): Logger => jsonLogger(component, process.env.M
 /**
  * Brings up `sites` the way test/support/mesh does, without test support: a secured supercluster
  * (its bootstrap creates each site's buckets and policy mirror; the first site bootstrapped holds
- * the origin), then per site a control service and `agentsPerSite` agents (no data plane: only
- * their policy followers matter here), each agent's `policy.onChange` timestamped.
+ * the origin), then per site a control service and `agentsPerSite` agents (with `dataPlane`, their
+ * inbound listener too, whose policy listener runs before the bench's), each agent's
+ * `policy.onChange` timestamped.
  */
-export async function startPolicyRig(options: { sites: readonly string[]; agentsPerSite: number }): Promise<PolicyRig> {
+export async function startPolicyRig(options: { sites: readonly string[]; agentsPerSite: number; dataPlane?: boolean }): Promise<PolicyRig> {
   const dir = mkdtempSync(join(tmpdir(), 'meridian-bench-policy-'));
   const controls = new Map<string, ControlService>();
   const agents: RigAgent[] = [];
@@ -48,7 +49,7 @@ export async function startPolicyRig(options: { sites: readonly string[]; agents
     fed = await startBenchFederation({ sites: options.sites });
     for (const site of options.sites) controls.set(site, await startControlService({ pki: fed.pki, site, natsUrl: fed.nats.site(site).url, log: quiet(`control:${site}`) }));
     for (const site of options.sites) {
-      for (let n = 1; n <= options.agentsPerSite; n++) agents.push(await startRigAgent(fed, { dir, site, node: `${site}-${n}` }));
+      for (let n = 1; n <= options.agentsPerSite; n++) agents.push(await startRigAgent(fed, { dir, site, node: `${site}-${n}`, dataPlane: options.dataPlane === true }));
     }
     return { fed, controls, agents, untilEnforced: (version, timeoutMs) => untilEnforced(agents, version, timeoutMs), stop };
   } catch (error) {
@@ -57,7 +58,7 @@ export async function startPolicyRig(options: { sites: readonly string[]; agents
   }
 }
 
-async function startRigAgent(fed: BenchFederation, options: { dir: string; site: string; node: string }): Promise<RigAgent> {
+async function startRigAgent(fed: BenchFederation, options: { dir: string; site: string; node: string; dataPlane: boolean }): Promise<RigAgent> {
   const { site, node } = options;
   fed.identity(site, node);
   const files = fed.pki.identityPaths(site, 'agent', node);
@@ -70,6 +71,7 @@ async function startRigAgent(fed: BenchFederation, options: { dir: string; site:
       api: { host: '127.0.0.1', port: 0 },
       dataDir: join(options.dir, node),
       heartbeat: '2s',
+      ...(options.dataPlane ? { mesh: { host: '127.0.0.1', inboundPort: 0, maxSessionAge: '10s' } } : {}),
     },
     quiet(`agent:${node}`),
   );
