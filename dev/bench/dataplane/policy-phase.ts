@@ -63,10 +63,14 @@ export function policyRows(options: { caseName: string; paths: readonly BenchPat
       const perHop = (value - q(phase.runs, 'direct', pick)) / path.hops;
       const basePerHop = (base - q(plain, 'direct', pick)) / path.hops;
       const runs = phase.runs.filter((r) => r.path === path.key);
+      const perRound = runs.map((r) => {
+        const direct = phase.runs.find((d) => d.path === 'direct' && d.round === r.round);
+        return direct === undefined ? NaN : (r.result.latency[quantile] - direct.result.latency[quantile]) / path.hops;
+      });
       const errors = runs.reduce((sum, r) => sum + r.result.errors + r.result.non2xx, 0);
       const note =
         `policy version ${phase.version} enforced by every agent and gateway (${phase.rules}); ${runs.length} rounds after the no-policy rounds and saturation, ${runs.reduce((s, r) => s + r.result.ok, 0)} 2xx, ${errors} errors or non-2xx; ` +
-        `policy added per hop = ${(perHop - basePerHop).toFixed(3)} ms (${quantile}); baseline = this case's no-policy rounds at ${POLICY_RATE} rps (earlier in the run: drift counts as policy cost); ${options.context}`;
+        `policy added per hop = ${(perHop - basePerHop).toFixed(3)} ms (${quantile}); per hop with policy, per round: ${perRound.map((v) => v.toFixed(2)).join(' / ')} ms; baseline = this case's no-policy rounds at ${POLICY_RATE} rps (earlier in the run: drift counts as policy cost); ${options.context}`;
       const common = { case: options.caseName, unit: 'ms', note };
       rows.push({ ...common, metric: `${path.label} ${quantile} @${POLICY_RATE} rps, realistic policy`, value, baseline: `${path.label}, no policy`, baselineValue: base, ratio: value / base });
       rows.push({ ...common, metric: `${path.label} added per hop ${quantile} @${POLICY_RATE} rps, realistic policy`, value: perHop, baseline: `${path.label} added per hop, no policy`, baselineValue: basePerHop, ratio: perHop / basePerHop, target: 'unchanged within noise' });
