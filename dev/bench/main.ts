@@ -3,12 +3,14 @@ import { catalogPropagation } from './cases/catalog-propagation.js';
 import { catalogScale } from './cases/catalog-scale.js';
 import { certificateIssuance } from './cases/certificate-issuance.js';
 import { dataplane } from './cases/dataplane-paths.js';
+import { policyApply } from './cases/policy-apply.js';
 import { policyDecisions } from './cases/policy-decisions.js';
+import { policyRevoke } from './cases/policy-revoke.js';
 import { renderTable, writeJson } from './report.js';
 import type { BenchCase, BenchRow } from './types.js';
 
 /** Every case, each run beside its baseline. Later issues add theirs here. */
-const CASES: readonly BenchCase[] = [certificateIssuance, catalogPropagation, catalogScale, dataplane, policyDecisions];
+const CASES: readonly BenchCase[] = [certificateIssuance, catalogPropagation, catalogScale, dataplane, policyDecisions, policyApply, policyRevoke];
 
 const { values } = parseArgs({ options: { json: { type: 'string' }, case: { type: 'string', multiple: true } }, strict: true });
 const selected = values.case === undefined ? CASES : CASES.filter((c) => values.case?.some((name) => c.name.startsWith(name)));

@@ -9,7 +9,9 @@
  * Agents and gateways are `meridian agent|gateway run` processes, the app (node:http) and the
  * load generator are child processes of their own; NATS and the control services back the mesh.
  * Per round, every path at 500 and 1000 rps, open loop (latency from each request's due time);
- * then closed-loop saturation (wrk, else a Node closed loop). CPU per request and RSS come from
+ * then closed-loop saturation (wrk, else a Node closed loop); then a realistic policy set is
+ * applied (~50 rules, a few revocations) and direct, same-site and cross-site run again at 1000 rps
+ * beside the no-policy figures. CPU per request and RSS come from
  * /proc. MERIDIAN_BENCH_CPU_PROF=<dir> runs agents and gateways with --cpu-prof; read the
  * profiles with dist/dev/bench/dataplane/profile-summary.js.
  */
@@ -20,6 +22,7 @@ import { CROSS_SITE_SERVICE, SAME_SITE_SERVICE, startBenchMesh, type BenchMesh }
 import { startNginxPair, type NginxPair } from '../dataplane/nginx.js';
 import { sampleProcesses, type BenchPath, type PathKey } from '../dataplane/paths.js';
 import { rssMb, startProcess, type BenchProcess } from '../dataplane/processes.js';
+import { policyPhase, policyRows } from '../dataplane/policy-phase.js';
 import { dataplaneRows, type RunRecord } from '../dataplane/rows.js';
 import { saturator, type SaturationResult } from '../dataplane/saturation.js';
 import type { BenchCase, BenchRow } from '../types.js';
@@ -128,15 +131,21 @@ async function measure(rig: Rig, caseStart: number): Promise<BenchRow[]> {
   const idleRss = idleMemory(all);
   const runs = await fixedRateRounds(rig.load, all, { caseStart, others: [rig.app?.pid ?? -1, rig.load.pid] });
   const saturation = await saturationRuns(rig.load, all, caseStart);
+  const load = rig.load;
+  const others = [rig.app?.pid ?? -1, load.pid];
+  const policy = await policyPhase({ mesh: rig.mesh, paths: all, run: (path, rate, round) => openLoopRun(load, { path, rate, round }, others) });
   const context =
     `open loop from a Node child (keep-alive agent, <= ${MAX_SOCKETS} sockets, latency from each request's due time), ${WARMUP_MS / 1000} s warm-up + ${DURATION_MS / 1000} s per run; ` +
     `app: node:http, 64-byte body, own process; agents and gateways: meridian CLI processes (${process.env.MERIDIAN_BENCH_CPU_PROF ? 'with --cpu-prof, ' : ''}--max-semi-space-size=2); ${rig.nginx.summary}; 2-core shared machine, loopback`;
-  return dataplaneRows({ caseName: CASE, paths: all, rates: RATES, runs, saturation: saturation.runs, saturationTool: saturation.tool, idleRss, context });
+  return [
+    ...dataplaneRows({ caseName: CASE, paths: all, rates: RATES, runs, saturation: saturation.runs, saturationTool: saturation.tool, idleRss, context }),
+    ...policyRows({ caseName: CASE, paths: all, plain: runs, phase: policy, context }),
+  ];
 }
 
 export const dataplane: BenchCase = {
   name: CASE,
-  description: 'request latency at 500/1000 rps (open loop), saturation, CPU and memory: direct vs same-site mesh vs cross-site mesh vs an nginx mTLS pair',
+  description: 'request latency at 500/1000 rps (open loop), saturation, CPU and memory: direct vs same-site mesh vs cross-site mesh vs an nginx mTLS pair; then with a realistic policy set enforced',
   async run(): Promise<BenchRow[]> {
     const caseStart = performance.now();
     const rig: Rig = {};

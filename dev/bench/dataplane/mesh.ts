@@ -10,6 +10,8 @@ import { freePort } from '../../../test/support/servers/index.js';
 import { jsonLogger } from '../../../shared/telemetry/index.js';
 import { startControlService, type ControlService } from '../../../services/site/index.js';
 import { startBenchFederation, type BenchFederation } from '../catalog/federation.js';
+import { applyPolicy } from '../../../shared/policy/distribution/index.js';
+import type { PolicySource } from '../../../shared/policy/index.js';
 import { startProcess, type BenchProcess } from './processes.js';
 import { waitForMesh } from './mesh-ready.js';
 
@@ -26,6 +28,11 @@ export interface BenchMesh {
   readonly agents: { readonly caller: BenchProcess; readonly sameSite: BenchProcess; readonly crossSite: BenchProcess };
   readonly gateways: { readonly a: BenchProcess; readonly b: BenchProcess };
   readonly readySeconds: number;
+  /**
+   * Applies `sources` as the federation's next policy version (from site a's control user) and
+   * resolves with it once every agent and gateway process logged that it enforces it.
+   */
+  applyPolicy(sources: readonly PolicySource[]): Promise<number>;
   /** Stops every process by PID (SIGTERM, so --cpu-prof profiles get written), the control services, NATS, and removes temp dirs. */
   stop(): Promise<void>;
 }
@@ -124,6 +131,22 @@ async function startControl(context: Context, site: string): Promise<void> {
   context.teardown.add(() => control.stop());
 }
 
+const POLICY_TIMEOUT_MS = 30_000;
+
+/** Applies `sources` at site a and waits (bounded) until each process logged `policy version enforced` with the new version. */
+async function applyAndWait(fed: BenchFederation, sources: readonly PolicySource[], processes: readonly BenchProcess[]): Promise<number> {
+  const result = await applyPolicy(await fed.connectControl('a'), { sources, trustDomain: 'acme.internal', appliedBy: { site: 'a', who: 'bench' } });
+  const version = result.record.version;
+  const enforced = new RegExp(`"message":"policy version enforced","version":${version},`);
+  const deadline = performance.now() + POLICY_TIMEOUT_MS;
+  for (;;) {
+    const lagging = processes.filter((p) => !enforced.test(p.output()));
+    if (lagging.length === 0) return version;
+    if (performance.now() > deadline) throw new Error(`policy version ${version} not enforced within ${POLICY_TIMEOUT_MS} ms by ${lagging.map((p) => p.name).join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /**
  * Brings the mesh up the way an operator would: a secured 2-site federation, the sites' buckets
  * and control services (in this process: they only sign certificates and reap leases), then
@@ -148,11 +171,13 @@ export async function startBenchMesh(options: BenchMeshOptions): Promise<BenchMe
     // The caller's port is never dialled (nothing calls bench-client): the service exists for its outbound listener and identity.
     await register(caller.api, { service: 'bench-client', ports: { http: options.appPort }, outbound: { http: outboundPort } });
     await waitForMesh({ outboundPort, hosts: [`${SAME_SITE_SERVICE}.mesh`, `${CROSS_SITE_SERVICE}.mesh`], timeoutMs: 60_000 });
+    const agents = { caller: caller.process, sameSite: sameSite.process, crossSite: crossSite.process };
     return {
       outboundPort,
-      agents: { caller: caller.process, sameSite: sameSite.process, crossSite: crossSite.process },
+      agents,
       gateways,
       readySeconds: (performance.now() - started) / 1000,
+      applyPolicy: (sources) => applyAndWait(fed, sources, [...Object.values(agents), ...Object.values(gateways)]),
       stop: () => teardown.run(),
     };
   } catch (error) {
