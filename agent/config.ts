@@ -61,6 +61,12 @@ export const AgentConfigSchema = Type.Object(
           inboundPort: Type.Integer({ minimum: 0, maximum: 65535, default: 15443 }),
           /** Pooled mesh sessions are rotated after this; keep it below the gateways' drain bound. */
           maxSessionAge: Type.String({ ...DurationSchema, default: DEFAULT_MESH_SESSION_AGE }),
+          /**
+           * `%2F` and `%5C` in a request path: 'reject' (default, 400: apps disagree on whether an
+           * encoded slash splits a segment, so a policy path could be bypassed) or 'keep' (forwarded
+           * encoded, judged as part of their segment).
+           */
+          encodedSlashes: Type.Optional(Type.Union([Type.Literal('reject'), Type.Literal('keep')], { description: "'reject' (default) or 'keep'" })),
         },
         { additionalProperties: false },
       ),

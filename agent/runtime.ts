@@ -235,6 +235,7 @@ async function startNodeDataPlane(options: {
     inbound: { host: options.config.mesh?.host ?? '127.0.0.1', port: options.meshPort },
     maxSessionAgeMs: parseDuration(options.config.mesh?.maxSessionAge ?? DEFAULT_MESH_SESSION_AGE, '/mesh/maxSessionAge'),
     policy: options.policy,
+    encodedSlashes: options.config.mesh?.encodedSlashes ?? 'reject',
     onRequest: options.onRequest,
     log: options.log,
   });

@@ -238,6 +238,19 @@ describe('inbound authorization: the policy set decides at the destination', () 
     assert.equal(ledger.hits, hits);
   });
 
+  it("with encodedSlashes 'keep' (the agent's mesh.encodedSlashes), an encoded slash reaches the app encoded, judged as part of its segment", async () => {
+    const keeping = await startNode(pki, 'eu', { ledger: { address: '127.0.0.1', port: ledger.port, protocol: 'http', exported: true } }, { policy: policy.live, encodedSlashes: 'keep' });
+    try {
+      const kept = await rawH1(keeping.port, web, 'GET /public/a%2fb/../c HTTP/1.1\r\nHost: ledger.mesh\r\n');
+      assert.equal(kept.status, 200);
+      assert.equal((JSON.parse(kept.body) as Seen).url, '/public/c');
+      const opaque = await rawH1(keeping.port, web, 'GET /public/a%2fb HTTP/1.1\r\nHost: ledger.mesh\r\n');
+      assert.equal((JSON.parse(opaque.body) as Seen).url, '/public/a%2Fb');
+    } finally {
+      await keeping.close(1000);
+    }
+  });
+
   it('forwards to the app the very path the policy judged', async () => {
     const reply = await rawH1(node.port, web, 'GET /items/./a//b/../c/%7Euser/%41?q=%2F&r=1 HTTP/1.1\r\nHost: ledger.mesh\r\n');
     assert.equal(reply.status, 200);
