@@ -25,7 +25,8 @@ function unchunk(text: string): string {
   }
 }
 
-function parseReply(text: string, closed: boolean): RawReply {
+/** Parses a response as received (head, then a body by content-length or chunked); status 0 when there is no status line. */
+export function parseRawReply(text: string, closed: boolean): RawReply {
   const end = text.indexOf('\r\n\r\n');
   const head = end < 0 ? text : text.slice(0, end);
   const [statusLine = '', ...lines] = head.split('\r\n');
@@ -71,7 +72,7 @@ export async function rawHttp1(port: number, request: string | Buffer, waitMs = 
   socket.write(request);
   await settled;
   socket.destroy();
-  return parseReply(text, closed);
+  return parseRawReply(text, closed);
 }
 
 /** The JSON error body of a Meridian refusal. */

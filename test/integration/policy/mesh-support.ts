@@ -14,6 +14,7 @@ import { readCertificates, readPrivateKey, type MtlsIdentity } from '../../../sh
 import { runCli } from '../../support/cli.js';
 import { eventually } from '../../support/harness.js';
 import type { FederationMesh } from '../../support/mesh/index.js';
+import { parseRawReply } from '../../support/raw-http.js';
 
 /** `meridian <args> --site <site>` with the mesh's PKI dir and the site's NATS URL. */
 export function meridianAt(mesh: FederationMesh, site: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -56,18 +57,6 @@ export async function everywhere(mesh: FederationMesh, agents: ReadonlyMap<strin
   );
 }
 
-/** An HTTP/1.1 body, de-chunked when the head says it is chunked. */
-function bodyOf(head: string, body: string): string {
-  if (!/\r\ntransfer-encoding: chunked/i.test(head)) return body;
-  let out = '';
-  for (let rest = body; ; ) {
-    const eol = rest.indexOf('\r\n');
-    const size = parseInt(rest.slice(0, eol), 16);
-    if (!(size > 0)) return out;
-    out += rest.slice(eol + 2, eol + 2 + size);
-    rest = rest.slice(eol + 4 + size);
-  }
-}
 
 /** A raw HTTP/1.1 exchange's outcome: status (0 when the connection closed without an answer) and body. */
 export interface RawReply {
@@ -90,9 +79,8 @@ export async function rawRequest(port: number, head: string): Promise<RawReply> 
   await once(socket, 'close');
   clearTimeout(timer);
   const raw = Buffer.concat(chunks).toString();
-  const end = raw.indexOf('\r\n\r\n');
-  if (!raw.startsWith('HTTP/1.1 ') || end === -1) return { status: 0, body: raw };
-  return { status: Number(raw.slice(9, 12)), body: bodyOf(raw.slice(0, end), raw.slice(end + 4)) };
+  const reply = parseRawReply(raw, true);
+  return { status: reply.status, body: reply.status === 0 ? raw : reply.body };
 }
 
 /** The error code of a Meridian JSON error body, or undefined for any other body. */

@@ -13,6 +13,7 @@ import { bodyJson, h2 } from '../../support/clients.js';
 import { startCaller, startNode, startTcpEcho, TestCatalog } from '../../support/mesh/index.js';
 import { mtlsConnect, mtlsH2, spiffe, TestTrustDomain } from '../../support/pki/index.js';
 import { TestPolicy } from '../../support/policy.js';
+import { parseRawReply } from '../../support/raw-http.js';
 
 const TD = 'spiffe://acme.internal';
 
@@ -72,26 +73,14 @@ async function drained(socket: TLSSocket): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** An HTTP/1.1 body, de-chunked when the head says it is chunked. */
-function bodyOf(head: string, body: string): string {
-  if (!/\r\ntransfer-encoding: chunked/i.test(head)) return body;
-  let out = '';
-  for (let rest = body; ; ) {
-    const eol = rest.indexOf('\r\n');
-    const size = parseInt(rest.slice(0, eol), 16);
-    if (!(size > 0)) return out;
-    out += rest.slice(eol + 2, eol + 2 + size);
-    rest = rest.slice(eol + 4 + size);
-  }
-}
 
 /** One raw HTTP/1.1 request (written byte for byte, as an attacker would) on a fresh mTLS connection. */
 async function rawH1(port: number, identity: MtlsIdentity, head: string): Promise<{ status: number; body: string }> {
   const socket = await mtlsConnect(port, identity, { servername: meshServerName('ledger'), alpn: 'http/1.1' });
   socket.write(`${head}Connection: close\r\n\r\n`);
   const raw = (await drained(socket)).toString();
-  const end = raw.indexOf('\r\n\r\n');
-  return { status: Number(raw.slice(9, 12)), body: bodyOf(raw.slice(0, end), raw.slice(end + 4)) };
+  const reply = parseRawReply(raw, true);
+  return { status: reply.status, body: reply.status === 0 ? raw : reply.body };
 }
 
 describe('inbound authorization: the policy set decides at the destination', () => {
