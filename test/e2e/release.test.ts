@@ -1,5 +1,5 @@
 /**
- * The release artifact: `npm pack` (its prepack builds and drops stale output) ships the compiled roles and CLI only,
+ * The release artifact: `npm pack` (its prepack builds and drops stale output) ships the compiled roles and CLI only (and the Grafana dashboard JSON),
  * `npm install -g` of the tarball needs no compiler and runs no build, and the installed
  * `meridian` works without ever running npm ci or tsc, even when its dist/ is damaged.
  * The install takes the dependencies from npm's cache (--prefer-offline) or the registry.
@@ -62,11 +62,13 @@ describe('the release artifact', () => {
       'dist/services',
       'dist/shared',
       'package.json',
+      'shared',
     ]);
     assert.ok(paths.includes('bin/meridian'));
     assert.ok(paths.includes('dist/cli/main.js'));
     assert.ok(paths.includes('dist/services/status/dashboard/app.js'), 'the dashboard script is read at run time');
-    assert.deepEqual(paths.filter((p) => !p.endsWith('.js') && !['bin/meridian', 'README.md', 'package.json'].includes(p)), []);
+    // The Grafana dashboard ships as the JSON users import, read at run time by `meridian dashboard grafana`.
+    assert.deepEqual(paths.filter((p) => !p.endsWith('.js') && !['bin/meridian', 'README.md', 'package.json', 'shared/telemetry/dashboards/meridian-federation.json'].includes(p)), []);
     // Exactly the current code: every compiled file has its source, and a stale one was dropped.
     assert.deepEqual(paths.filter((p) => p.startsWith('dist/') && !existsSync(join(REPO_ROOT, p.slice('dist/'.length).replace(/\.js$/, '.ts')))), []);
     assert.equal(existsSync(join(REPO_ROOT, orphan)), false);
@@ -92,6 +94,9 @@ describe('the release artifact', () => {
     assert.equal(init.code, 0, init.stderr);
     assert.match(init.stdout, /trust domain acme.internal: root CA created/);
     assert.equal(init.stderr, '');
+    const dashboard = run(meridianBin, ['dashboard', 'grafana'], { env: vmEnv });
+    assert.equal(dashboard.code, 0, dashboard.stderr);
+    assert.equal(dashboard.stdout, readFileSync(join(REPO_ROOT, 'shared/telemetry/dashboards/meridian-federation.json'), 'utf8'));
     assert.deepEqual(mtimes(join(installedPackage, 'dist')), before);
     assert.equal(existsSync(join(installedPackage, 'node_modules/.meridian-lock-sha256')), false, 'scripts/setup.sh (npm ci) ran');
   });
