@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { DEFAULT_HEARTBEAT, DEFAULT_MESH_SESSION_AGE, DEFAULT_STATUS_INTERVAL, DurationSchema, LocalityFields, NameSchema, loadJsonConfig, parseDuration } from '../shared/config/index.js';
+import { MeridianError } from '../shared/errors/index.js';
 
 const Name = NameSchema;
 const Duration = DurationSchema;
@@ -14,6 +15,9 @@ export const DEFAULT_AGENT_API_URL = `http://${DEFAULT_AGENT_API.host}:${DEFAULT
 const API_TOKEN_FILE_NAME = 'api-token';
 /** The token file of an agent with the default data dir: where `meridian services` looks unless told. */
 export const DEFAULT_AGENT_API_TOKEN_FILE = join(DEFAULT_AGENT_DATA_DIR, API_TOKEN_FILE_NAME);
+
+/** Tracing defaults (the `tracing` section's): every trace recorded, the OpenTelemetry SDK's batch bounds, 10s export bound. */
+export const DEFAULT_TRACING = Object.freeze({ sampleRatio: 1, maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelay: '5s', exportTimeout: '10s' });
 
 /**
  * The agent's configuration file (JSON). Defaults: api on 127.0.0.1:8510 with its token in
@@ -82,6 +86,26 @@ export const AgentConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** OpenTelemetry traces of proxied HTTP requests, exported over OTLP/HTTP (JSON). Absent: no tracing, no per-request cost. */
+    tracing: Type.Optional(
+      Type.Object(
+        {
+          /** The collector's traces URL, e.g. `http://127.0.0.1:4318/v1/traces`. */
+          otlpEndpoint: Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2048 }),
+          /** Fraction of traces recorded, decided by trace id (the same at every agent); a caller's unsampled traceparent is never recorded. */
+          sampleRatio: Type.Optional(Type.Number({ minimum: 0, maximum: 1, default: DEFAULT_TRACING.sampleRatio })),
+          /** Finished spans held for export; past it new spans are dropped (and counted). */
+          maxQueueSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: DEFAULT_TRACING.maxQueueSize })),
+          /** Spans per export request, at most maxQueueSize (default 512, or maxQueueSize when smaller). */
+          maxExportBatchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+          /** Longest wait before a partial batch is exported. */
+          scheduledDelay: Type.Optional(Type.String({ ...Duration, default: DEFAULT_TRACING.scheduledDelay })),
+          /** Bound of one export, retries included; also bounds the final flush at stop. */
+          exportTimeout: Type.Optional(Type.String({ ...Duration, default: DEFAULT_TRACING.exportTimeout })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     dataDir: Type.String({ default: DEFAULT_AGENT_DATA_DIR }),
     heartbeat: Type.String({ ...Duration, default: DEFAULT_HEARTBEAT }),
     leaseTtl: Type.Optional(Duration),
@@ -130,4 +154,39 @@ export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
 export function accessLogTarget(config: AgentConfig): 'off' | 'stdout' | 'stderr' | { path: string } {
   const value = config.telemetry?.accessLog ?? 'off';
   return value === 'off' || value === 'stdout' || value === 'stderr' ? value : { path: value };
+}
+
+/** The `tracing` section resolved: defaults applied, durations in milliseconds. */
+export interface TracingSettings {
+  readonly otlpEndpoint: string;
+  readonly sampleRatio: number;
+  readonly maxQueueSize: number;
+  readonly maxExportBatchSize: number;
+  readonly scheduledDelayMs: number;
+  readonly exportTimeoutMs: number;
+}
+
+/** The tracing settings, or undefined when the config has no `tracing` section; errors name the field. */
+export function tracingSettings(config: AgentConfig): TracingSettings | undefined {
+  const tracing = config.tracing;
+  if (tracing === undefined) return undefined;
+  const maxQueueSize = tracing.maxQueueSize ?? DEFAULT_TRACING.maxQueueSize;
+  const maxExportBatchSize = tracing.maxExportBatchSize ?? Math.min(DEFAULT_TRACING.maxExportBatchSize, maxQueueSize);
+  if (maxExportBatchSize > maxQueueSize) {
+    throw new MeridianError('MERIDIAN_ERR_CONFIG_INVALID', `/tracing/maxExportBatchSize (${maxExportBatchSize}) must not exceed /tracing/maxQueueSize (${maxQueueSize})`);
+  }
+  let url: URL;
+  try {
+    url = new URL(tracing.otlpEndpoint);
+  } catch (cause) {
+    throw new MeridianError('MERIDIAN_ERR_CONFIG_INVALID', `/tracing/otlpEndpoint is not a URL: ${tracing.otlpEndpoint}`, { cause });
+  }
+  return {
+    otlpEndpoint: url.href,
+    sampleRatio: tracing.sampleRatio ?? DEFAULT_TRACING.sampleRatio,
+    maxQueueSize,
+    maxExportBatchSize,
+    scheduledDelayMs: parseDuration(tracing.scheduledDelay ?? DEFAULT_TRACING.scheduledDelay, '/tracing/scheduledDelay'),
+    exportTimeoutMs: parseDuration(tracing.exportTimeout ?? DEFAULT_TRACING.exportTimeout, '/tracing/exportTimeout'),
+  };
 }

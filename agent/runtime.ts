@@ -10,7 +10,8 @@ import { startPolicyFollower, type PolicyFollower } from '../shared/policy/distr
 import { LiveIdentity, generatePrivateKey, loadOrCreateTokenFile, type TrustBundle } from '../shared/identity/index.js';
 import { AgentMetrics, createRegistry, exposition, type Logger } from '../shared/telemetry/index.js';
 import { startAgentApi, type AgentApi } from './api/index.js';
-import { accessLogTarget, agentTimings, apiTokenFile, type AgentConfig } from './config.js';
+import { accessLogTarget, agentTimings, apiTokenFile, tracingSettings, type AgentConfig } from './config.js';
+import { startTracing, type AgentTracing } from './tracing/index.js';
 import type { RequestObserver } from './proxy/index.js';
 import { RequestTelemetry, agentStatusCollector, nodeCertificates, openAccessLog } from './telemetry/index.js';
 import { catalogStatus } from '../shared/status/index.js';
@@ -34,6 +35,8 @@ export interface RunningAgent {
   readonly credentials: AgentCredentials;
   /** The policy the agent enforces now (the on-disk copy at start, then the site's mirror). */
   readonly policy: LivePolicy;
+  /** The tracer of proxied requests, when the config has a `tracing` section. */
+  readonly tracing: AgentTracing | undefined;
   /** What keeps `policy` on the newest version, and reports it (version, rejected). */
   readonly policyFollower: PolicyFollower;
   /** The site NATS connection, once attached (one for the agent's life: nats.js reconnects it). */
@@ -120,7 +123,10 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
     policy: () => policyFollower.report(),
     failovers: () => dataPlane?.failovers() ?? [],
   });
-  const telemetry = new RequestTelemetry(config.site, { accessLog, metrics, knownService: (service) => view.query({ service }).length > 0 });
+  const tracingConfig = tracingSettings(config);
+  const tracing = tracingConfig === undefined ? undefined : startTracing({ ...tracingConfig, site: config.site, node: config.node, log, registry: metrics.registry });
+  launch.undo.push(() => tracing?.stop());
+  const telemetry = new RequestTelemetry(config.site, { accessLog, metrics, tracing, knownService: (service) => view.query({ service }).length > 0 });
   const connected = (): boolean => nats.nc !== undefined && !nats.nc.isClosed();
   const collectStatus = agentStatusCollector({
     ...certificates,
@@ -172,6 +178,7 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
     credentials,
     policy,
     policyFollower,
+    tracing,
     nats: () => nats.nc,
     async stop() {
       credentials.stop();
@@ -180,6 +187,8 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
       // Deregister first so callers stop choosing this node, then let in-flight requests finish.
       await registrar.stop({ deregister: true });
       await dataPlane?.close(DEFAULT_DRAIN_MS);
+      // After the drain: the spans of the last requests go out in the final flush.
+      await tracing?.stop();
       snapshots.stop();
       await snapshots.flush().catch((error: unknown) => log.warn('final catalog snapshot failed', { error: (error as Error).message }));
       view.close();

@@ -21,8 +21,14 @@ export interface RequestRecord {
   readonly status: number;
   /** From the request's arrival to the response's close. */
   readonly durationMs: number;
-  /** The traceparent sent on (HTTP only). */
+  /** The traceparent sent on (HTTP only): this hop's span id, the parent of the next hop's. */
   readonly traceparent: string;
+  /**
+   * The traceparent the request arrived with, unparsed ('' when none, and for TCP): its span id
+   * is the parent of this hop's when `traceparent` continued its trace. A reference to the header
+   * string, so recording it costs nothing; only the tracer parses it.
+   */
+  readonly incomingTraceparent: string;
   /** Epoch milliseconds of the request's arrival. */
   readonly startedAt: number;
   /**
@@ -39,5 +45,5 @@ export type RequestObserver = (record: RequestRecord) => void;
 export function tcpRecord(
   parts: Pick<RequestRecord, 'direction' | 'service' | 'peerService' | 'peerSite' | 'startedAt'> & { status?: number; policyRule?: string },
 ): RequestRecord {
-  return { status: 0, ...parts, protocol: 'tcp', method: '', path: '', durationMs: Date.now() - parts.startedAt, traceparent: '' };
+  return { status: 0, ...parts, protocol: 'tcp', method: '', path: '', durationMs: Date.now() - parts.startedAt, traceparent: '', incomingTraceparent: '' };
 }

@@ -18,6 +18,8 @@ export const UNKNOWN_SERVICE = 'unknown';
 export interface RequestTelemetrySinks {
   readonly accessLog?: AccessLog | undefined;
   readonly metrics?: RequestSink | undefined;
+  /** The tracer (agent/tracing), when the config has a `tracing` section: absent, tracing costs one check per request. */
+  readonly tracing?: { observe(record: RequestRecord): void } | undefined;
   /**
    * Whether the catalog has the service at all. Without it, every destination that no instance
    * answered counts as unknown: its name came from the caller's Host header and can be anything.
@@ -27,7 +29,7 @@ export interface RequestTelemetrySinks {
 
 /**
  * The one observer the node's proxies report finished requests to: it feeds the status report's
- * traffic edges, counts inbound refusals, writes the access log and the metrics.
+ * traffic edges, counts inbound refusals, writes the access log and the metrics, and hands it to the tracer.
  */
 export class RequestTelemetry {
   readonly meter = new TrafficMeter();
@@ -50,6 +52,7 @@ export class RequestTelemetry {
     // The access log keeps the name as asked: one line per request, whatever the name, is its job.
     this.sinks.accessLog?.write(record, this.site);
     this.sinks.metrics?.observe(counted);
+    this.sinks.tracing?.observe(record);
   };
 
   /** Calls refused at this node's inbound since start. */

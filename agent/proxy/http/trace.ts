@@ -41,3 +41,8 @@ export function nextTraceparent(incoming: string | string[] | undefined): string
   if (valid && (version === '00' ? value?.trim().length === 55 : true)) return `00-${traceId}-${randomId(8)}-${flags}`;
   return `00-${randomId(16)}-${randomId(8)}-01`;
 }
+
+/** A traceparent header's text as received: the first value of a repeated header, '' when absent. */
+export function traceparentText(header: string | string[] | undefined): string {
+  return typeof header === 'string' ? header : (header?.[0] ?? '');
+}

@@ -7,7 +7,7 @@ import { ProxyError, replyError } from '../http/errors.js';
 import { parseMeshAuthority } from '../http/headers.js';
 import type { LocalApps } from './local-apps.js';
 import { peerOf } from './peer.js';
-import { nextTraceparent } from '../http/trace.js';
+import { nextTraceparent, traceparentText } from '../http/trace.js';
 import type { RequestObserver } from '../records.js';
 import type { LocalServices } from './types.js';
 import { callerRefusal } from './callers.js';
@@ -53,6 +53,7 @@ function observe(deps: InboundHttpDeps, req: DownstreamRequest, res: DownstreamR
       status: res.headersSent ? res.statusCode : 0,
       durationMs: Date.now() - startedAt,
       traceparent: call.traceparent,
+      incomingTraceparent: traceparentText(req.headers.traceparent),
       startedAt,
     };
     onRequest(call.rule === undefined ? record : { ...record, policyRule: call.rule });

@@ -61,7 +61,7 @@ function observe(deps: PermissiveDeps, req: IncomingMessage, res: ServerResponse
   const startedAt = Date.now();
   res.once('close', () => {
     const record = { direction: 'inbound' as const, service: call.service, peerService: PLAINTEXT_CALLER, peerSite: '', protocol: 'http' as const };
-    const rest = { method: req.method ?? '', path: call.target, status: res.statusCode, durationMs: Date.now() - startedAt, traceparent: '', startedAt };
+    const rest = { method: req.method ?? '', path: call.target, status: res.statusCode, durationMs: Date.now() - startedAt, traceparent: '', incomingTraceparent: '', startedAt };
     onRequest(call.rule === undefined ? { ...record, ...rest } : { ...record, ...rest, policyRule: call.rule });
   });
 }

@@ -13,7 +13,7 @@ import { meshTargetOf, type MeshTarget } from '../http/target.js';
 import type { ResetGuard } from '../listener/reset-guard.js';
 import type { MeshPool } from '../transport/mesh-pool.js';
 import { attempt, type Call } from './attempt.js';
-import { nextTraceparent } from '../http/trace.js';
+import { nextTraceparent, traceparentText } from '../http/trace.js';
 import type { RequestObserver } from '../records.js';
 
 /** What the outbound request handler needs. */
@@ -74,6 +74,7 @@ function observe(deps: OutboundHttpDeps, call: Call, startedAt: number): void {
       status: call.res.headersSent ? call.res.statusCode : 0,
       durationMs: Date.now() - startedAt,
       traceparent: call.traceparent,
+      incomingTraceparent: traceparentText(call.req.headers.traceparent),
       startedAt,
     });
   });

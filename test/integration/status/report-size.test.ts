@@ -85,7 +85,7 @@ describe('status reports stay under the server max_payload', () => {
       // The first 50 destinations are the busy ones: 20 calls each, the others one.
       const calls = i < 50 ? 20 : 1;
       for (let c = 0; c < calls; c++) {
-        telemetry.observe({ direction: 'outbound', service: 'frontend', peerService: `svc-${i}`, peerSite: 'west', protocol: 'http', method: 'GET', path: '/', status: 200, durationMs: 1, traceparent: '', startedAt: 0 });
+        telemetry.observe({ direction: 'outbound', service: 'frontend', peerService: `svc-${i}`, peerSite: 'west', protocol: 'http', method: 'GET', path: '/', status: 200, durationMs: 1, traceparent: '', incomingTraceparent: '', startedAt: 0 });
       }
     }
     const collect = agentStatusCollector({ node: node('busy-1'), intervalMs: 150, agentCertificate: () => undefined, connected: () => true, services: () => ['frontend'], dataPlane: () => undefined, telemetry });

@@ -70,6 +70,8 @@ export interface MeshAgentOptions {
   readonly statusInterval: string;
   readonly definitionsDir?: string;
   readonly accessLog?: string;
+  /** The agent's `tracing` section (default none). */
+  readonly tracing?: AgentConfig['tracing'];
   /** Lifetime of the agent's own certificate (default 24 h). */
   readonly ttlMs?: number;
   /** Default quiet. */
@@ -86,6 +88,7 @@ export async function startMeshAgent(fed: SecureFederation, options: MeshAgentOp
     mesh: { host: '127.0.0.1', inboundPort: 0, maxSessionAge: '500ms' },
     telemetry: { statusInterval: options.statusInterval, ...(options.accessLog === undefined ? {} : { accessLog: options.accessLog }) },
     ...(options.definitionsDir === undefined ? {} : { definitionsDir: options.definitionsDir }),
+    ...(options.tracing === undefined ? {} : { tracing: options.tracing }),
   };
   // Re-issued in place: a short-lived agent certificate, renewed by the agent itself from then on.
   if (options.ttlMs !== undefined) fed.pki.issueIdentity(site, 'agent', node, options.ttlMs);

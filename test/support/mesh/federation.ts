@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { RunningAgent } from '../../../agent/index.js';
+import type { AgentConfig, RunningAgent } from '../../../agent/index.js';
 import { startGatewayProcess, type RunningGateway } from '../../../gateway/runtime.js';
 import { parseDuration } from '../../../shared/config/index.js';
 import { startControlService, type ControlService } from '../../../services/site/index.js';
@@ -37,7 +37,7 @@ export interface FederationMesh {
   readonly gateways: Map<string, RunningGateway>;
   readonly controls: Map<string, ControlService>;
   /** Starts an agent with a data plane on `site` (node name `node`). */
-  agent(site: string, node: string, options?: { definitionsDir?: string; accessLog?: string }): Promise<RunningAgent>;
+  agent(site: string, node: string, options?: { definitionsDir?: string; accessLog?: string; tracing?: AgentConfig['tracing'] }): Promise<RunningAgent>;
   /** Starts (or restarts, on the same port) a site's gateway. */
   startGateway(site: string, port?: number): Promise<RunningGateway>;
 }
