@@ -18,6 +18,7 @@ export const TCP_MESSAGE_BYTES = 65_535;
 
 const HEADER_BYTES = 12;
 const QR_BIT = 0x8000;
+const OPCODE_BITS = 0x7800;
 const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 /** EDNS version this server speaks; a query with another gets BADVERS (RFC 6891 §6.1.3). */
 const EDNS_VERSION = 0;
@@ -81,10 +82,10 @@ function parseQuery(message: Buffer): Query | Rcode {
   return { id: packet.id ?? 0, recursionDesired: packet.flag_rd, question, opt };
 }
 
-/** A reply with no question section: the query could not be read (or its opcode is not served). */
+/** A reply with no question section: the query could not be read (or its opcode is not served); opcode and RD are echoed. */
 function errorReply(id: number, queryFlags: number, rcode: Rcode): Buffer {
-  const recursionDesired = queryFlags & dnsPacket.RECURSION_DESIRED;
-  return dnsPacket.encode({ type: 'response', id, flags: recursionDesired | RCODE[rcode], questions: [], answers: [], authorities: [], additionals: [] });
+  const echoed = queryFlags & (OPCODE_BITS | dnsPacket.RECURSION_DESIRED);
+  return dnsPacket.encode({ type: 'response', id, flags: echoed | RCODE[rcode], questions: [], answers: [], authorities: [], additionals: [] });
 }
 
 function emptyAnswer(): ZoneAnswer {

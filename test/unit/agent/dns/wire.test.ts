@@ -101,7 +101,9 @@ describe('DNS wire format: queries answered, malformed ones refused, answers fit
     for (const opcode of [1, 4, 5]) {
       const message = query('payments.mesh');
       message.writeUInt16BE(message.readUInt16BE(2) | (opcode << 11), 2);
-      assert.equal(rcodeOf(respond(zone(), message, 'udp')), 4, `opcode ${opcode}`);
+      const reply = respond(zone(), message, 'udp');
+      assert.equal(rcodeOf(reply), 4, `opcode ${opcode}`);
+      assert.equal(((reply?.readUInt16BE(2) ?? 0) >> 11) & 0xf, opcode, 'opcode echoed');
     }
   });
 
