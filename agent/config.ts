@@ -11,6 +11,8 @@ export const DEFAULT_AGENT_DATA_DIR = 'meridian-data/agent';
 /** The agent API's address unless `api` says otherwise. */
 export const DEFAULT_AGENT_API = Object.freeze({ host: '127.0.0.1', port: 8510 });
 export const DEFAULT_AGENT_API_URL = `http://${DEFAULT_AGENT_API.host}:${DEFAULT_AGENT_API.port}`;
+/** The DNS server's settings unless the `dns` section says otherwise (the section itself is opt-in). */
+export const DEFAULT_AGENT_DNS = Object.freeze({ host: '127.0.0.1', port: 8600, ttl: '5s', maxQueriesPerSecond: 2000, maxTcpConnections: 64, tcpTimeout: '5s' });
 /** The API token's file name in the data dir, unless `api.tokenFile` names another file. */
 const API_TOKEN_FILE_NAME = 'api-token';
 /** The token file of an agent with the default data dir: where `meridian services` looks unless told. */
@@ -71,6 +73,26 @@ export const AgentConfigSchema = Type.Object(
            * encoded, judged as part of their segment).
            */
           encodedSlashes: Type.Optional(Type.Union([Type.Literal('reject'), Type.Literal('keep')], { description: "'reject' (default) or 'keep'" })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /**
+     * DNS on UDP and TCP (absent: none): `<svc>.mesh` → the outbound HTTP listener's address,
+     * `<svc>.service[.<site>].consul` → A and SRV records of the service's usable instances.
+     */
+    dns: Type.Optional(
+      Type.Object(
+        {
+          host: Type.String({ default: DEFAULT_AGENT_DNS.host }),
+          port: Type.Integer({ minimum: 0, maximum: 65535, default: DEFAULT_AGENT_DNS.port }),
+          /** TTL of every record and of negative answers, in whole seconds (rounded down). */
+          ttl: Type.String({ ...Duration, default: DEFAULT_AGENT_DNS.ttl }),
+          /** Queries answered per second, UDP and TCP together; past it UDP queries are dropped and TCP connections closed. */
+          maxQueriesPerSecond: Type.Integer({ minimum: 1, maximum: 1_000_000, default: DEFAULT_AGENT_DNS.maxQueriesPerSecond }),
+          maxTcpConnections: Type.Integer({ minimum: 1, maximum: 10_000, default: DEFAULT_AGENT_DNS.maxTcpConnections }),
+          /** An idle TCP connection closes after this, and a query must arrive whole within it. */
+          tcpTimeout: Type.String({ ...Duration, default: DEFAULT_AGENT_DNS.tcpTimeout }),
         },
         { additionalProperties: false },
       ),

@@ -16,6 +16,7 @@ import type { RequestObserver } from './proxy/index.js';
 import { RequestTelemetry, agentStatusCollector, nodeCertificates, openAccessLog } from './telemetry/index.js';
 import { catalogStatus } from '../shared/status/index.js';
 import { NatsAttachment } from './nats-attachment.js';
+import { startAgentDns, type DnsServer } from './dns/index.js';
 import { startDataPlane, type DataPlane } from './proxy/data-plane.js';
 import { Registrar, followDefinitions } from './registration/index.js';
 import { WorkloadIdentities, loadAgentIdentity, requestWorkloadCertificate, startAgentCredentials, type AgentCredentials } from './identity/index.js';
@@ -29,6 +30,8 @@ export interface RunningAgent {
   readonly registrar: Registrar;
   /** The node's proxies, when the config has a `mesh` section. */
   readonly dataPlane: DataPlane | undefined;
+  /** The DNS server, when the config has a `dns` section. */
+  readonly dns: DnsServer | undefined;
   /** The agent's own identity now: renewal and the trust document replace it. */
   readonly identity: LiveIdentity;
   /** Its renewal (count, expiry) and trust watch (applied version). */
@@ -68,7 +71,9 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Star
 /** The agent's configured listeners, to name the field of a port already taken. */
 function listenTargets(config: AgentConfig): ListenTarget[] {
   const api: ListenTarget = { field: '/api/port', host: config.api.host, port: config.api.port };
-  return config.mesh === undefined ? [api] : [api, { field: '/mesh/inboundPort', host: config.mesh.host, port: config.mesh.inboundPort }];
+  const mesh: ListenTarget[] = config.mesh === undefined ? [] : [{ field: '/mesh/inboundPort', host: config.mesh.host, port: config.mesh.inboundPort }];
+  const dns: ListenTarget[] = config.dns === undefined ? [] : [{ field: '/dns/port', host: config.dns.host, port: config.dns.port }];
+  return [api, ...mesh, ...dns];
 }
 
 /** What a start has to close when it fails, and its abort signal. */
@@ -147,6 +152,8 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
     dataPlane = await startNodeDataPlane({ config, node, view, registrar, identity, policy, nats, log, meshPort: registrar.meshPort ?? 0, onRequest: telemetry.observe });
   }
   launch.undo.push(() => dataPlane?.close(0));
+  const dns = config.dns === undefined ? undefined : await startAgentDns(config.dns, { catalog: view, site: config.site, meshAddress: () => outboundHttpAddress(dataPlane), log });
+  launch.undo.push(() => dns?.close());
   const credentials = startAgentCredentials({ config, live: identity, connection: () => nats.connection(), log });
   late.credentials = credentials;
   launch.undo.push(() => credentials.stop());
@@ -174,6 +181,7 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
     view,
     registrar,
     dataPlane,
+    dns,
     identity,
     credentials,
     policy,
@@ -189,6 +197,7 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
       await dataPlane?.close(DEFAULT_DRAIN_MS);
       // After the drain: the spans of the last requests go out in the final flush.
       await tracing?.stop();
+      await dns?.close();
       snapshots.stop();
       await snapshots.flush().catch((error: unknown) => log.warn('final catalog snapshot failed', { error: (error as Error).message }));
       view.close();
@@ -197,6 +206,12 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
       await accessLog?.close();
     },
   };
+}
+
+/** Where `<svc>.mesh` points: the address of an outbound HTTP listener of this node (all bind the same host). */
+function outboundHttpAddress(dataPlane: DataPlane | undefined): string | undefined {
+  for (const proxy of dataPlane?.outbound().values() ?? []) if (proxy.httpPort !== undefined) return proxy.address;
+  return undefined;
 }
 
 /** The configured inbound port, or a free one for port 0 (the port must be known before instances are stamped). */

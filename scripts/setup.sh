@@ -27,6 +27,7 @@ binary_of() {
     chromium) echo chromium ;;
     prometheus) echo prometheus ;;
     systemd) echo systemd-analyze ;;
+    bind9-dnsutils) echo dig ;;
     *) echo "$1" ;;
   esac
 }

@@ -2,11 +2,11 @@
 # The whole test suite: installs what is missing, type-checks, lints, then runs every test file
 # with Node's test runner against real nats-server / redis-server / prometheus processes and a
 # headless Chromium (the dashboard test); curl runs the README's commands as written; systemd's
-# systemd-analyze verifies the rendered units; terraform (from HashiCorp's apt repository) runs the
-# Terraform modules' tests.
+# systemd-analyze verifies the rendered units; dig (bind9-dnsutils) queries the agent DNS;
+# terraform (from HashiCorp's apt repository) runs the Terraform modules' tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh nats-server redis-server prometheus chromium curl systemd terraform
+bash scripts/setup.sh nats-server redis-server prometheus chromium curl systemd terraform bind9-dnsutils
 
 rm -rf dist
 npx tsc -p .

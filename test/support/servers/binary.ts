@@ -53,7 +53,7 @@ export function findBinary(name: string, options: FindBinaryOptions = {}): strin
 }
 
 /** Debian/Ubuntu packages of binaries whose package has another name (nats-server and redis-server are their own). */
-const PACKAGE_OF: Readonly<Record<string, string>> = { 'systemd-analyze': 'systemd', unshare: 'util-linux' };
+const PACKAGE_OF: Readonly<Record<string, string>> = { 'systemd-analyze': 'systemd', unshare: 'util-linux', dig: 'bind9-dnsutils' };
 
 function installHint(name: string): string {
   return `install it with: apt-get install ${PACKAGE_OF[name] ?? name} (run apt-get update first on a fresh machine)`;
