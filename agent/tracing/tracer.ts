@@ -48,9 +48,10 @@ const OVERFLOW_SERVICE = 'unknown';
 /**
  * Starts the tracer: finished requests become client (outbound) and server (inbound) spans
  * with the span ids their traceparent carried, handed to the SDK's BatchSpanProcessor (bounded
- * queue, batches) and the OTLP/HTTP exporter of `protocol` (protobuf or JSON encoding). Sampling: parent-based, with the
- * ratio applied by trace id both to new traces and to sampled callers, so every agent on a
- * trace makes the same decision (propagation leaves the sampled flag as it came).
+ * queue, batches) and the OTLP/HTTP exporter of `protocol` (protobuf or JSON encoding).
+ * Sampling: parent-based, with the ratio applied by trace id both to new traces and to sampled
+ * callers, so every agent on a trace makes the same decision (propagation leaves the sampled
+ * flag as it came).
  */
 export function startTracing(options: TracingOptions): AgentTracing {
   const stats: TracingStats = { exported: 0, dropped: 0, failed: 0 };
