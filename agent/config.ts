@@ -18,8 +18,23 @@ const API_TOKEN_FILE_NAME = 'api-token';
 /** The token file of an agent with the default data dir: where `meridian services` looks unless told. */
 export const DEFAULT_AGENT_API_TOKEN_FILE = join(DEFAULT_AGENT_DATA_DIR, API_TOKEN_FILE_NAME);
 
-/** Tracing defaults (the `tracing` section's): every trace recorded, the OpenTelemetry SDK's batch bounds, 10s export bound. */
-export const DEFAULT_TRACING = Object.freeze({ sampleRatio: 1, maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelay: '5s', exportTimeout: '10s' });
+/** The OTLP/HTTP encodings the agent exports traces in (the OTEL_EXPORTER_OTLP_PROTOCOL values for HTTP). */
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+
+/**
+ * Tracing defaults (the `tracing` section's): every trace recorded, the OpenTelemetry SDK's batch
+ * bounds, 10s export bound, and protobuf encoding (the default of OTLP exporters and what every
+ * OTLP/HTTP receiver takes; JSON support is optional in the specification).
+ */
+export const DEFAULT_TRACING = Object.freeze({
+  protocol: 'http/protobuf',
+  sampleRatio: 1,
+  maxQueueSize: 2048,
+  maxExportBatchSize: 512,
+  scheduledDelay: '5s',
+  exportTimeout: '10s',
+});
 
 /**
  * The agent's configuration file (JSON). Defaults: api on 127.0.0.1:8510 with its token in
@@ -108,12 +123,14 @@ export const AgentConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    /** OpenTelemetry traces of proxied HTTP requests, exported over OTLP/HTTP (JSON). Absent: no tracing, no per-request cost. */
+    /** OpenTelemetry traces of proxied HTTP requests, exported over OTLP/HTTP (protobuf or JSON). Absent: no tracing, no per-request cost. */
     tracing: Type.Optional(
       Type.Object(
         {
           /** The collector's traces URL, e.g. `http://127.0.0.1:4318/v1/traces`. */
           otlpEndpoint: Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2048 }),
+          /** The export's encoding: 'http/protobuf' (default) or 'http/json'. */
+          protocol: Type.Optional(Type.Union(OTLP_PROTOCOLS.map((protocol) => Type.Literal(protocol)), { default: DEFAULT_TRACING.protocol })),
           /** Fraction of traces recorded, decided by trace id (the same at every agent); a caller's unsampled traceparent is never recorded. */
           sampleRatio: Type.Optional(Type.Number({ minimum: 0, maximum: 1, default: DEFAULT_TRACING.sampleRatio })),
           /** Finished spans held for export; past it new spans are dropped (and counted). */
@@ -181,6 +198,7 @@ export function accessLogTarget(config: AgentConfig): 'off' | 'stdout' | 'stderr
 /** The `tracing` section resolved: defaults applied, durations in milliseconds. */
 export interface TracingSettings {
   readonly otlpEndpoint: string;
+  readonly protocol: OtlpProtocol;
   readonly sampleRatio: number;
   readonly maxQueueSize: number;
   readonly maxExportBatchSize: number;
@@ -205,6 +223,7 @@ export function tracingSettings(config: AgentConfig): TracingSettings | undefine
   }
   return {
     otlpEndpoint: url.href,
+    protocol: tracing.protocol ?? DEFAULT_TRACING.protocol,
     sampleRatio: tracing.sampleRatio ?? DEFAULT_TRACING.sampleRatio,
     maxQueueSize,
     maxExportBatchSize,

@@ -1,10 +1,12 @@
 import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
-import { BatchSpanProcessor, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler, type Sampler } from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler, type Sampler, type SpanExporter } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../../shared/telemetry/index.js';
+import type { OtlpProtocol } from '../config.js';
 import type { RequestRecord } from '../proxy/index.js';
 import { parentContextOf, spanIdsOf, spanOf } from './spans.js';
 import { statsMeterProvider, type TracingStats } from './stats.js';
@@ -12,6 +14,8 @@ import { statsMeterProvider, type TracingStats } from './stats.js';
 /** The tracing settings the agent's config resolves to (agent/config.ts `tracingSettings`). */
 export interface TracingOptions {
   readonly otlpEndpoint: string;
+  /** The export's encoding: OTLP/HTTP protobuf (`application/x-protobuf`) or JSON (`application/json`). */
+  readonly protocol: OtlpProtocol;
   readonly sampleRatio: number;
   readonly maxQueueSize: number;
   readonly maxExportBatchSize: number;
@@ -44,9 +48,10 @@ const OVERFLOW_SERVICE = 'unknown';
 /**
  * Starts the tracer: finished requests become client (outbound) and server (inbound) spans
  * with the span ids their traceparent carried, handed to the SDK's BatchSpanProcessor (bounded
- * queue, batches) and its OTLP/HTTP exporter (JSON encoding). Sampling: parent-based, with the
- * ratio applied by trace id both to new traces and to sampled callers, so every agent on a
- * trace makes the same decision (propagation leaves the sampled flag as it came).
+ * queue, batches) and the OTLP/HTTP exporter of `protocol` (protobuf or JSON encoding).
+ * Sampling: parent-based, with the ratio applied by trace id both to new traces and to sampled
+ * callers, so every agent on a trace makes the same decision (propagation leaves the sampled
+ * flag as it came).
  */
 export function startTracing(options: TracingOptions): AgentTracing {
   const stats: TracingStats = { exported: 0, dropped: 0, failed: 0 };
@@ -54,9 +59,8 @@ export function startTracing(options: TracingOptions): AgentTracing {
     if (failing) options.log.warn('trace export failing; spans are dropped while it does', { endpoint: options.otlpEndpoint, error: errorType });
     else options.log.info('trace export recovered', { endpoint: options.otlpEndpoint });
   };
-  const exporter = new OTLPTraceExporter({ url: options.otlpEndpoint, timeoutMillis: options.exportTimeoutMs });
   const processor = new BatchSpanProcessor({
-    exporter,
+    exporter: exporterOf(options),
     maxQueueSize: options.maxQueueSize,
     maxExportBatchSize: options.maxExportBatchSize,
     scheduledDelayMillis: options.scheduledDelayMs,
@@ -93,6 +97,12 @@ export function startTracing(options: TracingOptions): AgentTracing {
       return stopped;
     },
   };
+}
+
+/** The SDK's OTLP/HTTP exporter of the configured encoding; both retry within `exportTimeoutMs`. */
+function exporterOf(options: TracingOptions): SpanExporter {
+  const config = { url: options.otlpEndpoint, timeoutMillis: options.exportTimeoutMs };
+  return options.protocol === 'http/json' ? new JsonTraceExporter(config) : new ProtobufTraceExporter(config);
 }
 
 /** The processor's shutdown (a last flush) within the export timeout: a dead collector must not hold up the agent's stop. */

@@ -56,7 +56,7 @@ describe('OpenTelemetry traces across sites', () => {
   let receiver: OtlpReceiver;
   let east: RunningAgent;
   let west: RunningAgent;
-  const ports = { frontend: 0, batch: 0, shop: 0 };
+  const ports = { frontend: 0, batch: 0, shop: 0, legacy: 0 };
 
   before(async () => {
     receiver = await startOtlpReceiver();
@@ -111,7 +111,7 @@ describe('OpenTelemetry traces across sites', () => {
     });
     assert.equal(client.statusCode, STATUS_CODE.UNSET);
     assert.ok(client.startNs <= server.startNs && server.endNs <= client.endNs + 1_000_000n, 'the server span lies within the client span (ms clocks)');
-    assert.ok(receiver.requests.every((r) => r.method === 'POST' && r.path === '/v1/traces' && r.contentType === 'application/json'));
+    assert.ok(receiver.requests.every((r) => r.method === 'POST' && r.path === '/v1/traces' && r.contentType === 'application/x-protobuf'), 'OTLP/HTTP protobuf by default');
   });
 
   it('a call without a traceparent starts the trace at the calling agent: its client span is the root', async () => {
@@ -139,6 +139,28 @@ describe('OpenTelemetry traces across sites', () => {
     await call(ports.frontend, 'payments.mesh', `00-${marker}-${hex(8)}-01`);
     await eventually(() => assert.equal(spansOf(receiver, marker).length, 2));
     assert.equal(spansOf(receiver, traceId).length, 0);
+  });
+
+  it("protocol 'http/json' exports OTLP/JSON, and its spans join the trace of agents exporting protobuf", async () => {
+    const jsonReceiver = await startOtlpReceiver();
+    const legacy = await mesh.agent('east', 'east-4', { tracing: fast(jsonReceiver.url, { protocol: 'http/json' }) });
+    ports.legacy = await freePort();
+    await legacy.registrar.register({ service: 'legacy', ports: { http: 1 }, outbound: { http: ports.legacy } }, { kind: 'api' });
+    await eventually(async () => assert.equal((await call(ports.legacy, 'payments.mesh')).status, 200), { timeoutMs: 30_000 });
+    const traceId = hex(16);
+    const appSpan = hex(8);
+    const reply = await call(ports.legacy, 'payments.mesh', `00-${traceId}-${appSpan}-01`);
+    assert.equal(reply.status, 200);
+    const client = await eventually(() => spansOf(jsonReceiver, traceId)[0] ?? assert.fail('no client span yet'));
+    const server = await eventually(() => spansOf(receiver, traceId)[0] ?? assert.fail('no server span yet'));
+    assert.equal(spansOf(jsonReceiver, traceId).length, 1);
+    assert.equal(client.kind, SPAN_KIND.CLIENT);
+    assert.equal(client.parentSpanId, appSpan);
+    assert.deepEqual([client.resource['service.name'], client.resource['meridian.node']], ['legacy', 'east-4']);
+    assert.equal(server.kind, SPAN_KIND.SERVER);
+    assert.equal(server.parentSpanId, client.spanId, "west's server span (protobuf) names east-4's client span (JSON) as its parent");
+    assert.equal(server.spanId, spanIdOf(reply.seen?.headers.traceparent));
+    assert.ok(jsonReceiver.requests.length > 0 && jsonReceiver.requests.every((r) => r.method === 'POST' && r.path === '/v1/traces' && r.contentType === 'application/json'));
   });
 
   it('sampleRatio 0 exports nothing, and the calls still succeed', async () => {

@@ -41,6 +41,7 @@ describe('the agent config `tracing` section', () => {
     const settings = tracingSettings(loadAgentConfig(configFile({ otlpEndpoint: 'http://127.0.0.1:4318/v1/traces' })));
     assert.deepEqual(settings, {
       otlpEndpoint: 'http://127.0.0.1:4318/v1/traces',
+      protocol: 'http/protobuf',
       sampleRatio: 1,
       maxQueueSize: 2048,
       maxExportBatchSize: 512,
@@ -48,11 +49,12 @@ describe('the agent config `tracing` section', () => {
       exportTimeoutMs: 10000,
     });
     assert.equal(tracingSettings(loadAgentConfig(configFile({ otlpEndpoint: 'http://c:4318/v1/traces', maxQueueSize: 100 })))?.maxExportBatchSize, 100, 'a small queue bounds the default batch');
+    assert.equal(tracingSettings(loadAgentConfig(configFile({ otlpEndpoint: 'http://c:4318/v1/traces', protocol: 'http/json' })))?.protocol, 'http/json');
   });
 
   it('refuses bad values naming each field', () => {
-    const bad = { otlpEndpoint: 'ftp://collector', sampleRatio: 1.5, maxQueueSize: 0, scheduledDelay: 'soon', extra: true };
-    assert.deepEqual(violations(configFile(bad)), ['/tracing/extra', '/tracing/maxQueueSize', '/tracing/otlpEndpoint', '/tracing/sampleRatio', '/tracing/scheduledDelay']);
+    const bad = { otlpEndpoint: 'ftp://collector', protocol: 'grpc', sampleRatio: 1.5, maxQueueSize: 0, scheduledDelay: 'soon', extra: true };
+    assert.deepEqual(violations(configFile(bad)), ['/tracing/extra', '/tracing/maxQueueSize', '/tracing/otlpEndpoint', '/tracing/protocol', '/tracing/sampleRatio', '/tracing/scheduledDelay']);
     assert.deepEqual(violations(configFile({ sampleRatio: 1 })), ['/tracing/otlpEndpoint']);
   });
 
@@ -77,7 +79,7 @@ function callRecords(i: number): [RequestRecord, RequestRecord] {
 describe('sampling by ratio', () => {
   it('is the same decision at every agent of a trace: a trace has both its spans or none', async () => {
     const receiver = await startOtlpReceiver();
-    const options = { otlpEndpoint: receiver.url, sampleRatio: 0.5, maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMs: 50, exportTimeoutMs: 5000 };
+    const options = { otlpEndpoint: receiver.url, protocol: 'http/protobuf' as const, sampleRatio: 0.5, maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMs: 50, exportTimeoutMs: 5000 };
     const east = startTracing({ ...options, site: 'east', node: 'east-1', log: quietLogger('east') });
     const west = startTracing({ ...options, site: 'west', node: 'west-1', log: quietLogger('west') });
     const traces = 400;
