@@ -127,6 +127,10 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_POLICY_DENIED: 403,
   /** A policy apply based on a version that is no longer the latest (a concurrent apply won, or --expect-version is stale): nothing published. */
   MERIDIAN_ERR_POLICY_CONFLICT: 409,
+  /** `meridian consul sync`: Consul did not answer (unreachable, timed out, a 5xx); the message names the URL and the call. */
+  MERIDIAN_ERR_CONSUL_UNAVAILABLE: 503,
+  /** `meridian consul sync`: Consul refused a call (4xx: an ACL token, a bad registration); the message names the call and Consul's answer. */
+  MERIDIAN_ERR_CONSUL_REFUSED: 502,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
