@@ -10,6 +10,8 @@ export const DEFAULT_AGENT_DATA_DIR = 'meridian-data/agent';
 /** The agent API's address unless `api` says otherwise. */
 export const DEFAULT_AGENT_API = Object.freeze({ host: '127.0.0.1', port: 8510 });
 export const DEFAULT_AGENT_API_URL = `http://${DEFAULT_AGENT_API.host}:${DEFAULT_AGENT_API.port}`;
+/** The Consul-compatible API's address unless `consulApi` says otherwise (Consul's own default port). */
+export const DEFAULT_CONSUL_API = Object.freeze({ host: '127.0.0.1', port: 8500 });
 /** The API token's file name in the data dir, unless `api.tokenFile` names another file. */
 const API_TOKEN_FILE_NAME = 'api-token';
 /** The token file of an agent with the default data dir: where `meridian services` looks unless told. */
@@ -78,6 +80,21 @@ export const AgentConfigSchema = Type.Object(
           statusInterval: Type.Optional(Duration),
           /** 'off' (default), 'stdout', 'stderr' or a file path (appended to): one JSON line per request. */
           accessLog: Type.Optional(Type.String({ minLength: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /**
+     * A Consul-compatible HTTP API (catalog, health, agent services and checks) for Consul tooling.
+     * Absent: not listening. Its ACL token is the agent API token; `anonymousReads` opens GETs.
+     */
+    consulApi: Type.Optional(
+      Type.Object(
+        {
+          host: Type.String({ default: DEFAULT_CONSUL_API.host }),
+          port: Type.Integer({ minimum: 0, maximum: 65535, default: DEFAULT_CONSUL_API.port }),
+          anonymousReads: Type.Boolean({ default: false }),
+          maxBlockingQueries: Type.Integer({ minimum: 1, maximum: 10_000, default: 256 }),
         },
         { additionalProperties: false },
       ),

@@ -10,6 +10,7 @@ import { startPolicyFollower, type PolicyFollower } from '../shared/policy/distr
 import { LiveIdentity, generatePrivateKey, loadOrCreateTokenFile, type TrustBundle } from '../shared/identity/index.js';
 import { AgentMetrics, createRegistry, exposition, type Logger } from '../shared/telemetry/index.js';
 import { startAgentApi, type AgentApi } from './api/index.js';
+import { startConsulApi, type ConsulApi } from './consul/index.js';
 import { accessLogTarget, agentTimings, apiTokenFile, type AgentConfig } from './config.js';
 import type { RequestObserver } from './proxy/index.js';
 import { RequestTelemetry, agentStatusCollector, nodeCertificates, openAccessLog } from './telemetry/index.js';
@@ -22,6 +23,8 @@ import { WorkloadIdentities, loadAgentIdentity, requestWorkloadCertificate, star
 /** A running agent. */
 export interface RunningAgent {
   readonly api: AgentApi;
+  /** The Consul-compatible API, when the config has a `consulApi` section. */
+  readonly consulApi: ConsulApi | undefined;
   /** The file holding the API's bearer token (0600). */
   readonly apiTokenFile: string;
   readonly view: FederatedView;
@@ -65,7 +68,9 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Star
 /** The agent's configured listeners, to name the field of a port already taken. */
 function listenTargets(config: AgentConfig): ListenTarget[] {
   const api: ListenTarget = { field: '/api/port', host: config.api.host, port: config.api.port };
-  return config.mesh === undefined ? [api] : [api, { field: '/mesh/inboundPort', host: config.mesh.host, port: config.mesh.inboundPort }];
+  const targets = config.mesh === undefined ? [api] : [api, { field: '/mesh/inboundPort', host: config.mesh.host, port: config.mesh.inboundPort }];
+  if (config.consulApi !== undefined) targets.push({ field: '/consulApi/port', host: config.consulApi.host, port: config.consulApi.port });
+  return targets;
 }
 
 /** What a start has to close when it fails, and its abort signal. */
@@ -155,6 +160,18 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
     access: { token, tokenFile },
   });
   launch.undo.push(() => api.close());
+  const consul = config.consulApi;
+  const consulApi = consul === undefined ? undefined : await startConsulApi({
+    host: consul.host,
+    port: consul.port,
+    registry: registrar,
+    reader: view,
+    node,
+    connected,
+    access: { token, tokenFile, anonymousReads: consul.anonymousReads },
+    maxBlockingQueries: consul.maxBlockingQueries,
+  });
+  launch.undo.push(() => consulApi?.close());
   const definitions = config.definitionsDir === undefined ? undefined : await followDefinitions({ dir: config.definitionsDir, registrar, node, log });
   launch.undo.push(() => definitions?.close());
   const snapshots = startSnapshotWriter(view, snapshotPath, { onError: (error) => log.warn('catalog snapshot failed', { snapshot: snapshotPath, error: error.message }) });
@@ -164,6 +181,7 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
   log.info('agent started', { api: api.url, site: config.site, node: config.node, meshPort: registrar.meshPort });
   return {
     api,
+    consulApi,
     apiTokenFile: tokenFile,
     view,
     registrar,
@@ -184,6 +202,7 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
       await snapshots.flush().catch((error: unknown) => log.warn('final catalog snapshot failed', { error: (error as Error).message }));
       view.close();
       await api.close();
+      await consulApi?.close();
       await nats.close(true);
       await accessLog?.close();
     },

@@ -49,18 +49,13 @@ export class TtlCheck implements HealthCheckHandle {
     this.#arm(this.#ttlMs);
   }
 
-  /**
-   * Records a failure reported by whoever keeps the check alive (Consul's `check/fail`): the
-   * check is critical at once, and stays so until the next pass.
-   */
   failTtl(reason: string): void {
     if (this.#stopped) return;
-    const at = this.#now();
-    this.#windowEnd = at;
+    // The window is spent: only a pass makes the check passing again.
+    this.#windowEnd = this.#now();
     this.#expired = true;
+    this.#tracker.record({ ok: false, reason, at: this.#windowEnd, durationMs: 0 });
     clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#tracker.record({ ok: false, reason, at, durationMs: 0 });
   }
 
   /** Re-evaluates the window against the clock (useful with an injected `now`). */

@@ -56,8 +56,8 @@ export interface HealthCheckHandle {
    */
   passTtl(): void;
   /**
-   * Records a reported failure of a `ttl` check: critical at once, until the next pass. Throws
-   * MERIDIAN_ERR_BAD_ARGUMENT for any other check type; a no-op after stop().
+   * Records a failure of a `ttl` check (Consul's `check/fail`): critical at once, until the next
+   * pass. Throws MERIDIAN_ERR_BAD_ARGUMENT for any other check type; a no-op after stop().
    */
   failTtl(reason: string): void;
   /** Stops probing: clears timers, aborts an in-flight probe and closes clients. Idempotent. */

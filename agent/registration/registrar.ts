@@ -130,16 +130,16 @@ export class Registrar implements LocalRegistry {
     return this.#onTtl(instanceId, (check) => check.passTtl());
   }
 
-  /** Records a failure of the instance's ttl check (critical at once); rejects like passTtl. */
+  /** Records a failure of the instance's ttl check (critical until its next pass); rejects like passTtl. */
   failTtl(instanceId: string, reason: string): Promise<void> {
     return this.#onTtl(instanceId, (check) => check.failTtl(reason));
   }
 
-  #onTtl(instanceId: string, report: (check: HealthCheckHandle) => void): Promise<void> {
+  #onTtl(instanceId: string, act: (check: HealthCheckHandle) => void): Promise<void> {
     const registration = this.#registrations.get(instanceId);
     if (registration === undefined) return Promise.reject(new MeridianError('MERIDIAN_ERR_NOT_FOUND', `instance ${instanceId} is not registered on this node`));
     try {
-      report(registration.check);
+      act(registration.check);
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new MeridianError('MERIDIAN_ERR_INTERNAL', String(error)));

@@ -83,6 +83,8 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_METHOD_NOT_ALLOWED: 405,
   /** Data plane: a protocol switch (`Upgrade`, e.g. WebSocket) the listener cannot carry yet. */
   MERIDIAN_ERR_UPGRADE_UNSUPPORTED: 501,
+  /** Consul-compatible API: an endpoint (or method) Meridian does not serve. */
+  MERIDIAN_ERR_CONSUL_UNSUPPORTED: 501,
   /** Status API: no valid token or client certificate. */
   MERIDIAN_ERR_UNAUTHORIZED: 401,
   /** `meridian status`: the federation answered and is unhealthy (the CLI's exit status says so too). */
