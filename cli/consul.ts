@@ -52,12 +52,10 @@ export function syncOptions(args: ParsedArgs): Omit<ConsulSyncOptions, 'log'> {
   const site = requireString(args, 'site', sync);
   const protocol = optionalString(args, 'protocol') ?? 'http';
   if (!(PROTOCOLS as readonly string[]).includes(protocol)) throw bad(`--protocol ${protocol}: expected one of ${PROTOCOLS.join(', ')}`);
-  const consulTokenFile = optionalString(args, 'consul-token-file');
+  const agentUrl = url('agent', optionalString(args, 'agent') ?? DEFAULT_AGENT_API_URL);
   const datacenter = optionalString(args, 'datacenter');
-  return {
-    consul: { url: consulUrl, ...(consulTokenFile === undefined ? {} : { token: readTokenFile(consulTokenFile, 'Consul ACL token') }) },
+  const checked = {
     site,
-    agent: { url: url('agent', optionalString(args, 'agent') ?? DEFAULT_AGENT_API_URL), token: readTokenFile(optionalString(args, 'token-file') ?? DEFAULT_AGENT_API_TOKEN_FILE, 'agent API token') },
     ...(datacenter === undefined ? {} : { datacenter }),
     toConsul: args.values['to-consul'] === true,
     export: args.values.export === true,
@@ -66,6 +64,13 @@ export function syncOptions(args: ParsedArgs): Omit<ConsulSyncOptions, 'log'> {
     ttl: duration(args, 'ttl', '30s', { minMs: 3000, maxMs: 60 * 60_000 }),
     maxServices: count(args, 'max-services', 1000),
     maxInstances: count(args, 'max-instances', 10_000),
+  };
+  // The token files are read last: a usage error is reported as such wherever the command runs.
+  const consulTokenFile = optionalString(args, 'consul-token-file');
+  return {
+    ...checked,
+    consul: { url: consulUrl, ...(consulTokenFile === undefined ? {} : { token: readTokenFile(consulTokenFile, 'Consul ACL token') }) },
+    agent: { url: agentUrl, token: readTokenFile(optionalString(args, 'token-file') ?? DEFAULT_AGENT_API_TOKEN_FILE, 'agent API token') },
   };
 }
 
