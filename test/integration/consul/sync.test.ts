@@ -47,6 +47,8 @@ interface SyncProcess {
   output(): string;
   exited: Promise<number | null>;
   stop(): Promise<number | null>;
+  /** SIGKILL: the sync dies without removing anything. */
+  kill(): Promise<void>;
 }
 
 function startSync(args: readonly string[]): SyncProcess {
@@ -65,6 +67,10 @@ function startSync(args: readonly string[]): SyncProcess {
     stop: async () => {
       child.kill('SIGTERM');
       return exited;
+    },
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }
@@ -211,11 +217,45 @@ describe('meridian consul sync', () => {
     await eventually(async () => assert.deepEqual(await consulHealth('orders'), []), { timeoutMs: ROUND_BOUND_MS, intervalMs: 25 });
   });
 
+  it('leaves no passing mirror behind when killed, and a restart takes over what the dead one wrote', async () => {
+    await consul.agent.service.register({ name: 'audit', id: 'audit-1', address: '127.0.0.1', port: 7004, check: { ttl: '60s' } as never });
+    await consul.agent.check.pass('service:audit-1');
+    const billing = await target.request('/v1/services', { method: 'POST', body: { service: 'billing', instanceId: 'billing-a', ports: { http: app } } });
+    assert.equal(billing.status, 201);
+    await eventually(async () => assert.deepEqual((await rows(target, 'service=audit&site=east')).map((r) => r.health), ['passing']), { timeoutMs: 10_000 });
+    await eventually(async () => assert.equal((await consulHealth('billing')).length, 1), { timeoutMs: 10_000 });
+    await sync.kill();
+    // While no sync runs: ledger leaves Consul, billing leaves the site.
+    await consul.agent.service.deregister('ledger-1');
+    assert.equal((await target.request('/v1/services/billing-a', { method: 'DELETE' })).status, 204);
+    // The mirrors' ttl (6 s) runs out without the sync's passes.
+    await eventually(async () => assert.deepEqual((await rows(target, 'service=audit&site=east')).map((r) => r.health), ['critical']), { timeoutMs: 10_000 });
+    assert.equal((await consulHealth('billing'))[0]?.Checks[0]?.Status, 'critical');
+
+    sync = startSync(syncArgs(['--to-consul']));
+    await eventually(async () => {
+      assert.deepEqual((await rows(target, 'service=audit&site=east')).map((r) => [r.instanceId, r.health]), [['consul-dc1-consul-1-audit-1', 'passing']]);
+      assert.deepEqual(await rows(target, 'service=ledger&site=east'), []);
+      assert.deepEqual(await consulHealth('billing'), []);
+    }, { timeoutMs: 10_000 });
+  });
+
   it('stops on SIGTERM with exit 0, removing what it wrote on both sides', async () => {
     assert.equal(await sync.stop(), 0);
     assert.match(sync.output(), /consul sync stopped: mirrors removed/);
-    assert.deepEqual(await rows(target, 'service=ledger&site=east'), []);
-    assert.deepEqual((await consulHealth('ledger')).map((e) => e.Service.ID), ['ledger-1']);
+    assert.deepEqual(await rows(target, 'site=east&label=external-source=consul'), []);
+    assert.deepEqual((await consulHealth('audit')).map((e) => e.Service.ID), ['audit-1']);
     assert.deepEqual(Object.values((await consul.agent.service.list()) as Record<string, { Meta: Record<string, string> }>).filter((s) => s.Meta['external-source'] === 'meridian'), []);
+  });
+
+  it('watches at most --max-services services, saying which it skipped', async () => {
+    await consul.agent.service.register({ name: 'search', id: 'search-1', address: '127.0.0.1', port: 7005, check: { ttl: '60s' } as never });
+    await consul.agent.check.pass('service:search-1');
+    const bounded = startSync(syncArgs(['--max-services', '1']));
+    await eventually(() => assert.match(bounded.output(), /"message":"consul sync: service limit reached, not watching more services".*"maxServices":1,"skipped":"(audit|search)"/), { timeoutMs: 10_000 });
+    await eventually(async () => assert.equal((await rows(target, 'site=east&label=external-source=consul')).length, 1), { timeoutMs: 10_000 });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.equal((await rows(target, 'site=east&label=external-source=consul')).length, 1);
+    assert.equal(await bounded.stop(), 0);
   });
 });
