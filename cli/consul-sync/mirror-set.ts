@@ -41,6 +41,7 @@ export class MirrorSet<T> {
   readonly #pending = new Map<string, readonly Mirror<T>[]>();
   readonly #options: MirrorSetOptions<T>;
   #draining: Promise<void> | undefined;
+  #refreshDue = false;
   #warnedFull = false;
 
   constructor(options: MirrorSetOptions<T>) {
@@ -64,32 +65,51 @@ export class MirrorSet<T> {
   /** Makes `group` hold exactly `mirrors` (an empty list removes the group); resolves once written. */
   apply(group: string, mirrors: readonly Mirror<T>[]): Promise<void> {
     this.#pending.set(group, mirrors);
-    this.#draining ??= this.#drain().finally(() => {
-      this.#draining = undefined;
-    });
-    return this.#draining;
+    return this.#kick();
   }
 
-  /** Re-reports every held passing instance: keeps their ttl checks alive. */
-  async refresh(): Promise<void> {
-    await this.#draining;
-    for (const [id, held] of this.#held) {
-      if (held.fingerprint !== '' && held.health === 'passing') await this.#attempt('pass', id, () => this.#options.writer.report(id, 'passing', ''));
-    }
+  /** Re-reports every held passing instance, in turn with the writes: keeps their ttl checks alive. */
+  refresh(): Promise<void> {
+    this.#refreshDue = true;
+    return this.#kick();
   }
 
   /** Removes everything held (a graceful stop). */
-  async clear(): Promise<void> {
-    await this.#draining;
+  clear(): Promise<void> {
     for (const group of this.groups()) this.#pending.set(group, []);
-    await this.#drain();
+    return this.#kick();
   }
 
+  #kick(): Promise<void> {
+    this.#draining ??= this.#drain();
+    return this.#draining;
+  }
+
+  /** Writes pending answers and refreshes one at a time, until none is left. */
   async #drain(): Promise<void> {
-    for (let next = this.#pending.entries().next(); next.done !== true; next = this.#pending.entries().next()) {
-      const [group, mirrors] = next.value;
-      this.#pending.delete(group);
-      await this.#write(group, mirrors);
+    // Never synchronous: #draining is set before the finally below can clear it.
+    await Promise.resolve();
+    try {
+      for (;;) {
+        const next = this.#pending.entries().next();
+        if (next.done !== true) {
+          this.#pending.delete(next.value[0]);
+          await this.#write(next.value[0], next.value[1]);
+        } else if (this.#refreshDue) {
+          this.#refreshDue = false;
+          await this.#passAll();
+        } else {
+          return;
+        }
+      }
+    } finally {
+      this.#draining = undefined;
+    }
+  }
+
+  async #passAll(): Promise<void> {
+    for (const [id, held] of this.#held) {
+      if (held.health === 'passing') await this.#attempt('pass', id, () => this.#options.writer.report(id, 'passing', ''));
     }
   }
 
