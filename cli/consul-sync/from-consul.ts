@@ -19,6 +19,9 @@ export interface ConsulToMeridianOptions {
   readonly log: Logger;
 }
 
+/** How long after the client gave up on the service list's watch it is started again. */
+const RESTART_MS = 10_000;
+
 /** Skip reasons are logged once each, and at most this many are remembered. */
 const MAX_SKIPS_REMEMBERED = 1000;
 
@@ -33,6 +36,7 @@ export class ConsulToMeridian {
   readonly #watches = new Map<string, Watch>();
   readonly #skips = new Set<string>();
   #catalog: Watch | undefined;
+  #restart: NodeJS.Timeout | undefined;
   #warnedFull = false;
   #stopped = false;
   /** Resolves after the first answer of the catalog is applied. */
@@ -46,12 +50,18 @@ export class ConsulToMeridian {
 
   start(): void {
     const { consul, wait, mapping } = this.#options;
-    this.#catalog = this.#watch('the service list', { method: consul.catalog.service.list.bind(consul.catalog.service), options: { dc: mapping.datacenter, wait } }, (data) => this.#services(data));
+    const options = { method: consul.catalog.service.list.bind(consul.catalog.service), options: { dc: mapping.datacenter, wait } };
+    this.#catalog = this.#watch('the service list', options, (data) => this.#services(data));
+    // The client ends a watch for good on a 400 or an answer without X-Consul-Index: start over, a while later.
+    this.#catalog.once('end', () => {
+      if (!this.#stopped) this.#restart = setTimeout(() => this.start(), RESTART_MS);
+    });
   }
 
   /** Ends every blocking query (each watch cancels its request). */
   stop(): void {
     this.#stopped = true;
+    clearTimeout(this.#restart);
     this.#catalog?.end();
     for (const watch of this.#watches.values()) watch.end();
     this.#watches.clear();
@@ -92,7 +102,12 @@ export class ConsulToMeridian {
       return;
     }
     const options = { method: consul.health.service.bind(consul.health), options: { service: name, dc: mapping.datacenter, wait } };
-    this.#watches.set(name, this.#watch(`service ${name}`, options, (data) => void this.#options.mirrors.apply(name, this.#mirrorsOf(name, data))));
+    const watch = this.#watch(`service ${name}`, options, (data) => void this.#options.mirrors.apply(name, this.#mirrorsOf(name, data)));
+    // A watch the client gave up on is followed again from the service list's next answer.
+    watch.once('end', () => {
+      if (this.#watches.get(name) === watch) this.#watches.delete(name);
+    });
+    this.#watches.set(name, watch);
   }
 
   #mirrorsOf(name: string, data: unknown): Mirror<ServiceDefinition>[] {
