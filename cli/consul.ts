@@ -15,7 +15,7 @@ function bad(message: string): MeridianError {
   return new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `${message}\nusage: ${sync.usage}`);
 }
 
-function url(flag: string, value: string): string {
+function url(flag: string, value: string, example: string): string {
   let parsed: URL | undefined;
   try {
     parsed = new URL(value);
@@ -23,7 +23,7 @@ function url(flag: string, value: string): string {
     parsed = undefined;
   }
   if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || (parsed.pathname !== '/' && parsed.pathname !== '')) {
-    throw bad(`--${flag} ${value}: expected http(s)://host:port, e.g. http://127.0.0.1:8500`);
+    throw bad(`--${flag} ${value}: expected http(s)://host:port, e.g. ${example}`);
   }
   return `${parsed.protocol}//${parsed.host}`;
 }
@@ -48,11 +48,11 @@ function duration(args: ParsedArgs, flag: string, fallback: string, bounds: { mi
 
 /** The sync's options from the flags: every value checked before anything is contacted. */
 export function syncOptions(args: ParsedArgs): Omit<ConsulSyncOptions, 'log'> {
-  const consulUrl = url('consul', requireString(args, 'consul', sync));
+  const consulUrl = url('consul', requireString(args, 'consul', sync), 'http://127.0.0.1:8500');
   const site = requireString(args, 'site', sync);
   const protocol = optionalString(args, 'protocol') ?? 'http';
   if (!(PROTOCOLS as readonly string[]).includes(protocol)) throw bad(`--protocol ${protocol}: expected one of ${PROTOCOLS.join(', ')}`);
-  const agentUrl = url('agent', optionalString(args, 'agent') ?? DEFAULT_AGENT_API_URL);
+  const agentUrl = url('agent', optionalString(args, 'agent') ?? DEFAULT_AGENT_API_URL, DEFAULT_AGENT_API_URL);
   const datacenter = optionalString(args, 'datacenter');
   const checked = {
     site,

@@ -111,6 +111,7 @@ describe('meridian consul sync', () => {
       [['--consul', 'consul:8500', '--site', 'east'], '--consul consul:8500: expected http(s)://host:port, e.g. http://127.0.0.1:8500'],
       [['--consul', 'http://127.0.0.1:8500/v1', '--site', 'east'], '--consul http://127.0.0.1:8500/v1: expected http(s)://host:port, e.g. http://127.0.0.1:8500'],
       [['--consul', 'http://127.0.0.1:8500'], '--site is required'],
+      [['--consul', 'http://127.0.0.1:8500', '--site', 'east', '--agent', 'localhost'], '--agent localhost: expected http(s)://host:port, e.g. http://127.0.0.1:8510'],
       [['--consul', 'http://127.0.0.1:8500', '--site', 'east', '--protocol', 'udp'], '--protocol udp: expected one of http, http2, grpc, tcp'],
       [['--consul', 'http://127.0.0.1:8500', '--site', 'east', '--wait', '11m'], '--wait 11m: must be from 1s to 10m'],
       [['--consul', 'http://127.0.0.1:8500', '--site', 'east', '--wait', 'soon'], '--wait: "soon" is not a duration (use e.g. 30s, 15m, 24h, 7d)'],
@@ -229,8 +230,10 @@ describe('meridian consul sync', () => {
     await consul.agent.service.deregister('ledger-1');
     assert.equal((await target.request('/v1/services/billing-a', { method: 'DELETE' })).status, 204);
     // The mirrors' ttl (6 s) runs out without the sync's passes.
-    await eventually(async () => assert.deepEqual((await rows(target, 'service=audit&site=east')).map((r) => r.health), ['critical']), { timeoutMs: 10_000 });
-    assert.equal((await consulHealth('billing'))[0]?.Checks[0]?.Status, 'critical');
+    await eventually(async () => {
+      assert.deepEqual((await rows(target, 'service=audit&site=east')).map((r) => r.health), ['critical']);
+      assert.equal((await consulHealth('billing'))[0]?.Checks[0]?.Status, 'critical');
+    }, { timeoutMs: 10_000 });
 
     sync = startSync(syncArgs(['--to-consul']));
     await eventually(async () => {
@@ -238,6 +241,20 @@ describe('meridian consul sync', () => {
       assert.deepEqual(await rows(target, 'service=ledger&site=east'), []);
       assert.deepEqual(await consulHealth('billing'), []);
     }, { timeoutMs: 10_000 });
+  });
+
+  it('follows a burst: 40 services registered at once appear, then leave, each within a bounded time', async () => {
+    const names = Array.from({ length: 40 }, (_, i) => `burst-${i}`);
+    const mirrored = async (): Promise<number> => (await rows(target, 'site=east&label=external-source=consul')).filter((r) => r.service.startsWith('burst-') && r.health === 'passing').length;
+    const appear = await timed(async () => {
+      await Promise.all(names.map((name, i) => consul.agent.service.register({ name, id: `${name}-1`, address: '127.0.0.1', port: 7100 + i, check: { ttl: '60s' } as never }).then(() => consul.agent.check.pass(`service:${name}-1`))));
+      await eventually(async () => assert.equal(await mirrored(), names.length), { timeoutMs: 20_000, intervalMs: 50 });
+    });
+    const leave = await timed(async () => {
+      await Promise.all(names.map((name) => consul.agent.service.deregister(`${name}-1`)));
+      await eventually(async () => assert.equal((await rows(target, 'site=east&label=external-source=consul')).filter((r) => r.service.startsWith('burst-')).length, 0), { timeoutMs: 20_000, intervalMs: 50 });
+    });
+    console.log(`consul sync burst of ${names.length} services (ms): appear ${appear.ms}, leave ${leave.ms}`);
   });
 
   it('stops on SIGTERM with exit 0, removing what it wrote on both sides', async () => {
