@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { MAX_LABELS } from '../../shared/catalog/index.js';
 import { MeridianError } from '../../shared/errors/index.js';
+import { DNS_LABEL } from '../../shared/text/index.js';
 import { parseGoDuration } from './duration.js';
 import { TAG_LABEL_PREFIX } from './model.js';
 
@@ -81,6 +82,7 @@ const UNSUPPORTED_CHECK: Record<string, string> = {
   FailuresBeforeWarning: 'Meridian has no warning state',
 };
 
+const SERVICE_NAME = new RegExp(`^${DNS_LABEL}$`);
 const compiled = TypeCompiler.Compile(ConsulRegistrationSchema);
 
 function bad(message: string): MeridianError {
@@ -177,6 +179,8 @@ const CONTROL_META: Record<string, string> = { 'meridian-protocol': 'protocol', 
 export function toDefinition(registration: ConsulRegistration): Record<string, unknown> {
   const address = registration.Address === undefined || registration.Address === '' ? '127.0.0.1' : registration.Address;
   const id = registration.ID === undefined || registration.ID === '' ? registration.Name : registration.ID;
+  if (!SERVICE_NAME.test(registration.Name)) throw bad(`Name: ${JSON.stringify(registration.Name.slice(0, 64))} must be a lower-case DNS label (a Meridian service name)`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(id)) throw bad(`ID: ${JSON.stringify(id.slice(0, 64))} must be letters, digits, '_', '.' or '-' (a Meridian instanceId)`);
   if (registration.Port === undefined || registration.Port === 0) throw bad('Port: Meridian needs the service port (1-65535)');
   const labels: Record<string, string> = {};
   const controls: Record<string, unknown> = {};

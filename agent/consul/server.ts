@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { CatalogReader, NodeContext } from '../../shared/catalog/index.js';
 import { MeridianError, errorResponse } from '../../shared/errors/index.js';
 import type { LocalRegistry } from '../registration/index.js';
@@ -35,6 +35,7 @@ export const BODY_LIMIT = 64 * 1024;
 export const DEFAULT_MAX_BLOCKING = 256;
 /** Connections at once: blocking queries plus room for ordinary reads. */
 const MAX_CONNECTIONS = 1024;
+const MAX_PARAM_LENGTH = 256;
 /** A client has this long to send its request headers (slow-loris bound). */
 const HEADERS_TIMEOUT_MS = 10_000;
 
@@ -57,8 +58,13 @@ function createApp(): FastifyInstance {
     requestTimeout: MAX_WAIT_MS + 60_000,
     connectionTimeout: MAX_WAIT_MS + 60_000,
     keepAliveTimeout: 65_000,
-    maxParamLength: 256,
+    maxParamLength: MAX_PARAM_LENGTH,
     return503OnClosing: true,
+    // Router refusals (a parameter past maxParamLength, a malformed URL) answer in the same text form.
+    frameworkErrors: (error, _request, untyped) => {
+      const reply = untyped as FastifyReply;
+      void reply.status(error.statusCode ?? 400).header('x-meridian-error-code', 'MERIDIAN_ERR_BAD_ARGUMENT').type('text/plain; charset=utf-8').send(`${error.code}: ${error.message.slice(0, 200)}`);
+    },
   });
   app.server.headersTimeout = HEADERS_TIMEOUT_MS;
   app.server.maxConnections = MAX_CONNECTIONS;
