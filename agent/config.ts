@@ -13,6 +13,8 @@ export const DEFAULT_AGENT_API = Object.freeze({ host: '127.0.0.1', port: 8510 }
 export const DEFAULT_AGENT_API_URL = `http://${DEFAULT_AGENT_API.host}:${DEFAULT_AGENT_API.port}`;
 /** The DNS server's settings unless the `dns` section says otherwise (the section itself is opt-in). */
 export const DEFAULT_AGENT_DNS = Object.freeze({ host: '127.0.0.1', port: 8600, ttl: '5s', maxQueriesPerSecond: 2000, maxTcpConnections: 64, tcpTimeout: '5s' });
+/** The Consul-compatible API's address unless `consulApi` says otherwise (Consul's own default port). */
+export const DEFAULT_CONSUL_API = Object.freeze({ host: '127.0.0.1', port: 8500 });
 /** The API token's file name in the data dir, unless `api.tokenFile` names another file. */
 const API_TOKEN_FILE_NAME = 'api-token';
 /** The token file of an agent with the default data dir: where `meridian services` looks unless told. */
@@ -141,6 +143,21 @@ export const AgentConfigSchema = Type.Object(
           scheduledDelay: Type.Optional(Type.String({ ...Duration, default: DEFAULT_TRACING.scheduledDelay })),
           /** Bound of one export, retries included; also bounds the final flush at stop. */
           exportTimeout: Type.Optional(Type.String({ ...Duration, default: DEFAULT_TRACING.exportTimeout })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /**
+     * A Consul-compatible HTTP API (catalog, health, agent services and checks) for Consul tooling.
+     * Absent: not listening. Its ACL token is the agent API token; `anonymousReads` opens GETs.
+     */
+    consulApi: Type.Optional(
+      Type.Object(
+        {
+          host: Type.String({ default: DEFAULT_CONSUL_API.host }),
+          port: Type.Integer({ minimum: 0, maximum: 65535, default: DEFAULT_CONSUL_API.port }),
+          anonymousReads: Type.Boolean({ default: false }),
+          maxBlockingQueries: Type.Integer({ minimum: 1, maximum: 10_000, default: 256 }),
         },
         { additionalProperties: false },
       ),

@@ -10,6 +10,7 @@ import { startPolicyFollower, type PolicyFollower } from '../shared/policy/distr
 import { LiveIdentity, generatePrivateKey, loadOrCreateTokenFile, type TrustBundle } from '../shared/identity/index.js';
 import { AgentMetrics, createRegistry, exposition, type Logger } from '../shared/telemetry/index.js';
 import { startAgentApi, type AgentApi } from './api/index.js';
+import { startConsulApi, type ConsulApi } from './consul/index.js';
 import { accessLogTarget, agentTimings, apiTokenFile, tracingSettings, type AgentConfig } from './config.js';
 import { startTracing, type AgentTracing } from './tracing/index.js';
 import type { RequestObserver } from './proxy/index.js';
@@ -24,6 +25,8 @@ import { WorkloadIdentities, loadAgentIdentity, requestWorkloadCertificate, star
 /** A running agent. */
 export interface RunningAgent {
   readonly api: AgentApi;
+  /** The Consul-compatible API, when the config has a `consulApi` section. */
+  readonly consulApi: ConsulApi | undefined;
   /** The file holding the API's bearer token (0600). */
   readonly apiTokenFile: string;
   readonly view: FederatedView;
@@ -73,7 +76,8 @@ function listenTargets(config: AgentConfig): ListenTarget[] {
   const api: ListenTarget = { field: '/api/port', host: config.api.host, port: config.api.port };
   const mesh: ListenTarget[] = config.mesh === undefined ? [] : [{ field: '/mesh/inboundPort', host: config.mesh.host, port: config.mesh.inboundPort }];
   const dns: ListenTarget[] = config.dns === undefined ? [] : [{ field: '/dns/port', host: config.dns.host, port: config.dns.port }];
-  return [api, ...mesh, ...dns];
+  const consul: ListenTarget[] = config.consulApi === undefined ? [] : [{ field: '/consulApi/port', host: config.consulApi.host, port: config.consulApi.port }];
+  return [api, ...mesh, ...dns, ...consul];
 }
 
 /** What a start has to close when it fails, and its abort signal. */
@@ -168,6 +172,18 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
     access: { token, tokenFile },
   });
   launch.undo.push(() => api.close());
+  const consul = config.consulApi;
+  const consulApi = consul === undefined ? undefined : await startConsulApi({
+    host: consul.host,
+    port: consul.port,
+    registry: registrar,
+    reader: view,
+    node,
+    connected,
+    access: { token, tokenFile, anonymousReads: consul.anonymousReads },
+    maxBlockingQueries: consul.maxBlockingQueries,
+  });
+  launch.undo.push(() => consulApi?.close());
   const definitions = config.definitionsDir === undefined ? undefined : await followDefinitions({ dir: config.definitionsDir, registrar, node, log });
   launch.undo.push(() => definitions?.close());
   const snapshots = startSnapshotWriter(view, snapshotPath, { onError: (error) => log.warn('catalog snapshot failed', { snapshot: snapshotPath, error: error.message }) });
@@ -177,6 +193,7 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
   log.info('agent started', { api: api.url, site: config.site, node: config.node, meshPort: registrar.meshPort });
   return {
     api,
+    consulApi,
     apiTokenFile: tokenFile,
     view,
     registrar,
@@ -202,6 +219,7 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
       await snapshots.flush().catch((error: unknown) => log.warn('final catalog snapshot failed', { error: (error as Error).message }));
       view.close();
       await api.close();
+      await consulApi?.close();
       await nats.close(true);
       await accessLog?.close();
     },

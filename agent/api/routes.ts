@@ -124,6 +124,16 @@ export function nodeRoutes(app: FastifyInstance, context: RouteContext): void {
     await registry.passTtl(request.params.instanceId);
     return reply.status(204).send();
   });
+  const fail: RouteSchema = {
+    summary: "A ttl check's failure report (as Consul's check/fail): critical at once, until the next pass; `note` is the check's output",
+    params: S.InstanceIdParamsSchema,
+    querystring: S.CheckNoteQuerySchema,
+    response: { 204: { description: 'recorded' }, ...errors(400, 401, 404) },
+  };
+  app.put('/v1/checks/:instanceId/fail', { schema: fail }, async (request: FastifyRequest<{ Params: { instanceId: string }; Querystring: { note?: string } }>, reply) => {
+    await registry.failTtl(request.params.instanceId, request.query.note ?? 'failed through the agent API');
+    return reply.status(204).send();
+  });
   if (metrics !== undefined) {
     const schema: RouteSchema = { summary: "Prometheus metrics of this agent (scrape with the token as the bearer credential)", response: { 200: { description: 'the text exposition format' }, ...errors(401) } };
     app.get('/metrics', { schema }, async (_request, reply) => {

@@ -34,6 +34,9 @@ export type InstancesQueryString = Static<typeof InstancesQuerySchema>;
 
 export const InstanceIdParamsSchema = Type.Object({ instanceId: Type.String({ minLength: 1, maxLength: 128, description: 'an instance registered on this node' }) });
 
+/** `PUT /v1/checks/:instanceId/fail?note=`: the check's output, as Consul's `note`. */
+export const CheckNoteQuerySchema = Type.Object({ note: Type.Optional(Type.String({ maxLength: 256, description: "the check's output (default: failed through the agent API)" })) }, { additionalProperties: false });
+
 /** A catalog row: the stored instance, and how this agent's view sees it now. */
 export const InstanceRowSchema = Type.Object({
   ...ServiceInstanceSchema.properties,

@@ -52,6 +52,10 @@ export class ActiveCheck implements HealthCheckHandle {
     throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `passTtl: the check is of type ${this.#type}; only a check of type ttl can be passed`);
   }
 
+  failTtl(): void {
+    throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `failTtl: the check is of type ${this.#type}; only a check of type ttl can be failed`);
+  }
+
   runNow(): Promise<void> {
     if (this.#stopped) return Promise.resolve();
     if (this.#inFlight) return this.#inFlight.promise;

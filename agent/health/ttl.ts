@@ -49,6 +49,15 @@ export class TtlCheck implements HealthCheckHandle {
     this.#arm(this.#ttlMs);
   }
 
+  failTtl(reason: string): void {
+    if (this.#stopped) return;
+    // The window is spent: only a pass makes the check passing again.
+    this.#windowEnd = this.#now();
+    this.#expired = true;
+    this.#tracker.record({ ok: false, reason, at: this.#windowEnd, durationMs: 0 });
+    clearTimeout(this.#timer);
+  }
+
   /** Re-evaluates the window against the clock (useful with an injected `now`). */
   runNow(): Promise<void> {
     if (!this.#stopped) this.#evaluate();

@@ -55,6 +55,11 @@ export interface HealthCheckHandle {
    * MERIDIAN_ERR_BAD_ARGUMENT for any other check type; a no-op after stop().
    */
   passTtl(): void;
+  /**
+   * Records a failure of a `ttl` check (Consul's `check/fail`): critical at once, until the next
+   * pass. Throws MERIDIAN_ERR_BAD_ARGUMENT for any other check type; a no-op after stop().
+   */
+  failTtl(reason: string): void;
   /** Stops probing: clears timers, aborts an in-flight probe and closes clients. Idempotent. */
   stop(): void;
   /**

@@ -127,10 +127,19 @@ export class Registrar implements LocalRegistry {
 
   /** Records a pass of the instance's ttl check; rejects (never throws) for an unknown instance or another check type. */
   passTtl(instanceId: string): Promise<void> {
+    return this.#onTtl(instanceId, (check) => check.passTtl());
+  }
+
+  /** Records a failure of the instance's ttl check (critical until its next pass); rejects like passTtl. */
+  failTtl(instanceId: string, reason: string): Promise<void> {
+    return this.#onTtl(instanceId, (check) => check.failTtl(reason));
+  }
+
+  #onTtl(instanceId: string, act: (check: HealthCheckHandle) => void): Promise<void> {
     const registration = this.#registrations.get(instanceId);
     if (registration === undefined) return Promise.reject(new MeridianError('MERIDIAN_ERR_NOT_FOUND', `instance ${instanceId} is not registered on this node`));
     try {
-      registration.check.passTtl();
+      act(registration.check);
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new MeridianError('MERIDIAN_ERR_INTERNAL', String(error)));

@@ -27,6 +27,8 @@ export interface LocalRegistry {
   list(): readonly LocalRegistration[];
   /** Records a TTL check pass for an instance whose check is of type ttl. */
   passTtl(instanceId: string): Promise<void>;
+  /** Records a failure of an instance's ttl check: critical until its next pass. */
+  failTtl(instanceId: string, reason: string): Promise<void>;
 }
 
 export type { ServiceDefinition };

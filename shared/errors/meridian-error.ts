@@ -83,6 +83,8 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_METHOD_NOT_ALLOWED: 405,
   /** Data plane: a protocol switch (`Upgrade`, e.g. WebSocket) the listener cannot carry yet. */
   MERIDIAN_ERR_UPGRADE_UNSUPPORTED: 501,
+  /** Consul-compatible API: an endpoint (or method) Meridian does not serve. */
+  MERIDIAN_ERR_CONSUL_UNSUPPORTED: 501,
   /** Status API: no valid token or client certificate. */
   MERIDIAN_ERR_UNAUTHORIZED: 401,
   /** `meridian status`: the federation answered and is unhealthy (the CLI's exit status says so too). */
@@ -127,6 +129,10 @@ export const ERROR_STATUS = {
   MERIDIAN_ERR_POLICY_DENIED: 403,
   /** A policy apply based on a version that is no longer the latest (a concurrent apply won, or --expect-version is stale): nothing published. */
   MERIDIAN_ERR_POLICY_CONFLICT: 409,
+  /** `meridian consul sync`: Consul did not answer (unreachable, timed out, a 5xx); the message names the URL and the call. */
+  MERIDIAN_ERR_CONSUL_UNAVAILABLE: 503,
+  /** `meridian consul sync`: Consul refused a call (4xx: an ACL token, a bad registration); the message names the call and Consul's answer. */
+  MERIDIAN_ERR_CONSUL_REFUSED: 502,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -44,6 +44,7 @@ describe('agent API authentication', () => {
       ['POST', '/v1/services'],
       ['DELETE', '/v1/services/x'],
       ['PUT', '/v1/checks/x/pass'],
+      ['PUT', '/v1/checks/x/fail'],
       ['GET', '/v2/unknown'],
     ] as const;
     for (const headers of wrong) {

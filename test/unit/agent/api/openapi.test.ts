@@ -61,6 +61,7 @@ describe('agent API OpenAPI document', () => {
       'GET /v1/services',
       'GET /v1/sites',
       'POST /v1/services',
+      'PUT /v1/checks/{instanceId}/fail',
       'PUT /v1/checks/{instanceId}/pass',
     ]);
     assert.deepEqual(operation('/v1/ready', 'get').security, []);

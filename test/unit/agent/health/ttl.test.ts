@@ -35,6 +35,29 @@ describe('ttl check', () => {
     }
   });
 
+  it('turns critical at once on failTtl() with its reason, stays critical past the window, and recovers on the next pass', async () => {
+    const { changes, onChange } = recordChanges();
+    const handle = startHealthCheck({ check: { type: 'ttl', ttl: '100ms' }, address: '127.0.0.1', ports: {}, onChange });
+    try {
+      handle.passTtl();
+      handle.failTtl('critical in Consul');
+      assert.equal(handle.state, 'critical');
+      assert.deepEqual(changes[1], { state: 'critical', reason: 'critical in Consul', consecutive: 1, snapshot: 0 });
+      await sleep(250);
+      assert.equal(changes.length, 2, 'the expired window adds no second failure');
+      handle.passTtl();
+      assert.equal(handle.state, 'passing');
+    } finally {
+      handle.stop();
+    }
+    const tcp = startHealthCheck({ check: { type: 'tcp', port: 1 }, address: '127.0.0.1', ports: {}, onChange: () => undefined });
+    try {
+      assert.throws(() => tcp.failTtl('x'), { code: 'MERIDIAN_ERR_BAD_ARGUMENT', message: 'failTtl: the check is of type tcp; only a check of type ttl can be failed' });
+    } finally {
+      tcp.stop();
+    }
+  });
+
   it('turns critical one ttl after start when never passed', async () => {
     const { changes, onChange } = recordChanges();
     const handle = startHealthCheck({ check: { type: 'ttl', ttl: '100ms' }, address: '127.0.0.1', ports: {}, onChange });
