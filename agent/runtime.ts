@@ -10,7 +10,8 @@ import { startPolicyFollower, type PolicyFollower } from '../shared/policy/distr
 import { LiveIdentity, generatePrivateKey, loadOrCreateTokenFile, type TrustBundle } from '../shared/identity/index.js';
 import { AgentMetrics, createRegistry, exposition, type Logger } from '../shared/telemetry/index.js';
 import { startAgentApi, type AgentApi } from './api/index.js';
-import { accessLogTarget, agentTimings, apiTokenFile, tracingSettings, type AgentConfig } from './config.js';
+import { accessLogTarget, agentTimings, apiTokenFile, rateLimitSettings, tracingSettings, type AgentConfig } from './config.js';
+import { startRateLimiter, type RateLimiter } from './proxy/ratelimit/index.js';
 import { startTracing, type AgentTracing } from './tracing/index.js';
 import type { RequestObserver } from './proxy/index.js';
 import { RequestTelemetry, agentStatusCollector, nodeCertificates, openAccessLog } from './telemetry/index.js';
@@ -149,7 +150,9 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
   const policyFollower = startPolicyFollower({ connection: () => nats.connection(), site: config.site, trustDomain: config.nats.trustDomain, file: join(config.dataDir, 'policy.json'), policy, log });
   launch.undo.push(() => policyFollower.stop());
   if (config.mesh !== undefined) {
-    dataPlane = await startNodeDataPlane({ config, node, view, registrar, identity, policy, nats, log, meshPort: registrar.meshPort ?? 0, onRequest: telemetry.observe });
+    const rateLimiter = await startRateLimiter(rateLimitSettings(config), policy, log);
+    launch.undo.push(() => rateLimiter.close());
+    dataPlane = await startNodeDataPlane({ config, node, view, registrar, identity, policy, nats, log, meshPort: registrar.meshPort ?? 0, onRequest: telemetry.observe, rateLimiter });
   }
   launch.undo.push(() => dataPlane?.close(0));
   const dns = config.dns === undefined ? undefined : await startAgentDns(config.dns, { catalog: view, site: config.site, meshAddress: () => outboundHttpAddress(dataPlane), log });
@@ -238,6 +241,7 @@ async function startNodeDataPlane(options: {
   log: Logger;
   meshPort: number;
   onRequest: RequestObserver;
+  rateLimiter: RateLimiter;
 }): Promise<DataPlane> {
   // Renewals arrive through this once the data plane exists.
   const started: { plane?: DataPlane } = {};
@@ -260,6 +264,7 @@ async function startNodeDataPlane(options: {
     maxSessionAgeMs: parseDuration(options.config.mesh?.maxSessionAge ?? DEFAULT_MESH_SESSION_AGE, '/mesh/maxSessionAge'),
     policy: options.policy,
     encodedSlashes: options.config.mesh?.encodedSlashes ?? 'reject',
+    rateLimiter: options.rateLimiter,
     onRequest: options.onRequest,
     log: options.log,
   });
