@@ -38,6 +38,9 @@ export const DEFAULT_TRACING = Object.freeze({
   exportTimeout: '10s',
 });
 
+/** Global rate limit defaults (the `rateLimits` section's): a Redis call per request, 10 tokens per batch, 50ms per call. */
+export const DEFAULT_RATE_LIMITS = Object.freeze({ mode: 'script', batch: 10, timeout: '50ms' });
+
 /**
  * The agent's configuration file (JSON). Defaults: api on 127.0.0.1:8510 with its token in
  * `<dataDir>/api-token` (created 0600 on first start), any service may register, heartbeat 2s,
@@ -162,6 +165,32 @@ export const AgentConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** Global rate limits (RateLimit documents with `global`): the federation's one Redis. Absent: global buckets apply their `onRedisLoss`. */
+    rateLimits: Type.Optional(
+      Type.Object(
+        {
+          redis: Type.Object(
+            {
+              /** `rediss://host:port` (TLS) or `redis://host:port`; an optional `/<db>`. */
+              url: Type.String({ pattern: '^rediss?://[^\\s]+$', maxLength: 2048 }),
+              username: Type.Optional(Type.String({ minLength: 1 })),
+              /** File holding the Redis password (AUTH). */
+              passwordFile: Type.Optional(Type.String({ minLength: 1 })),
+              /** PEM CA bundle the Redis server certificate must chain to (default: the system's). */
+              caFile: Type.Optional(Type.String({ minLength: 1 })),
+            },
+            { additionalProperties: false },
+          ),
+          /** 'script' (default): one atomic Lua call per request; 'batch': take `batch` tokens at once and spend them locally. */
+          mode: Type.Optional(Type.Union([Type.Literal('script'), Type.Literal('batch')], { description: "'script' or 'batch'", default: DEFAULT_RATE_LIMITS.mode })),
+          /** Tokens taken per Redis call in 'batch' mode. */
+          batch: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: DEFAULT_RATE_LIMITS.batch })),
+          /** Bound of one Redis call; past it the limit's `onRedisLoss` decides. */
+          timeout: Type.Optional(Type.String({ ...Duration, default: DEFAULT_RATE_LIMITS.timeout })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     dataDir: Type.String({ default: DEFAULT_AGENT_DATA_DIR }),
     heartbeat: Type.String({ ...Duration, default: DEFAULT_HEARTBEAT }),
     leaseTtl: Type.Optional(Duration),
@@ -246,5 +275,25 @@ export function tracingSettings(config: AgentConfig): TracingSettings | undefine
     maxExportBatchSize,
     scheduledDelayMs: parseDuration(tracing.scheduledDelay ?? DEFAULT_TRACING.scheduledDelay, '/tracing/scheduledDelay'),
     exportTimeoutMs: parseDuration(tracing.exportTimeout ?? DEFAULT_TRACING.exportTimeout, '/tracing/exportTimeout'),
+  };
+}
+
+/** The `rateLimits` section resolved: defaults applied, the timeout in milliseconds. */
+export interface RateLimitSettings {
+  readonly redis: { readonly url: string; readonly username?: string; readonly passwordFile?: string; readonly caFile?: string };
+  readonly mode: 'script' | 'batch';
+  readonly batch: number;
+  readonly timeoutMs: number;
+}
+
+/** The global rate limit settings, or undefined when the config has no `rateLimits` section. */
+export function rateLimitSettings(config: AgentConfig): RateLimitSettings | undefined {
+  const section = config.rateLimits;
+  if (section === undefined) return undefined;
+  return {
+    redis: section.redis,
+    mode: section.mode ?? 'script',
+    batch: section.batch ?? DEFAULT_RATE_LIMITS.batch,
+    timeoutMs: parseDuration(section.timeout ?? DEFAULT_RATE_LIMITS.timeout, '/rateLimits/timeout'),
   };
 }

@@ -11,7 +11,8 @@ import { LiveIdentity, generatePrivateKey, loadOrCreateTokenFile, type TrustBund
 import { AgentMetrics, createRegistry, exposition, type Logger } from '../shared/telemetry/index.js';
 import { startAgentApi, type AgentApi } from './api/index.js';
 import { startConsulApi, type ConsulApi } from './consul/index.js';
-import { accessLogTarget, agentTimings, apiTokenFile, tracingSettings, type AgentConfig } from './config.js';
+import { accessLogTarget, agentTimings, apiTokenFile, rateLimitSettings, tracingSettings, type AgentConfig } from './config.js';
+import { startRateLimiter, type RateLimiter } from './proxy/ratelimit/index.js';
 import { startTracing, type AgentTracing } from './tracing/index.js';
 import type { RequestObserver } from './proxy/index.js';
 import { RequestTelemetry, agentStatusCollector, nodeCertificates, openAccessLog } from './telemetry/index.js';
@@ -152,8 +153,11 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
   // Before the data plane: a restart while cut off enforces the on-disk copy from its first request.
   const policyFollower = startPolicyFollower({ connection: () => nats.connection(), site: config.site, trustDomain: config.nats.trustDomain, file: join(config.dataDir, 'policy.json'), policy, log });
   launch.undo.push(() => policyFollower.stop());
+  let rateLimiter: RateLimiter | undefined;
   if (config.mesh !== undefined) {
-    dataPlane = await startNodeDataPlane({ config, node, view, registrar, identity, policy, nats, log, meshPort: registrar.meshPort ?? 0, onRequest: telemetry.observe });
+    const limiter = (rateLimiter = await startRateLimiter(rateLimitSettings(config), policy, log));
+    launch.undo.push(() => limiter.close());
+    dataPlane = await startNodeDataPlane({ config, node, view, registrar, identity, policy, nats, log, meshPort: registrar.meshPort ?? 0, onRequest: telemetry.observe, rateLimiter: limiter });
   }
   launch.undo.push(() => dataPlane?.close(0));
   const dns = config.dns === undefined ? undefined : await startAgentDns(config.dns, { catalog: view, site: config.site, meshAddress: () => outboundHttpAddress(dataPlane), log });
@@ -212,6 +216,7 @@ async function launchAgent(config: AgentConfig, log: Logger, launch: Launch): Pr
       // Deregister first so callers stop choosing this node, then let in-flight requests finish.
       await registrar.stop({ deregister: true });
       await dataPlane?.close(DEFAULT_DRAIN_MS);
+      await rateLimiter?.close();
       // After the drain: the spans of the last requests go out in the final flush.
       await tracing?.stop();
       await dns?.close();
@@ -256,6 +261,7 @@ async function startNodeDataPlane(options: {
   log: Logger;
   meshPort: number;
   onRequest: RequestObserver;
+  rateLimiter: RateLimiter;
 }): Promise<DataPlane> {
   // Renewals arrive through this once the data plane exists.
   const started: { plane?: DataPlane } = {};
@@ -278,6 +284,7 @@ async function startNodeDataPlane(options: {
     maxSessionAgeMs: parseDuration(options.config.mesh?.maxSessionAge ?? DEFAULT_MESH_SESSION_AGE, '/mesh/maxSessionAge'),
     policy: options.policy,
     encodedSlashes: options.config.mesh?.encodedSlashes ?? 'reject',
+    rateLimiter: options.rateLimiter,
     onRequest: options.onRequest,
     log: options.log,
   });

@@ -8,6 +8,7 @@ import type { FailoverRecord } from './outbound/balancer.js';
 import { startOutbound } from './outbound/listener.js';
 import type { OutboundProxy } from './outbound/types.js';
 import type { RequestObserver } from './records.js';
+import type { RateLimiter } from './ratelimit/limiter.js';
 import type { WorkloadIdentities } from '../identity/index.js';
 import type { LocalRegistration } from '../registration/index.js';
 import { DEFAULT_DRAIN_MS } from '../../shared/config/index.js';
@@ -30,6 +31,8 @@ export interface DataPlaneOptions {
   readonly policy?: LivePolicy;
   /** Request targets with `%2F` / `%5C`: refused with 400 (default) or kept encoded. */
   readonly encodedSlashes?: EncodedSlashAction;
+  /** Enforces the policy's RateLimit documents at the inbound (default: local buckets only). */
+  readonly rateLimiter?: RateLimiter;
   /** Receives every finished request of the node's proxies (telemetry). */
   readonly onRequest?: RequestObserver;
   readonly log: Logger;
@@ -69,6 +72,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     logger: options.log,
     policy,
     ...(options.encodedSlashes === undefined ? {} : { encodedSlashes: options.encodedSlashes }),
+    ...(options.rateLimiter === undefined ? {} : { rateLimiter: options.rateLimiter }),
     ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
   });
   const dialer = nodeMeshDialer({ node: options.node, view: options.view, agentIdentity: options.agentIdentity });

@@ -36,6 +36,8 @@ export interface RequestRecord {
    * `default`), `path-normalization` for a refused request target, `revocation` for a revoked caller.
    */
   readonly policyRule?: string;
+  /** Inbound only: the RateLimit document that refused the request (429). */
+  readonly rateLimit?: string;
 }
 
 /** Receives each finished request; must be cheap and must not throw. */

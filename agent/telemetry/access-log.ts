@@ -40,6 +40,8 @@ export function accessLogLine(record: RequestRecord, site: string): string {
     ...traceIds(record.traceparent),
     // Only on a refusal by the policy: which rule (or default, path-normalization, revocation).
     ...(record.policyRule === undefined ? {} : { rule: record.policyRule }),
+    // Only on a 429: the RateLimit document that refused the request.
+    ...(record.rateLimit === undefined ? {} : { limit: record.rateLimit }),
   })}\n`;
 }
 

@@ -27,3 +27,25 @@ export function denialCounter(registry: Registry): DenialCounter {
     },
   };
 }
+
+/**
+ * `meridian_rate_limited_total{service, limit}`: requests refused with 429 at this node by the
+ * RateLimit documents of the policy set (their names bound the label values).
+ */
+export function rateLimitedCounter(registry: Registry): DenialCounter {
+  const counter = new Counter({
+    name: 'meridian_rate_limited_total',
+    help: 'Requests refused at this node by a rate limit (429), by destination service and the RateLimit that refused them.',
+    labelNames: ['service', 'limit'],
+    registers: [registry],
+  });
+  const bound = new Map<string, Counter.Internal>();
+  return {
+    count(service, limit) {
+      const key = `${service}\u0000${limit}`;
+      let child = bound.get(key);
+      if (child === undefined) bound.set(key, (child = counter.labels(service, limit)));
+      child.inc();
+    },
+  };
+}

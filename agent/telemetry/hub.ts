@@ -2,7 +2,7 @@ import { TrafficMeter } from '../../shared/status/index.js';
 import type { RequestRecord } from '../proxy/index.js';
 import type { Registry } from 'prom-client';
 import type { AccessLog } from './access-log.js';
-import { denialCounter, type DenialCounter } from './denials.js';
+import { denialCounter, rateLimitedCounter, type DenialCounter } from './denials.js';
 
 /** Anything else that wants every finished request (the Prometheus metrics). */
 export interface RequestSink {
@@ -34,13 +34,16 @@ export interface RequestTelemetrySinks {
 export class RequestTelemetry {
   readonly meter = new TrafficMeter();
   #rejections = 0;
+  #rateLimited = 0;
   readonly #denials: DenialCounter | undefined;
+  readonly #limited: DenialCounter | undefined;
 
   constructor(
     private readonly site: string,
     private readonly sinks: RequestTelemetrySinks = {},
   ) {
     this.#denials = sinks.metrics?.registry === undefined ? undefined : denialCounter(sinks.metrics.registry);
+    this.#limited = sinks.metrics?.registry === undefined ? undefined : rateLimitedCounter(sinks.metrics.registry);
   }
 
   /** Pass as the proxies' `onRequest`. */
@@ -49,11 +52,20 @@ export class RequestTelemetry {
     this.meter.record(counted);
     if (record.direction === 'inbound' && (record.status === 403 || record.status === 421)) this.#rejections++;
     if (record.policyRule !== undefined) this.#denials?.count(record.service, record.policyRule);
+    if (record.rateLimit !== undefined) {
+      this.#rateLimited++;
+      this.#limited?.count(record.service, record.rateLimit);
+    }
     // The access log keeps the name as asked: one line per request, whatever the name, is its job.
     this.sinks.accessLog?.write(record, this.site);
     this.sinks.metrics?.observe(counted);
     this.sinks.tracing?.observe(record);
   };
+
+  /** Requests refused at this node's inbound by a rate limit (429) since start. */
+  get rateLimited(): number {
+    return this.#rateLimited;
+  }
 
   /** Calls refused at this node's inbound since start. */
   get rejections(): number {

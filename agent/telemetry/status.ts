@@ -54,6 +54,7 @@ export function agentStatusCollector(sources: AgentStatusSources): () => AgentSt
       traffic,
       failovers: sources.dataPlane()?.failovers() ?? [],
       rejections: sources.telemetry.rejections,
+      ...(sources.telemetry.rateLimited > 0 ? { rateLimited: sources.telemetry.rateLimited } : {}),
       ...(omitted > 0 ? { omitted: { traffic: omitted } } : {}),
       ...trustField(sources.trust?.()),
     };

@@ -2,6 +2,7 @@ import { isMeridianError } from '../errors/index.js';
 import { parseSpiffeId } from '../identity/index.js';
 import { normalizeRequestPath } from './normalize.js';
 import { parseIdentityPattern } from './pattern.js';
+import { parseDuration } from '../config/index.js';
 
 /**
  * What a schema cannot say. These checks read the document as `unknown` and skip what is not of
@@ -39,16 +40,41 @@ export function authorizationProblems(doc: unknown, trustDomain: string): Docume
       if (typeof parsed === 'string') problems.push({ path: `/spec/rules/${r}/from/${f}`, message: parsed });
     });
     items(field(rule, 'to')).forEach((operation, o) => {
-      items(field(operation, 'paths')).forEach((match, p) => {
-        const path = `/spec/rules/${r}/to/${o}/paths/${p}`;
-        problems.push(...oneOf(match, ['exact', 'prefix'], path));
-        const text = field(match, 'exact') ?? field(match, 'prefix');
-        const message = typeof text === 'string' ? pathProblem(text) : undefined;
-        if (message !== undefined) problems.push({ path, message });
-      });
+      items(field(operation, 'paths')).forEach((match, p) => problems.push(...pathMatchProblems(match, `/spec/rules/${r}/to/${o}/paths/${p}`)));
       items(field(operation, 'headers')).forEach((match, h) => problems.push(...headerProblems(match, `/spec/rules/${r}/to/${o}/headers/${h}`)));
     });
   });
+  return problems;
+}
+
+/** `{ exact }` or `{ prefix }`, already normalised. */
+function pathMatchProblems(match: unknown, path: string): DocumentProblem[] {
+  const problems = oneOf(match, ['exact', 'prefix'], path);
+  const text = field(match, 'exact') ?? field(match, 'prefix');
+  const message = typeof text === 'string' ? pathProblem(text) : undefined;
+  if (message !== undefined) problems.push({ path, message });
+  return problems;
+}
+
+/** A rate limit has a local or a global bucket (or both); its caller patterns and paths are checked as an authorization's. */
+export function rateLimitProblems(doc: unknown, trustDomain: string): DocumentProblem[] {
+  const spec = field(doc, 'spec');
+  const problems: DocumentProblem[] = [];
+  if (spec !== null && typeof spec === 'object' && field(spec, 'local') === undefined && field(spec, 'global') === undefined) {
+    problems.push({ path: '/spec', message: 'a rate limit needs local, global or both' });
+  }
+  const match = field(spec, 'match');
+  items(field(match, 'from')).forEach((pattern, f) => {
+    const parsed = typeof pattern === 'string' ? parseIdentityPattern(pattern, trustDomain) : undefined;
+    if (typeof parsed === 'string') problems.push({ path: `/spec/match/from/${f}`, message: parsed });
+  });
+  items(field(match, 'paths')).forEach((entry, p) => problems.push(...pathMatchProblems(entry, `/spec/match/paths/${p}`)));
+  for (const bucket of ['local', 'global']) {
+    const per = field(field(spec, bucket), 'per');
+    if (typeof per === 'string' && /^\d+(\.\d+)?(ms|s|m|h)$/u.test(per) && parseDuration(per, `/spec/${bucket}/per`) < 1) {
+      problems.push({ path: `/spec/${bucket}/per`, message: `${JSON.stringify(per)}: a rate's period is at least 1ms` });
+    }
+  }
   return problems;
 }
 

@@ -1,7 +1,9 @@
 export { parsePolicySet, formatViolation, BUILT_IN_DEFAULTS } from './parse.js';
 export type { ParseOptions, PolicySet, PolicySource, PolicyViolation } from './types.js';
-export type { AuthorizationDocument, PolicyDefaultsDocument, PolicyKind, RevocationDocument } from './schema.js';
-export { AuthorizationSchema, PolicyDefaultsSchema, RevocationSchema } from './schema.js';
+export type { AuthorizationDocument, PolicyDefaultsDocument, PolicyKind, RateLimitDocument, RevocationDocument } from './schema.js';
+export { AuthorizationSchema, PolicyDefaultsSchema, RateLimitSchema, RevocationSchema } from './schema.js';
+export { compileRateLimits, NO_RATE_LIMITS } from './rate-limits.js';
+export type { BucketSpec, CompiledRateLimit, GlobalBucketSpec, RateLimits } from './rate-limits.js';
 export { compileAuthorizer } from './authorizer.js';
 export type { AuthorizationRequest, Authorizer, Decision } from './authorizer.js';
 export { headerValues, normalizeHost, normalizeMethod, normalizeRequestPath } from './normalize.js';

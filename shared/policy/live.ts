@@ -1,6 +1,7 @@
 import { Listeners } from '../process/index.js';
 import { compileAuthorizer, type Authorizer } from './authorizer.js';
 import { compileRevocations, type RevocationList } from './revocation.js';
+import { compileRateLimits, NO_RATE_LIMITS, type RateLimits } from './rate-limits.js';
 import type { PolicySet } from './types.js';
 
 /**
@@ -16,6 +17,8 @@ export interface EnforcedPolicy {
   readonly set: PolicySet | null;
   readonly authorizer: Authorizer;
   readonly revocations: RevocationList;
+  /** The RateLimit documents by destination service, enforced at the destination's inbound. */
+  readonly limits: RateLimits;
 }
 
 /**
@@ -34,13 +37,14 @@ export const NO_POLICY: EnforcedPolicy = Object.freeze({
     mtlsMode: () => 'strict' as const,
   }),
   revocations: Object.freeze({ size: 0, isRevoked: () => false }),
+  limits: NO_RATE_LIMITS,
 });
 
 const ALLOW_UNPUBLISHED = Object.freeze({ allowed: true, rule: 'none', reason: 'no policy set is published; every verified caller is allowed' });
 
 /** Compiles `set` at `version` (revocations already expired at `now` are left out). */
 export function enforcedPolicy(set: PolicySet, version: number, now: number = Date.now()): EnforcedPolicy {
-  return Object.freeze({ version, digest: set.digest, set, authorizer: compileAuthorizer(set), revocations: compileRevocations(set, now) });
+  return Object.freeze({ version, digest: set.digest, set, authorizer: compileAuthorizer(set), revocations: compileRevocations(set, now), limits: compileRateLimits(set) });
 }
 
 /** Told the policy now enforced and the one it replaced. */

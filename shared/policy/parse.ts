@@ -2,12 +2,12 @@ import { Value } from '@sinclair/typebox/value';
 import { parseAllDocuments } from 'yaml';
 import { MeridianError } from '../errors/index.js';
 import { violationsOf } from '../config/violations.js';
-import { authorizationProblems, revocationProblems, type DocumentProblem } from './checks.js';
+import { authorizationProblems, rateLimitProblems, revocationProblems, type DocumentProblem } from './checks.js';
 import { digestOf } from './digest.js';
-import { KIND_SCHEMAS, type AuthorizationDocument, type PolicyDefaultsDocument, type PolicyKind, type RevocationDocument } from './schema.js';
+import { KIND_SCHEMAS, type AuthorizationDocument, type PolicyDefaultsDocument, type PolicyKind, type RateLimitDocument, type RevocationDocument } from './schema.js';
 import type { ParseOptions, PolicySet, PolicySource, PolicyViolation } from './types.js';
 
-type PolicyDocument = AuthorizationDocument | RevocationDocument | PolicyDefaultsDocument;
+type PolicyDocument = AuthorizationDocument | RevocationDocument | PolicyDefaultsDocument | RateLimitDocument;
 
 interface Located {
   readonly file: string;
@@ -42,6 +42,7 @@ function problemsOf(value: unknown, trustDomain: string): { doc?: PolicyDocument
 function semanticProblems(kind: PolicyKind, value: unknown, trustDomain: string): DocumentProblem[] {
   if (kind === 'Authorization') return authorizationProblems(value, trustDomain);
   if (kind === 'Revocation') return revocationProblems(value, trustDomain);
+  if (kind === 'RateLimit') return rateLimitProblems(value, trustDomain);
   return [];
 }
 
@@ -122,8 +123,10 @@ function buildSet(docs: readonly PolicyDocument[], trustDomain: string): PolicyS
   const authorizations = byName<AuthorizationDocument>(docs, 'Authorization');
   const revocations = byName<RevocationDocument>(docs, 'Revocation');
   const defaults = byName<PolicyDefaultsDocument>(docs, 'PolicyDefaults')[0] ?? BUILT_IN_DEFAULTS;
-  const digest = digestOf({ trustDomain, authorizations, revocations, defaults });
-  return deepFreeze({ trustDomain, digest, authorizations, revocations, defaults: structuredClone(defaults) });
+  const rateLimits = byName<RateLimitDocument>(docs, 'RateLimit');
+  // Rate limits join the digest only when present, so the digest of a set without any is unchanged.
+  const digest = digestOf({ trustDomain, authorizations, revocations, defaults, ...(rateLimits.length === 0 ? {} : { rateLimits }) });
+  return deepFreeze({ trustDomain, digest, authorizations, revocations, defaults: structuredClone(defaults), rateLimits });
 }
 
 function deepFreeze<T>(value: T): T {

@@ -94,13 +94,71 @@ export const PolicyDefaultsSchema = Type.Object(
   closed,
 );
 
+/** A duration of a rate (`1s`, `1m`...), checked in checks.ts to be at least 1 ms. */
+const RatePeriod = Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h)$', description: 'e.g. 1s, 1m' });
+
+/** What one bucket counts: everything the limit matches ('service'), or each caller identity apart ('caller'). */
+const RateKey = Type.Union([Type.Literal('service'), Type.Literal('caller')], { description: "'service' or 'caller'" });
+
+/** A token bucket at each destination instance (agent): `rate` tokens per `per`, holding at most `burst` (default `rate`). */
+const LocalLimit = Type.Object(
+  {
+    rate: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
+    per: RatePeriod,
+    burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000 })),
+    by: Type.Optional(RateKey),
+  },
+  closed,
+);
+
+/** A token bucket shared by every instance of every site through the federation's Redis. */
+const GlobalLimit = Type.Object(
+  {
+    rate: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
+    per: RatePeriod,
+    burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000 })),
+    by: Type.Optional(RateKey),
+    /** While Redis is unreachable: 'open' admits (local buckets still apply), 'closed' refuses with 429. */
+    onRedisLoss: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')], { description: "'open' or 'closed'" })),
+  },
+  closed,
+);
+
+/** Which requests a limit counts: every listed condition must hold (absent: all requests to the service). */
+const RateMatch = Type.Object(
+  {
+    methods: Type.Optional(Type.Array(Type.String({ pattern: HTTP_TOKEN }), { minItems: 1 })),
+    paths: Type.Optional(Type.Array(PathMatch, { minItems: 1 })),
+    from: Type.Optional(Type.Array(IdentityPattern, { minItems: 1 })),
+  },
+  closed,
+);
+
+export const RateLimitSchema = Type.Object(
+  {
+    kind: Type.Literal('RateLimit'),
+    metadata: Metadata,
+    spec: Type.Object(
+      {
+        service: NameSchema,
+        match: Type.Optional(RateMatch),
+        local: Type.Optional(LocalLimit),
+        global: Type.Optional(GlobalLimit),
+      },
+      closed,
+    ),
+  },
+  closed,
+);
+
 /** The kinds a policy set holds, by their `kind`. */
-export const KIND_SCHEMAS = { Authorization: AuthorizationSchema, Revocation: RevocationSchema, PolicyDefaults: PolicyDefaultsSchema } as const;
+export const KIND_SCHEMAS = { Authorization: AuthorizationSchema, Revocation: RevocationSchema, PolicyDefaults: PolicyDefaultsSchema, RateLimit: RateLimitSchema } as const;
 export type PolicyKind = keyof typeof KIND_SCHEMAS;
 
 export type AuthorizationDocument = Static<typeof AuthorizationSchema>;
 export type RevocationDocument = Static<typeof RevocationSchema>;
 export type PolicyDefaultsDocument = Static<typeof PolicyDefaultsSchema>;
+export type RateLimitDocument = Static<typeof RateLimitSchema>;
 export type AuthorizationRule = Static<typeof Rule>;
 export type Operation = Static<typeof Operation>;
 export type PathMatch = Static<typeof PathMatch>;

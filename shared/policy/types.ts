@@ -1,4 +1,4 @@
-import type { AuthorizationDocument, PolicyDefaultsDocument, RevocationDocument } from './schema.js';
+import type { AuthorizationDocument, PolicyDefaultsDocument, RateLimitDocument, RevocationDocument } from './schema.js';
 
 /** One source of policy documents: a file name (for messages) and its YAML text. */
 export interface PolicySource {
@@ -31,4 +31,6 @@ export interface PolicySet {
   readonly revocations: readonly RevocationDocument[];
   /** The federation's PolicyDefaults document, or the built-in defaults (deny, strict). */
   readonly defaults: PolicyDefaultsDocument;
+  /** RateLimit documents by name (enforced at the destination agents). */
+  readonly rateLimits: readonly RateLimitDocument[];
 }

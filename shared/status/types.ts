@@ -130,6 +130,8 @@ export interface AgentStatus extends ReporterBase {
   readonly failovers: readonly FailoverStatus[];
   /** Calls refused at this node's inbound (authorization, misdirected), since start. */
   readonly rejections: number;
+  /** Requests refused at this node's inbound by a rate limit (429), since start (absent: none). */
+  readonly rateLimited?: number;
 }
 
 export interface GatewayStatus extends ReporterBase {

@@ -21,15 +21,19 @@ export type ProxyErrorCode = Extract<
   | 'MERIDIAN_ERR_HEADERS_TOO_LARGE'
   | 'MERIDIAN_ERR_METHOD_NOT_ALLOWED'
   | 'MERIDIAN_ERR_UPGRADE_UNSUPPORTED'
+  | 'MERIDIAN_ERR_RATE_LIMITED'
 >;
 
 /** An error a proxy answers a request with. */
 export class ProxyError extends MeridianError {
   declare readonly code: ProxyErrorCode;
+  /** Seconds a rate-limited caller should wait (the `retry-after` header of a 429). */
+  readonly retryAfterS: number | undefined;
 
-  constructor(code: ProxyErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(code, message, options);
+  constructor(code: ProxyErrorCode, message: string, options: { cause?: unknown; retryAfterS?: number } = {}) {
+    super(code, message, options.cause === undefined ? {} : { cause: options.cause });
     this.name = 'ProxyError';
+    this.retryAfterS = options.retryAfterS;
   }
 }
 
@@ -38,12 +42,14 @@ const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH';
 
 /** Headers a refusal's status calls for besides the JSON body's own. */
 function refusalHeaders(error: ProxyError): OutgoingHttpHeaders | undefined {
+  if (error.code === 'MERIDIAN_ERR_RATE_LIMITED') return { 'retry-after': String(error.retryAfterS ?? 1) };
   return error.code === 'MERIDIAN_ERR_METHOD_NOT_ALLOWED' ? { allow: ALLOWED_METHODS } : undefined;
 }
 
-/** gRPC status for an HTTP status (the gRPC spec's HTTP-to-gRPC mapping, plus 421 → internal). */
+/** gRPC status for an HTTP status (the gRPC spec's HTTP-to-gRPC mapping, plus 421 → internal and 429 → resource exhausted). */
 function grpcStatusOf(httpStatus: number): number {
   if (httpStatus === 403) return 7; // PERMISSION_DENIED
+  if (httpStatus === 429) return 8; // RESOURCE_EXHAUSTED
   if (httpStatus === 502 || httpStatus === 503 || httpStatus === 504) return 14; // UNAVAILABLE
   return 13; // INTERNAL
 }

@@ -11,7 +11,8 @@ import { nextTraceparent, traceparentText } from '../http/trace.js';
 import type { RequestObserver } from '../records.js';
 import type { LocalServices } from './types.js';
 import { callerRefusal } from './callers.js';
-import type { EncodedSlashAction, LivePolicy } from '../../../shared/policy/index.js';
+import type { EncodedSlashAction, EnforcedPolicy, LivePolicy } from '../../../shared/policy/index.js';
+import type { RateLimiter } from '../ratelimit/limiter.js';
 import { decideHttp, denialMessage, judgeTarget, PATH_REJECTED_RULE, type JudgedTarget } from './policy.js';
 
 /** What the inbound request handler needs. */
@@ -23,6 +24,8 @@ export interface InboundHttpDeps {
   readonly tracker: ConnectionTracker;
   readonly logger: Logger;
   readonly onRequest: RequestObserver | undefined;
+  /** Enforces the policy's RateLimit documents once a request is authorized. */
+  readonly limiter: RateLimiter;
 }
 
 /**
@@ -34,6 +37,8 @@ interface Call extends JudgedTarget {
   readonly caller: SpiffeId;
   readonly traceparent: string;
   rule: string | undefined;
+  /** The rate limit that refused the request (429). */
+  limit: string | undefined;
 }
 
 /** Reports a request from a verified caller once its response has closed, refusals (400, 421, 403) included. */
@@ -56,7 +61,8 @@ function observe(deps: InboundHttpDeps, req: DownstreamRequest, res: DownstreamR
       incomingTraceparent: traceparentText(req.headers.traceparent),
       startedAt,
     };
-    onRequest(call.rule === undefined ? record : { ...record, policyRule: call.rule });
+    if (call.limit !== undefined) onRequest({ ...record, rateLimit: call.limit });
+    else onRequest(call.rule === undefined ? record : { ...record, policyRule: call.rule });
   });
 }
 
@@ -65,8 +71,7 @@ function observe(deps: InboundHttpDeps, req: DownstreamRequest, res: DownstreamR
  * for a target normalisation refuses, 403 for a denial naming the rule). The policy is read
  * once: a request is judged whole by one version.
  */
-function authorized(deps: InboundHttpDeps, req: DownstreamRequest, res: DownstreamResponse, call: Call): boolean {
-  const policy = deps.policy.current;
+function authorized(deps: InboundHttpDeps, policy: EnforcedPolicy, req: DownstreamRequest, res: DownstreamResponse, call: Call): boolean {
   const rejected = judgeTarget(call.target, deps.encodedSlashes, call);
   if (rejected !== undefined) {
     call.rule = PATH_REJECTED_RULE;
@@ -81,6 +86,17 @@ function authorized(deps: InboundHttpDeps, req: DownstreamRequest, res: Downstre
   return false;
 }
 
+/** Asks the limiter about an authorized request; false when a limit refused it (429 with retry-after). */
+async function admitted(deps: InboundHttpDeps, policy: EnforcedPolicy, req: DownstreamRequest, res: DownstreamResponse, call: Call): Promise<boolean> {
+  const limits = policy.limits.forService(call.service);
+  if (limits.length === 0) return true;
+  const refusal = await deps.limiter.admit(limits, call.caller, req.method ?? '', call.path);
+  if (refusal === undefined) return true;
+  call.limit = refusal.limit;
+  replyError(req, res, new ProxyError('MERIDIAN_ERR_RATE_LIMITED', refusal.message, { retryAfterS: refusal.retryAfterS }));
+  return false;
+}
+
 /** Whether a request's authority names `service`: the common exact `<service>.mesh` without a regex. */
 function namesService(authority: string | undefined, service: string): boolean {
   if (authority === undefined) return false;
@@ -92,8 +108,8 @@ function namesService(authority: string | undefined, service: string): boolean {
  * Checks one request against its connection's verified identity and hands it to the local
  * app: the authority must name the SNI's service (else 421, so a session for one service
  * can't reach another), the caller must be a workload, of this site unless the service is
- * exported (else 403), its target must normalise (else 400) and the policy allow it (else 403),
- * and the app receives the normalised target the policy judged, and the caller only through
+ * exported (else 403), its target must normalise (else 400), the policy allow it (else 403) and
+ * its rate limits admit it (else 429), and the app receives the normalised target the policy judged, and the caller only through
  * CALLER_HEADER, set here from the certificate.
  */
 async function handle(deps: InboundHttpDeps, req: DownstreamRequest, res: DownstreamResponse): Promise<void> {
@@ -105,7 +121,7 @@ async function handle(deps: InboundHttpDeps, req: DownstreamRequest, res: Downst
   const { service, caller } = peer;
   const traceparent = nextTraceparent(req.headers.traceparent);
   const raw = requestPath(req);
-  const call: Call = { service, caller, traceparent, rule: undefined, path: raw, target: raw };
+  const call: Call = { service, caller, traceparent, rule: undefined, limit: undefined, path: raw, target: raw };
   observe(deps, req, res, call);
   const authority = requestAuthority(req);
   if (authority === undefined || !namesService(authority, service)) {
@@ -119,7 +135,10 @@ async function handle(deps: InboundHttpDeps, req: DownstreamRequest, res: Downst
     replyError(req, res, new ProxyError('MERIDIAN_ERR_FORBIDDEN', refusal));
     return;
   }
-  if (!authorized(deps, req, res, call)) return;
+  // Read once: a request is judged whole (authorization and rate limits) by one version.
+  const policy = deps.policy.current;
+  if (!authorized(deps, policy, req, res, call)) return;
+  if (!(await admitted(deps, policy, req, res, call))) return;
   if (app === undefined) {
     replyError(req, res, new ProxyError('MERIDIAN_ERR_SERVICE_NOT_LOCAL', `service "${service}" has no app on this node`));
     return;

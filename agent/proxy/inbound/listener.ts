@@ -16,6 +16,7 @@ import { LivePolicy, type EnforcedPolicy } from '../../../shared/policy/index.js
 import type { RequestObserver } from '../records.js';
 import { tcpRecord } from '../records.js';
 import { REVOKED_RULE } from './policy.js';
+import { RateLimiter } from '../ratelimit/limiter.js';
 import { permissiveSniffer } from './permissive.js';
 
 const DEFAULT_MAX_STREAMS = 256;
@@ -176,7 +177,9 @@ export async function startInbound(options: InboundOptions): Promise<InboundProx
   const gate: Gate = { options, contexts: new SniContexts(options.identities), tracker, tcp, policy, verified: new Set() };
   const apps = new LocalApps({ idleMs: timeouts.idleMs });
   const server = createServer(gate, timeouts);
-  server.on('request', inboundRequestHandler({ localServices, policy, encodedSlashes, apps, tracker, logger, onRequest }));
+  // Without the agent's limiter (and its Redis), local buckets still apply and global ones act as on a Redis loss.
+  const limiter = options.rateLimiter ?? new RateLimiter({ policy, redis: undefined, mode: { kind: 'script' }, log: logger });
+  server.on('request', inboundRequestHandler({ localServices, policy, encodedSlashes, apps, tracker, logger, onRequest, limiter }));
   const permissive = permissiveSniffer({ policy, localServices, apps, tracker, onRequest, timeouts });
   interceptListeners<Socket>(server, 'connection', permissive.sniff);
   const unsubscribe = policy.onChange((next) => closeRevoked(gate, next));
@@ -195,6 +198,7 @@ export async function startInbound(options: InboundOptions): Promise<InboundProx
         server.close();
         await gate.tracker.drain(timeoutMs);
         await apps.close(1_000);
+        if (options.rateLimiter === undefined) await limiter.close();
       })();
       return closing;
     },

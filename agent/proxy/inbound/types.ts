@@ -5,6 +5,7 @@ import type { EncodedSlashAction, LivePolicy } from '../../../shared/policy/inde
 import type { Logger } from '../../../shared/telemetry/index.js';
 import type { ServerTimeouts } from '../listener/listen.js';
 import type { RequestObserver } from '../records.js';
+import type { RateLimiter } from '../ratelimit/limiter.js';
 
 /** Where a service's app listens on this node, and what it speaks there. */
 export interface LocalService {
@@ -49,6 +50,8 @@ export interface InboundOptions {
   readonly policy?: LivePolicy;
   /** Request targets with `%2F` / `%5C`: refused with 400 (default) or kept encoded and opaque. */
   readonly encodedSlashes?: EncodedSlashAction;
+  /** The policy's RateLimit enforcement (the agent's, with its Redis). Default: local buckets only, global limits as on a Redis loss. */
+  readonly rateLimiter?: RateLimiter;
   readonly onConnection?: (info: InboundConnectionInfo) => void;
   /** Called for each finished request and TCP connection. */
   readonly onRequest?: RequestObserver;

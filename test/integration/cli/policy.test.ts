@@ -70,7 +70,7 @@ describe('meridian policy validate', () => {
       [
         'policy set invalid: 4 violations',
         'bad/a.yaml#0 /spec/rules/0/from/1: "spiffe://acme.internal/site/eu*/svc/x": segment 2 "eu*": \'*\' must be a whole segment (no partial wildcards)',
-        'bad/a.yaml#1 /kind: unknown kind "Secret" (expected Authorization, Revocation, PolicyDefaults)',
+        'bad/a.yaml#1 /kind: unknown kind "Secret" (expected Authorization, Revocation, PolicyDefaults, RateLimit)',
         'bad/b.yaml#0 /spec/rules/0/to/0/paths/0: "/api//x" is not normalised (requests are judged as "/api/x")',
         'bad/b.yaml#0 /metadata/name: duplicate Authorization "payments-callers" (first in bad/a.yaml#0)',
         '',

@@ -11,6 +11,7 @@ export { renderNatsConfig } from './nats-config.js';
 export type { NatsConfigInput } from './nats-config.js';
 export { startSupercluster } from './supercluster.js';
 export { startRedisServer } from './redis.js';
+export { redisTlsFiles, type RedisTlsFiles } from './redis-tls.js';
 export { CuttableLink, gatewayName } from './tcp-cut.js';
 export type { LinkPolicy } from './tcp-cut.js';
 export { cleanupSync } from './registry.js';

@@ -110,6 +110,12 @@ export interface SuperclusterHandle {
 /** Options of {@link startRedisServer}. */
 export interface RedisServerOptions {
   binary?: string;
+  /** A fixed port (e.g. to start Redis again where its clients look); default a free one. */
+  port?: number;
+  /** Serve TLS 1.3 only on the port (no client certificates): the server's PEM certificate chain and key. */
+  tls?: { certFile: string; keyFile: string };
+  /** `requirepass`: clients must AUTH with it. */
+  password?: string;
   /** Bound on start-up until PING answers PONG. Default 10 000 ms. */
   startTimeoutMs?: number;
   stopTimeoutMs?: number;
@@ -117,7 +123,7 @@ export interface RedisServerOptions {
 
 /** A running redis-server. */
 export interface RedisServerHandle extends ServerHandle {
-  /** `redis://127.0.0.1:<port>` */
+  /** `redis://127.0.0.1:<port>`, or `rediss://` with TLS */
   readonly url: string;
   readonly port: number;
   output(): string;

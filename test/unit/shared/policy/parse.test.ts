@@ -70,14 +70,14 @@ describe('parsePolicySet', () => {
     assert.deepEqual(list, [
       { file: 'a.yaml', document: 1, path: '/spec/action', message: "expected 'allow' or 'deny'" },
       { file: 'a.yaml', document: 1, path: '/spec/rules/0/to/0/methodz', message: 'Unexpected property' },
-      { file: 'b.yaml', document: 0, path: '/kind', message: 'unknown kind "Route" (expected Authorization, Revocation, PolicyDefaults)' },
+      { file: 'b.yaml', document: 0, path: '/kind', message: 'unknown kind "Route" (expected Authorization, Revocation, PolicyDefaults, RateLimit)' },
     ]);
     assert.equal(
       message,
       'invalid policy set (3 violations):\n' +
         "a.yaml#1 /spec/action: expected 'allow' or 'deny'\n" +
         'a.yaml#1 /spec/rules/0/to/0/methodz: Unexpected property\n' +
-        'b.yaml#0 /kind: unknown kind "Route" (expected Authorization, Revocation, PolicyDefaults)',
+        'b.yaml#0 /kind: unknown kind "Route" (expected Authorization, Revocation, PolicyDefaults, RateLimit)',
     );
   });
 
