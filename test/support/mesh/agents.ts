@@ -72,6 +72,8 @@ export interface MeshAgentOptions {
   readonly accessLog?: string;
   /** The agent's `tracing` section (default none). */
   readonly tracing?: AgentConfig['tracing'];
+  /** The agent's `rateLimits` section (default none: global limits act as on a Redis loss). */
+  readonly rateLimits?: AgentConfig['rateLimits'];
   /** Lifetime of the agent's own certificate (default 24 h). */
   readonly ttlMs?: number;
   /** Default quiet. */
@@ -89,6 +91,7 @@ export async function startMeshAgent(fed: SecureFederation, options: MeshAgentOp
     telemetry: { statusInterval: options.statusInterval, ...(options.accessLog === undefined ? {} : { accessLog: options.accessLog }) },
     ...(options.definitionsDir === undefined ? {} : { definitionsDir: options.definitionsDir }),
     ...(options.tracing === undefined ? {} : { tracing: options.tracing }),
+    ...(options.rateLimits === undefined ? {} : { rateLimits: options.rateLimits }),
   };
   // Re-issued in place: a short-lived agent certificate, renewed by the agent itself from then on.
   if (options.ttlMs !== undefined) fed.pki.issueIdentity(site, 'agent', node, options.ttlMs);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { AgentConfig, RunningAgent } from '../../../agent/index.js';
+import type { RunningAgent } from '../../../agent/index.js';
 import { startGatewayProcess, type RunningGateway } from '../../../gateway/runtime.js';
 import { parseDuration } from '../../../shared/config/index.js';
 import { startControlService, type ControlService } from '../../../services/site/index.js';
@@ -8,7 +8,7 @@ import type { NatsServerFiles } from '../../../services/site/nats-server-cert.js
 import type { Logger } from '../../../shared/telemetry/index.js';
 import { startSecureFederation, type SecureFederation } from '../catalog.js';
 import { fileScope, useTempDir } from '../harness.js';
-import { natsAccess, ownBundleFile, startMeshAgent, writePasswordFile } from './agents.js';
+import { natsAccess, ownBundleFile, startMeshAgent, writePasswordFile, type MeshAgentOptions } from './agents.js';
 import { quietLogger } from './logs.js';
 import { locality } from './sites.js';
 
@@ -30,6 +30,9 @@ export interface FederationMeshOptions {
   readonly logger?: (component: string) => Logger;
 }
 
+/** What a test may add to an agent of the mesh. */
+export type MeshAgentExtras = Pick<MeshAgentOptions, 'definitionsDir' | 'accessLog' | 'tracing' | 'rateLimits'>;
+
 /** A whole mesh in this process: NATS supercluster, a control service and a gateway per site, agents on demand. */
 export interface FederationMesh {
   readonly fed: SecureFederation;
@@ -37,7 +40,7 @@ export interface FederationMesh {
   readonly gateways: Map<string, RunningGateway>;
   readonly controls: Map<string, ControlService>;
   /** Starts an agent with a data plane on `site` (node name `node`). */
-  agent(site: string, node: string, options?: { definitionsDir?: string; accessLog?: string; tracing?: AgentConfig['tracing'] }): Promise<RunningAgent>;
+  agent(site: string, node: string, options?: MeshAgentExtras): Promise<RunningAgent>;
   /** Starts (or restarts, on the same port) a site's gateway. */
   startGateway(site: string, port?: number): Promise<RunningGateway>;
 }

@@ -17,5 +17,5 @@ export { SITES, startGateways, type GatewayMesh, type GatewayTuning, type Gatewa
 export { readUntil, startBlackholeRelay, startTcpEcho, startTlsEcho, type BlackholeRelay, type EchoServer } from './echo.js';
 export { quietLogger, recordingLogger, type RecordingLogger } from './logs.js';
 export { agentConfig, natsAccess, startMeshAgent, writePasswordFile, type AgentSpec, type MeshAgentOptions } from './agents.js';
-export { startControl, startFederationMesh, startMeshGateway, type FederationMesh, type FederationMeshOptions, type MeshGatewayOptions } from './federation.js';
+export { startControl, startFederationMesh, startMeshGateway, type FederationMesh, type FederationMeshOptions, type MeshAgentExtras, type MeshGatewayOptions } from './federation.js';
 export { SHOP_HOSTS, SHOP_NODES, meshCaller, startShop, watchNatsConnections, type MeshCall, type MeshCaller } from './traffic.js';
