@@ -11,11 +11,16 @@
  * Per round, every path at 500 and 1000 rps, open loop (latency from each request's due time);
  * then closed-loop saturation (wrk, else a Node closed loop); then a realistic policy set is
  * applied (~50 rules, a few revocations) and direct, same-site and cross-site run again at 1000 rps
- * beside the no-policy figures. CPU per request and RSS come from
+ * beside the no-policy figures; then a global rate limit (nothing refused) on every destination,
+ * measured at agents taking one Redis script call per request and at agents taking tokens in
+ * batches (a redis-server the case starts, TLS 1.3 and a password). CPU per request and RSS come from
  * /proc. MERIDIAN_BENCH_CPU_PROF=<dir> runs agents and gateways with --cpu-prof; read the
  * profiles with dist/dev/bench/dataplane/profile-summary.js.
  */
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLoadGenerator, type LoadGenerator } from '../dataplane/load.js';
 import { CROSS_SITE_SERVICE, SAME_SITE_SERVICE, startBenchMesh, type BenchMesh } from '../dataplane/mesh.js';
@@ -23,9 +28,11 @@ import { startNginxPair, type NginxPair } from '../dataplane/nginx.js';
 import { sampleProcesses, type BenchPath, type PathKey } from '../dataplane/paths.js';
 import { rssMb, startProcess, type BenchProcess } from '../dataplane/processes.js';
 import { policyPhase, policyRows } from '../dataplane/policy-phase.js';
+import { LIMIT_RATE, rateLimitPhase, rateLimitRows, type BenchRedis } from '../dataplane/ratelimit-phase.js';
 import { dataplaneRows, type RunRecord } from '../dataplane/rows.js';
 import { saturator, type SaturationResult } from '../dataplane/saturation.js';
 import type { BenchCase, BenchRow } from '../types.js';
+import { redisTlsFiles, startRedisServer, type RedisServerHandle } from '../../../test/support/servers/index.js';
 
 const CASE = 'dataplane';
 const RATES = [500, 1000] as const;
@@ -42,6 +49,7 @@ const APP = fileURLToPath(new URL('../dataplane/app-child.js', import.meta.url))
 
 /** Everything the case started; each part is stopped in finally, by PID. */
 interface Rig {
+  redis?: RedisServerHandle;
   app?: BenchProcess;
   mesh?: BenchMesh;
   nginx?: NginxPair;
@@ -120,9 +128,20 @@ async function saturationRuns(load: LoadGenerator, all: readonly BenchPath[], ca
   return { tool: tool.tool, runs };
 }
 
-async function measure(rig: Rig, caseStart: number): Promise<BenchRow[]> {
+/** The federation's Redis for the rate-limit phase: TLS 1.3 and a password, as production runs it; files in `dir`. */
+async function startRedis(rig: Rig, dir: string): Promise<BenchRedis> {
+  const tls = redisTlsFiles(dir);
+  const password = randomBytes(18).toString('base64url');
+  const passwordFile = join(dir, 'redis.password');
+  writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+  rig.redis = await startRedisServer({ tls, password });
+  return { url: rig.redis.url, passwordFile, caFile: tls.caFile };
+}
+
+async function measure(rig: Rig, caseStart: number, dir: string): Promise<BenchRow[]> {
   const appPort = await startApp(rig);
-  rig.mesh = await startBenchMesh({ appPort, execArgv: profileFlags() });
+  const redis = await startRedis(rig, dir);
+  rig.mesh = await startBenchMesh({ appPort, redis, execArgv: profileFlags() });
   rig.nginx = await startNginxPair(appPort);
   rig.load = startLoadGenerator();
   const all = paths(appPort, rig.mesh, rig.nginx);
@@ -133,29 +152,35 @@ async function measure(rig: Rig, caseStart: number): Promise<BenchRow[]> {
   const saturation = await saturationRuns(rig.load, all, caseStart);
   const load = rig.load;
   const others = [rig.app?.pid ?? -1, load.pid];
-  const policy = await policyPhase({ mesh: rig.mesh, paths: all, run: (path, rate, round) => openLoopRun(load, { path, rate, round }, others) });
+  const run = (path: BenchPath, rate: number, round: number): Promise<RunRecord> => openLoopRun(load, { path, rate, round }, others);
+  const policy = await policyPhase({ mesh: rig.mesh, paths: all, run });
+  const limits = await rateLimitPhase({ mesh: rig.mesh, paths: all, redis, requestsPerRun: (LIMIT_RATE * (WARMUP_MS + DURATION_MS)) / 1000, run });
   const context =
     `open loop from a Node child (keep-alive agent, <= ${MAX_SOCKETS} sockets, latency from each request's due time), ${WARMUP_MS / 1000} s warm-up + ${DURATION_MS / 1000} s per run; ` +
     `app: node:http, 64-byte body, own process; agents and gateways: meridian CLI processes (${process.env.MERIDIAN_BENCH_CPU_PROF ? 'with --cpu-prof, ' : ''}--max-semi-space-size=2); ${rig.nginx.summary}; 2-core shared machine, loopback`;
   return [
     ...dataplaneRows({ caseName: CASE, paths: all, rates: RATES, runs, saturation: saturation.runs, saturationTool: saturation.tool, idleRss, context }),
     ...policyRows({ caseName: CASE, paths: all, plain: runs, phase: policy, context }),
+    ...rateLimitRows({ caseName: CASE, paths: all, plain: runs, phase: limits, context }),
   ];
 }
 
 export const dataplane: BenchCase = {
   name: CASE,
-  description: 'request latency at 500/1000 rps (open loop), saturation, CPU and memory: direct vs same-site mesh vs cross-site mesh vs an nginx mTLS pair; then with a realistic policy set enforced',
+  description: 'request latency at 500/1000 rps (open loop), saturation, CPU and memory: direct vs same-site mesh vs cross-site mesh vs an nginx mTLS pair; then with a realistic policy set enforced; then with a global rate limit (script and batch)',
   async run(): Promise<BenchRow[]> {
     const caseStart = performance.now();
     const rig: Rig = {};
+    const dir = mkdtempSync(join(tmpdir(), 'meridian-bench-redis-'));
     try {
-      return await measure(rig, caseStart);
+      return await measure(rig, caseStart, dir);
     } finally {
       await rig.load?.stop();
       await rig.nginx?.stop();
       await rig.mesh?.stop();
       await rig.app?.stop();
+      await rig.redis?.stop();
+      rmSync(dir, { recursive: true, force: true });
       console.error(`bench: ${CASE}: ${((performance.now() - caseStart) / 1000).toFixed(0)} s including setup and teardown`);
     }
   },

@@ -20,12 +20,22 @@ const START_TIMEOUT_MS = 30_000;
 /** Same-site destination service (on agent a-2) and cross-site one (on agent b-1, exported). */
 export const SAME_SITE_SERVICE = 'echo-a';
 export const CROSS_SITE_SERVICE = 'echo-b';
+/** The same two destinations served by agents whose global rate limits take tokens in batches (a-3, b-2). */
+export const BATCH_SERVICES = { sameSite: 'echo-a-batch', crossSite: 'echo-b-batch' } as const;
+/** Tokens per Redis call of the batch agents (the agent config's default). */
+export const BENCH_BATCH = 10;
 
-/** The benchmark's mesh: 2 sites, a gateway process per site, agent processes a-1 (caller), a-2 and b-1 (destinations). */
+/**
+ * The benchmark's mesh: 2 sites, a gateway process per site, agent processes a-1 (caller), a-2
+ * and b-1 (destinations, global rate limits one Redis script call per decision), a-3 and b-2
+ * (the same destinations again, global rate limits in batches).
+ */
 export interface BenchMesh {
   /** The calling service's outbound HTTP listener on agent a-1 (routes by Host `<service>.mesh`). */
   readonly outboundPort: number;
   readonly agents: { readonly caller: BenchProcess; readonly sameSite: BenchProcess; readonly crossSite: BenchProcess };
+  /** Destinations of {@link BATCH_SERVICES}: idle but for the rate-limit phase. */
+  readonly batchAgents: { readonly sameSite: BenchProcess; readonly crossSite: BenchProcess };
   readonly gateways: { readonly a: BenchProcess; readonly b: BenchProcess };
   readonly readySeconds: number;
   /**
@@ -40,6 +50,8 @@ export interface BenchMesh {
 /** Options of {@link startBenchMesh}. */
 export interface BenchMeshOptions {
   readonly appPort: number;
+  /** The federation's Redis, as the destination agents' `rateLimits.redis` section. */
+  readonly redis: NonNullable<AgentConfig['rateLimits']>['redis'];
   /** Extra node flags for the agent and gateway processes (e.g. --cpu-prof). */
   readonly execArgv?: readonly string[];
 }
@@ -63,6 +75,7 @@ interface Context {
   readonly dir: string;
   readonly execArgv: readonly string[];
   readonly teardown: Teardown;
+  readonly redis: BenchMeshOptions['redis'];
 }
 
 function passwordFile(context: Context, site: string): string {
@@ -98,7 +111,7 @@ function startGateway(context: Context, site: string): Promise<BenchProcess> {
   return launch(context, `gateway-${site}`, 'gateway', config, /tunnels on 127\.0\.0\.1:\d+/);
 }
 
-async function startAgentProcess(context: Context, site: string, node: string): Promise<{ process: BenchProcess; api: { url: string; token: string } }> {
+async function startAgentProcess(context: Context, site: string, node: string, mode?: 'script' | 'batch'): Promise<{ process: BenchProcess; api: { url: string; token: string } }> {
   context.fed.identity(site, node);
   const files = context.fed.pki.identityPaths(site, 'agent', node);
   const dataDir = join(context.dir, node);
@@ -113,6 +126,7 @@ async function startAgentProcess(context: Context, site: string, node: string): 
     leaseTtl: '20s',
     staleAfter: '20s',
     mesh: { host: '127.0.0.1', inboundPort: 0, maxSessionAge: '10s' },
+    ...(mode === undefined ? {} : { rateLimits: { redis: context.redis, mode, batch: BENCH_BATCH } }),
   };
   const process = await launch(context, `agent-${node}`, 'agent', config, /API (http:\/\/127\.0\.0\.1:\d+)/);
   const url = /API (http:\/\/127\.0\.0\.1:\d+)/.exec(process.output())?.[1] ?? '';
@@ -161,23 +175,34 @@ export async function startBenchMesh(options: BenchMeshOptions): Promise<BenchMe
   try {
     const fed = await startBenchFederation({ sites: ['a', 'b'] });
     teardown.add(() => fed.stop());
-    const context: Context = { fed, dir, execArgv: options.execArgv ?? [], teardown };
+    const context: Context = { fed, dir, execArgv: options.execArgv ?? [], teardown, redis: options.redis };
     for (const site of ['a', 'b']) await startControl(context, site);
     const gateways = { a: await startGateway(context, 'a'), b: await startGateway(context, 'b') };
-    const [caller, sameSite, crossSite] = await Promise.all([startAgentProcess(context, 'a', 'a-1'), startAgentProcess(context, 'a', 'a-2'), startAgentProcess(context, 'b', 'b-1')]);
+    const [caller, sameSite, crossSite, sameSiteBatch, crossSiteBatch] = await Promise.all([
+      startAgentProcess(context, 'a', 'a-1'),
+      startAgentProcess(context, 'a', 'a-2', 'script'),
+      startAgentProcess(context, 'b', 'b-1', 'script'),
+      startAgentProcess(context, 'a', 'a-3', 'batch'),
+      startAgentProcess(context, 'b', 'b-2', 'batch'),
+    ]);
     const outboundPort = await freePort();
     await register(sameSite.api, { service: SAME_SITE_SERVICE, ports: { http: options.appPort } });
     await register(crossSite.api, { service: CROSS_SITE_SERVICE, ports: { http: options.appPort }, export: true });
+    await register(sameSiteBatch.api, { service: BATCH_SERVICES.sameSite, ports: { http: options.appPort } });
+    await register(crossSiteBatch.api, { service: BATCH_SERVICES.crossSite, ports: { http: options.appPort }, export: true });
     // The caller's port is never dialled (nothing calls bench-client): the service exists for its outbound listener and identity.
     await register(caller.api, { service: 'bench-client', ports: { http: options.appPort }, outbound: { http: outboundPort } });
-    await waitForMesh({ outboundPort, hosts: [`${SAME_SITE_SERVICE}.mesh`, `${CROSS_SITE_SERVICE}.mesh`], timeoutMs: 60_000 });
+    const hosts = [SAME_SITE_SERVICE, CROSS_SITE_SERVICE, BATCH_SERVICES.sameSite, BATCH_SERVICES.crossSite].map((service) => `${service}.mesh`);
+    await waitForMesh({ outboundPort, hosts, timeoutMs: 60_000 });
     const agents = { caller: caller.process, sameSite: sameSite.process, crossSite: crossSite.process };
+    const batchAgents = { sameSite: sameSiteBatch.process, crossSite: crossSiteBatch.process };
     return {
       outboundPort,
       agents,
+      batchAgents,
       gateways,
       readySeconds: (performance.now() - started) / 1000,
-      applyPolicy: (sources) => applyAndWait(fed, sources, [...Object.values(agents), ...Object.values(gateways)]),
+      applyPolicy: (sources) => applyAndWait(fed, sources, [...Object.values(agents), ...Object.values(batchAgents), ...Object.values(gateways)]),
       stop: () => teardown.run(),
     };
   } catch (error) {
