@@ -58,7 +58,7 @@ function createApp(): FastifyInstance {
     requestTimeout: MAX_WAIT_MS + 60_000,
     connectionTimeout: MAX_WAIT_MS + 60_000,
     keepAliveTimeout: 65_000,
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     return503OnClosing: true,
     // Router refusals (a parameter past maxParamLength, a malformed URL) answer in the same text form.
     frameworkErrors: (error, _request, untyped) => {

@@ -22,6 +22,8 @@ export interface PrometheusTarget {
 /** Options of {@link startPrometheus}. */
 export interface PrometheusOptions {
   readonly targets: readonly PrometheusTarget[];
+  /** Scrape configs added as given (e.g. a `consul_sd_configs` job); `targets` may then be empty. */
+  readonly scrapeConfigs?: readonly Readonly<Record<string, unknown>>[];
   /** Scrape interval (and timeout). Default 1000 ms; Prometheus accepts whole milliseconds. */
   readonly scrapeIntervalMs?: number;
   /** Path to the binary; default {@link findBinary}('prometheus'). */
@@ -77,7 +79,7 @@ const API_TIMEOUT_MS = 5000;
  * `prometheus` package) when the binary is missing.
  */
 export async function startPrometheus(options: PrometheusOptions): Promise<PrometheusHandle> {
-  const config = renderPrometheusConfig(options.targets, options.scrapeIntervalMs ?? 1000);
+  const config = renderPrometheusConfig(options.targets, options.scrapeIntervalMs ?? 1000, options.scrapeConfigs ?? []);
   const binary = options.binary ?? findBinary('prometheus');
   const dir = await mkdtemp(join(tmpdir(), 'meridian-prometheus-'));
   trackDir(dir);
@@ -98,11 +100,11 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
 }
 
 /** The prometheus.yml for `targets` (YAML; bearer tokens inline, the file is mode 0600). */
-export function renderPrometheusConfig(targets: readonly PrometheusTarget[], scrapeIntervalMs: number): string {
+export function renderPrometheusConfig(targets: readonly PrometheusTarget[], scrapeIntervalMs: number, extra: readonly Readonly<Record<string, unknown>>[] = []): string {
   if (!Number.isInteger(scrapeIntervalMs) || scrapeIntervalMs < 1) {
     throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', `startPrometheus: scrapeIntervalMs must be a positive integer, got ${String(scrapeIntervalMs)}`);
   }
-  if (targets.length === 0) throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', 'startPrometheus: targets must not be empty');
+  if (targets.length === 0 && extra.length === 0) throw new MeridianError('MERIDIAN_ERR_BAD_ARGUMENT', 'startPrometheus: targets must not be empty');
   const jobs = new Map<string, { key: string; config: ScrapeConfig }>();
   targets.forEach((target, i) => {
     const { key, config } = scrapeConfig(target, i);
@@ -115,7 +117,7 @@ export function renderPrometheusConfig(targets: readonly PrometheusTarget[], scr
   const interval = `${scrapeIntervalMs}ms`;
   return stringify({
     global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
-    scrape_configs: [...jobs.values()].map((j) => j.config),
+    scrape_configs: [...[...jobs.values()].map((j) => j.config), ...extra],
   });
 }
 
