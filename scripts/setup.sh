@@ -8,6 +8,12 @@ cd "$(dirname "$0")/.."
 ensure_npm_dependencies() {
   local stamp=node_modules/.meridian-lock-sha256 want
   want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [[ -L node_modules ]]; then
+    # A checkout sharing another one's dependencies through a link: `npm ci` would empty the
+    # shared tree under every other checkout. Install in the checkout the link points to.
+    [[ -f $stamp && $(cat "$stamp") == "$want" ]] || echo "setup: node_modules is a link to $(readlink -f node_modules); run npm ci there if it is out of date" >&2
+    return 0
+  fi
   if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
     echo "setup: installing npm dependencies (npm ci)" >&2
     npm ci --no-audit --no-fund --loglevel=error
