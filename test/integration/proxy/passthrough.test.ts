@@ -131,11 +131,14 @@ describe('HTTP/1.1 passed through between agents', () => {
     assert.deepEqual({ ...inbound, durationMs: 0, startedAt: 0 }, {
       direction: 'inbound', service: 'payments', peerService: 'web', peerSite: 'eu', protocol: 'http',
       method: 'POST', path: '/p?q=1', status: 200, durationMs: 0, traceparent, startedAt: 0,
+      // What the inbound received is what the outbound sent on: the client span is the server span's parent.
+      incomingTraceparent: outbound?.traceparent,
     });
     assert.equal(outbound?.peerSite, 'eu');
     assert.equal(outbound?.path, '/p?q=1');
     assert.equal(outbound?.status, 200);
     assert.equal(outbound?.traceparent.slice(0, 36), incoming.slice(0, 36));
+    assert.equal(outbound?.incomingTraceparent, incoming);
   });
 
   it('sends a request again, body and all, when its pooled connection closed before answering', async () => {
