@@ -6,21 +6,16 @@ import { BatchSpanProcessor, ParentBasedSampler, SamplingDecision, TraceIdRatioB
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../../shared/telemetry/index.js';
-import type { OtlpProtocol } from '../config.js';
+import type { TracingSettings } from '../config.js';
 import type { RequestRecord } from '../proxy/index.js';
 import { parentContextOf, spanIdsOf, spanOf } from './spans.js';
 import { statsMeterProvider, type TracingStats } from './stats.js';
 
-/** The tracing settings the agent's config resolves to (agent/config.ts `tracingSettings`). */
-export interface TracingOptions {
-  readonly otlpEndpoint: string;
-  /** The export's encoding: OTLP/HTTP protobuf (`application/x-protobuf`) or JSON (`application/json`). */
-  readonly protocol: OtlpProtocol;
-  readonly sampleRatio: number;
-  readonly maxQueueSize: number;
-  readonly maxExportBatchSize: number;
-  readonly scheduledDelayMs: number;
-  readonly exportTimeoutMs: number;
+/**
+ * The tracing settings the agent's config resolves to (agent/config.ts `tracingSettings`; `protocol`
+ * is OTLP/HTTP protobuf, `application/x-protobuf`, or JSON), and where the spans come from.
+ */
+export interface TracingOptions extends TracingSettings {
   readonly site: string;
   readonly node: string;
   readonly log: Logger;
